@@ -1,0 +1,27 @@
+# Developer set-up in two commands (see README.md): `make run` and `make test`.
+# Both create the virtual environment at .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint install
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The app's main job. Until the window lands, the demo: sample library, index, searches.
+run: $(STAMP)
+	$(VENV)/bin/photosearch demo $(ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check photosearch tests tools benchmarks
+	$(PY) -m ruff format --check photosearch tests tools benchmarks
+	$(PY) -m mypy photosearch
+
+test: lint
+	$(PY) -m pytest $(PYTEST_ARGS)

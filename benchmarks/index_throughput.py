@@ -1,0 +1,127 @@
+"""Indexing throughput through the real pipeline vs the model-only ceiling, in one run.
+
+    python benchmarks/index_throughput.py --model ViT-B-32 --photos DIR --json
+
+DIR: any folder of photos; when empty or missing, camera-like 12 MP JPEGs (with EXIF, some
+stored rotated) are generated into it. The model is any open_clip architecture with random
+weights (speed does not depend on the weights). The ceiling is the same model on ready uint8
+tensors, same batch size and thread count, measured before and after the pipeline run (their
+mean is used, which cancels slow drift of the machine). Prints
+{"images_per_s", "ceiling_images_per_s", "ratio", ...}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from photosearch import synthetic
+from photosearch.catalog import Catalog
+from photosearch.embedder import Embedder
+from photosearch.images import is_photo_path
+from photosearch.index_store import IndexStore
+from photosearch.models import BUILTIN_MODELS, ModelSpec
+from photosearch.pipeline import Indexer
+from photosearch.sync import sync_library
+
+
+def ensure_photos(folder: Path, count: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = sorted(p for p in folder.rglob("*") if p.is_file() and is_photo_path(p))
+    if existing:
+        return existing
+    rng = random.Random(12)
+    labels = synthetic.all_labels()
+    print(f"generating {count} camera-like 12 MP JPEGs in {folder} …", file=sys.stderr)
+    return [
+        synthetic.write_photo(folder / f"IMG_{i:04d}.jpg", labels[i % len(labels)], (4032, 3024), rng, rng.choice((1, 1, 6, 8)))
+        for i in range(count)
+    ]
+
+
+def ceiling(embedder: Embedder, count: int, batch: int) -> float:
+    """Images/s of the model alone on ready uint8 tensors (what the pipeline could at best reach)."""
+    pixels = np.random.default_rng(0).integers(0, 255, (batch, embedder.image_size, embedder.image_size, 3), dtype=np.uint8)
+    embedder.encode_images(pixels)  # warm-up
+    done = 0
+    started = time.perf_counter()
+    while done < count:
+        embedder.encode_images(pixels[: min(batch, count - done)])
+        done += min(batch, count - done)
+    _sync_device(embedder)
+    return count / (time.perf_counter() - started)
+
+
+def _sync_device(embedder: Embedder) -> None:
+    if embedder.device.startswith("cuda"):
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def pipeline(embedder: Embedder, photos: Path, batch: int, workers: int | None) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as scratch:
+        catalog = Catalog(Path(scratch) / "catalog.sqlite3")
+        catalog.add_folder(str(photos.resolve()))
+        store = IndexStore(catalog, Path(scratch) / "index", embedder.spec.name, embedder.dim)
+        started = time.perf_counter()
+        sync_library(catalog)
+        report = Indexer(catalog, store, embedder, embedder.spec.name, batch_size=batch, decode_workers=workers).run()
+        _sync_device(embedder)
+        seconds = time.perf_counter() - started
+        catalog.close()
+    return report.indexed / seconds, report.indexed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="ViT-B-32", help="open_clip architecture (random weights)")
+    parser.add_argument("--photos", default=str(Path(tempfile.gettempdir()) / "photosearch-bench-photos"))
+    parser.add_argument("--count", type=int, default=96, help="photos to generate when --photos is empty")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="torch threads (both measurements)")
+    parser.add_argument("--workers", type=int, default=None, help="decode threads (default: cores - 1 on CPU, all cores on GPU)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    photos = Path(args.photos)
+    files = ensure_photos(photos, args.count)
+    known = next((s for s in BUILTIN_MODELS.values() if s.arch == args.model), None)
+    spec = known or ModelSpec(name=args.model, arch=args.model, dim=0, image_size=0, licence="", summary="")
+    embedder = Embedder(spec, device=args.device, threads=args.threads, random_weights=True)
+    workers = args.workers or (os.cpu_count() or 2 if embedder.device != "cpu" else None)
+    first = ceiling(embedder, len(files), args.batch_size)
+    rate, indexed = pipeline(embedder, photos, args.batch_size, workers)
+    second = ceiling(embedder, len(files), args.batch_size)
+    top = (first + second) / 2
+    result = {
+        "images_per_s": round(rate, 2),
+        "ceiling_images_per_s": round(top, 2),
+        "ratio": round(rate / top, 3),
+        "model": args.model,
+        "device": embedder.device,
+        "photos": indexed,
+        "batch_size": args.batch_size,
+        "threads": args.threads,
+        "decode_workers": workers or max(1, (os.cpu_count() or 2) - 1),
+        "ceiling_before_after": [round(first, 2), round(second, 2)],
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"pipeline {rate:.1f} photos/s, model-only ceiling {top:.1f} images/s, ratio {rate / top:.0%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Index search latency (p50/p95) and recall@10 against exact search, at 10k / 100k / 1M vectors.
+
+    python benchmarks/search_latency.py --sizes 10000 100000 1000000 --json
+
+Vectors are CLIP-like: 512-d, unit length, clustered around many "scene" centres with
+power-law cluster sizes. Image queries come from the same distribution; text queries are
+shifted by a shared offset (CLIP's modality gap), which makes them harder for HNSW. Measures
+`VectorIndex.search` as the app calls it (validation and lock included, text encoder excluded),
+single query at a time, one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from photosearch.vector_index import DEFAULT_EF, VectorIndex
+
+
+def clip_like(n: int, dim: int, rng: np.random.Generator, centres: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    out = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        m = min(100_000, n - start)
+        which = rng.choice(len(centres), size=m, p=weights)
+        x = centres[which] + rng.standard_normal((m, dim)).astype(np.float32) * np.float32(0.045)
+        out[start : start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
+    return out
+
+
+def exact_top(data: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    scores = np.empty((len(queries), len(data)), dtype=np.float32)
+    for start in range(0, len(data), 200_000):
+        scores[:, start : start + 200_000] = queries @ data[start : start + 200_000].T
+    top = np.argpartition(-scores, k, axis=1)[:, :k]
+    return top
+
+
+def run(size: int, dim: int, queries: int, ef: int, threads: int, seed: int = 0) -> dict[str, object]:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((max(50, size // 200), dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    weights = 1.0 / np.arange(1, len(centres) + 1) ** 0.8
+    weights /= weights.sum()
+    data = clip_like(size, dim, rng, centres, weights)
+    gap = rng.standard_normal(dim).astype(np.float32)
+    gap *= np.float32(0.8) / np.linalg.norm(gap)
+
+    index = VectorIndex(dim, capacity=size, ef=ef, threads=threads)
+    started = time.perf_counter()
+    for start in range(0, size, 50_000):
+        index.add(np.arange(start, min(size, start + 50_000)), data[start : start + 50_000])
+    build_s = time.perf_counter() - started
+    index._threads = 1
+
+    result: dict[str, object] = {"vectors": size, "build_s": round(build_s, 1), "ef": ef}
+    for kind in ("image", "text"):
+        q = clip_like(queries, dim, rng, centres, weights)
+        if kind == "text":
+            q = q + gap
+            q /= np.linalg.norm(q, axis=1, keepdims=True)
+        truth = exact_top(data, q, 10)
+        times, recalls = [], []
+        for i in range(queries):
+            t0 = time.perf_counter()
+            labels, _ = index.search(q[i], 10)
+            times.append(time.perf_counter() - t0)
+            recalls.append(len(set(labels.tolist()) & set(truth[i].tolist())) / 10)
+        ms = np.array(times) * 1000
+        result[kind] = {
+            "p50_ms": round(float(np.percentile(ms, 50)), 3),
+            "p95_ms": round(float(np.percentile(ms, 95)), 3),
+            "recall_at_10": round(float(np.mean(recalls)), 4),
+        }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--dim", type=int, default=512)
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--ef", type=int, default=DEFAULT_EF)
+    parser.add_argument("--threads", type=int, default=2, help="build threads")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rows = [run(size, args.dim, args.queries, args.ef, args.threads) for size in args.sizes]
+    if args.json:
+        print(json.dumps(rows))
+        return
+    print("| vectors | build | image p50 / p95 | image recall@10 | text p50 / p95 | text recall@10 |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        i, t = r["image"], r["text"]
+        print(
+            f"| {r['vectors']:,} | {r['build_s']} s | {i['p50_ms']} / {i['p95_ms']} ms | {i['recall_at_10']} |"  # type: ignore[index]
+            f" {t['p50_ms']} / {t['p95_ms']} ms | {t['recall_at_10']} |"  # type: ignore[index]
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,436 @@
+"""The catalog: one SQLite file (WAL) that is the single source of truth of a library.
+
+It holds the folders, every photo seen (indexed, skipped with a reason, or pending), one
+embedding per photo per model, and a change log that the vector index replays. Embedding row
+ids are the vector index labels and are never reused (AUTOINCREMENT): a re-embedded photo gets a
+new label, so a stale label can never alias a new vector. Triggers write the change log in the
+same transaction as the embedding change, so the two can never disagree after a crash.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE folders (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL DEFAULT 'online' CHECK (state IN ('online', 'offline')),
+        added_at REAL NOT NULL,
+        scanned_at REAL
+    );
+    CREATE TABLE photos (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        fingerprint TEXT,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'skipped')),
+        skip_reason TEXT,
+        taken TEXT,
+        width INTEGER,
+        height INTEGER,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX photos_folder ON photos(folder_id);
+    CREATE INDEX photos_status ON photos(status);
+    CREATE INDEX photos_fingerprint ON photos(fingerprint);
+    CREATE TABLE embeddings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        UNIQUE (photo_id, model)
+    );
+    CREATE INDEX embeddings_model ON embeddings(model, id);
+    CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        model TEXT NOT NULL,
+        label INTEGER NOT NULL,
+        op TEXT NOT NULL CHECK (op IN ('add', 'remove'))
+    );
+    CREATE INDEX changes_model ON changes(model, seq);
+    CREATE TRIGGER embedding_added AFTER INSERT ON embeddings BEGIN
+        INSERT INTO changes (model, label, op) VALUES (NEW.model, NEW.id, 'add');
+    END;
+    CREATE TRIGGER embedding_removed AFTER DELETE ON embeddings BEGIN
+        INSERT INTO changes (model, label, op) VALUES (OLD.model, OLD.id, 'remove');
+    END;
+    CREATE TABLE index_state (
+        model TEXT PRIMARY KEY,
+        file TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        dim INTEGER NOT NULL,
+        applied_seq INTEGER NOT NULL,
+        vectors INTEGER NOT NULL,
+        deleted INTEGER NOT NULL,
+        saved_at REAL NOT NULL
+    );
+    """,
+}
+
+
+class CatalogError(Exception):
+    """The catalog file cannot be opened or used; the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: int
+    path: str
+    state: str
+
+
+@dataclass(frozen=True)
+class PhotoRow:
+    id: int
+    folder_id: int
+    path: str
+    size: int
+    mtime_ns: int
+    fingerprint: str | None
+    status: str
+    skip_reason: str | None
+
+
+@dataclass(frozen=True)
+class IndexState:
+    model: str
+    file: str
+    size: int
+    sha256: str
+    dim: int
+    applied_seq: int
+    vectors: int
+    deleted: int
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """One photo's successful result, ready to commit."""
+
+    photo_id: int
+    vector: np.ndarray
+    fingerprint: str
+    width: int
+    height: int
+    taken: str | None
+
+
+class Catalog:
+    """Thread-safe access to the catalog file (one connection, one lock; WAL lets other processes read)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(f"cannot open catalog {path}: {exc}") from None
+        except OSError as exc:
+            raise CatalogError(f"cannot open catalog {path}: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise CatalogError(
+                    f"catalog {self.path} was written by a newer photosearch (schema {version} > {SCHEMA_VERSION})"
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                # one script, one transaction: a crash mid-migration leaves the old schema intact
+                try:
+                    self._db.executescript(f"BEGIN IMMEDIATE;{_MIGRATIONS[target]};PRAGMA user_version={target};COMMIT;")
+                except BaseException:
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
+                    raise
+
+    def check_integrity(self) -> str:
+        return str(self._query("PRAGMA quick_check")[0][0])
+
+    # -- meta -----------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key=?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value)
+            )
+
+    # -- folders --------------------------------------------------------------------------
+
+    def folders(self) -> list[Folder]:
+        return [Folder(*row) for row in self._query("SELECT id, path, state FROM folders ORDER BY path")]
+
+    def add_folder(self, path: str) -> Folder:
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", (path, time.time()))
+            row = db.execute("SELECT id, path, state FROM folders WHERE path=?", (path,)).fetchone()
+        return Folder(*row)
+
+    def remove_folder(self, folder_id: int) -> int:
+        """Forget a folder and everything indexed in it; returns the number of photos removed."""
+        with self.transaction() as db:
+            count = db.execute("SELECT COUNT(*) FROM photos WHERE folder_id=?", (folder_id,)).fetchone()[0]
+            db.execute("DELETE FROM embeddings WHERE photo_id IN (SELECT id FROM photos WHERE folder_id=?)", (folder_id,))
+            db.execute("DELETE FROM photos WHERE folder_id=?", (folder_id,))
+            db.execute("DELETE FROM folders WHERE id=?", (folder_id,))
+        return int(count)
+
+    def set_folder_state(self, folder_id: int, state: str) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE folders SET state=?, scanned_at=? WHERE id=?", (state, time.time(), folder_id))
+
+    # -- photos ---------------------------------------------------------------------------
+
+    def photos_in_folder(self, folder_id: int) -> dict[str, PhotoRow]:
+        rows = self._query(
+            "SELECT id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason FROM photos WHERE folder_id=?",
+            (folder_id,),
+        )
+        return {row[2]: PhotoRow(*row) for row in rows}
+
+    def apply_scan(
+        self,
+        new: Iterable[tuple[int, str, int, int]],
+        changed: Iterable[tuple[int, int, int]],
+        moved: Iterable[tuple[int, str, int, int, int]],
+        gone: Iterable[int],
+    ) -> None:
+        """Record a scan's diff in one transaction.
+
+        new: (folder id, path, size, mtime_ns) → pending; changed: (id, size, mtime_ns) → pending
+        again; moved: (id, new path, size, mtime_ns, folder id) → same row, embedding kept;
+        gone: ids → deleted with their embeddings.
+        """
+        now = time.time()
+        with self.transaction() as db:
+            gone_ids = [(pid,) for pid in gone]
+            db.executemany("DELETE FROM embeddings WHERE photo_id=?", gone_ids)
+            db.executemany("DELETE FROM photos WHERE id=?", gone_ids)
+            db.executemany(
+                "UPDATE photos SET path=?, size=?, mtime_ns=?, folder_id=?, updated_at=? WHERE id=?",
+                [(path, size, mtime, folder_id, now, pid) for pid, path, size, mtime, folder_id in moved],
+            )
+            db.executemany(
+                "UPDATE photos SET size=?, mtime_ns=?, status='pending', skip_reason=NULL, updated_at=? WHERE id=?",
+                [(size, mtime, now, pid) for pid, size, mtime in changed],
+            )
+            db.executemany(
+                "INSERT INTO photos(folder_id, path, size, mtime_ns, status, updated_at) VALUES(?, ?, ?, ?, 'pending', ?)",
+                [(folder_id, path, size, mtime, now) for folder_id, path, size, mtime in new],
+            )
+
+    def pending(self, after_id: int = 0, limit: int = 1_000_000) -> list[tuple[int, str]]:
+        """Pending photos in id order, from after `after_id` (the pipeline pages through them)."""
+        rows = self._query("SELECT id, path FROM photos WHERE status='pending' AND id>? ORDER BY id LIMIT ?", (after_id, limit))
+        return [(int(i), str(p)) for i, p in rows]
+
+    def commit_results(self, model: str, embedded: Sequence[Embedded], skipped: Sequence[tuple[int, str]]) -> list[int]:
+        """Store a batch's vectors and skips atomically; returns the new embedding labels in order.
+
+        A row that changed or vanished meanwhile (status no longer pending) is left alone: its
+        result is stale and the next pass redoes it.
+        """
+        labels: list[int] = []
+        now = time.time()
+        with self.transaction() as db:
+            for item in embedded:
+                cur = db.execute(
+                    "UPDATE photos SET status='indexed', skip_reason=NULL, fingerprint=?, width=?, height=?, taken=?,"
+                    " updated_at=? WHERE id=? AND status='pending'",
+                    (item.fingerprint, item.width, item.height, item.taken, now, item.photo_id),
+                )
+                if cur.rowcount == 0:
+                    labels.append(-1)
+                    continue
+                db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (item.photo_id, model))
+                vector = np.ascontiguousarray(item.vector, dtype=np.float32)
+                cur = db.execute(
+                    "INSERT INTO embeddings(photo_id, model, vector) VALUES(?, ?, ?)", (item.photo_id, model, vector.tobytes())
+                )
+                labels.append(int(cur.lastrowid or -1))
+            db.executemany(
+                "UPDATE photos SET status='skipped', skip_reason=?, updated_at=? WHERE id=? AND status='pending'",
+                [(reason, now, pid) for pid, reason in skipped],
+            )
+            # a photo's old vector for this model is stale once the file changed
+            db.executemany("DELETE FROM embeddings WHERE photo_id=? AND model=?", [(pid, model) for pid, _ in skipped])
+        return labels
+
+    def mark_pending_for_model(self, model: str) -> int:
+        """Photos indexed for another model that lack a vector for `model` need embedding again."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "UPDATE photos SET status='pending' WHERE status='indexed' AND id NOT IN "
+                "(SELECT photo_id FROM embeddings WHERE model=?)",
+                (model,),
+            )
+        return cur.rowcount
+
+    def counts(self) -> dict[str, int]:
+        counts = {"indexed": 0, "skipped": 0, "pending": 0}
+        for status, count in self._query("SELECT status, COUNT(*) FROM photos GROUP BY status"):
+            counts[str(status)] = int(count)
+        return counts
+
+    def skipped(self, limit: int = 1000) -> list[tuple[str, str]]:
+        return [
+            (str(p), str(r))
+            for p, r in self._query("SELECT path, skip_reason FROM photos WHERE status='skipped' ORDER BY path LIMIT ?", (limit,))
+        ]
+
+    def indexed_paths(self) -> list[str]:
+        return [str(p) for (p,) in self._query("SELECT path FROM photos WHERE status='indexed' ORDER BY path")]
+
+    def find_by_fingerprint(self, fingerprint: str) -> list[PhotoRow]:
+        rows = self._query(
+            "SELECT id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason FROM photos WHERE fingerprint=?",
+            (fingerprint,),
+        )
+        return [PhotoRow(*row) for row in rows]
+
+    # -- embeddings -----------------------------------------------------------------------
+
+    def paths_for_labels(self, labels: Sequence[int]) -> dict[int, str]:
+        if not labels:
+            return {}
+        out: dict[int, str] = {}
+        for start in range(0, len(labels), 500):
+            chunk = [int(x) for x in labels[start : start + 500]]
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                f"SELECT e.id, p.path FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.id IN ({marks})", chunk
+            )
+            out.update({int(label): str(path) for label, path in rows})
+        return out
+
+    def vector_for_path(self, model: str, path: str) -> np.ndarray | None:
+        rows = self._query(
+            "SELECT e.vector FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE p.path=? AND e.model=?", (path, model)
+        )
+        return np.frombuffer(rows[0][0], dtype=np.float32).copy() if rows else None
+
+    def embedding_count(self, model: str) -> int:
+        return int(self._query("SELECT COUNT(*) FROM embeddings WHERE model=?", (model,))[0][0])
+
+    def iter_embeddings(
+        self, model: str, dim: int, labels: Sequence[int] | None = None, chunk: int = 20000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(labels int64, vectors float32) in chunks: all of a model's vectors, or the given labels."""
+        if labels is not None:
+            for start in range(0, len(labels), 500):
+                part = [int(x) for x in labels[start : start + 500]]
+                marks = ",".join("?" * len(part))
+                rows = self._query(f"SELECT id, vector FROM embeddings WHERE model=? AND id IN ({marks})", [model, *part])
+                if rows:
+                    yield _unpack(rows, dim)
+            return
+        last = 0
+        while True:
+            rows = self._query(
+                "SELECT id, vector FROM embeddings WHERE model=? AND id>? ORDER BY id LIMIT ?", (model, last, chunk)
+            )
+            if not rows:
+                return
+            last = int(rows[-1][0])
+            yield _unpack(rows, dim)
+
+    def changes_since(self, model: str, seq: int) -> list[tuple[int, int, str]]:
+        return [
+            (int(s), int(label), str(op))
+            for s, label, op in self._query(
+                "SELECT seq, label, op FROM changes WHERE model=? AND seq>? ORDER BY seq", (model, seq)
+            )
+        ]
+
+    def last_change(self) -> int:
+        """The newest change sequence number ever issued (survives trimming of the log)."""
+        rows = self._query("SELECT seq FROM sqlite_sequence WHERE name='changes'")
+        return int(rows[0][0]) if rows else 0
+
+    def trim_changes(self, model: str, upto_seq: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM changes WHERE model=? AND seq<=?", (model, upto_seq))
+
+    # -- index state ----------------------------------------------------------------------
+
+    def index_state(self, model: str) -> IndexState | None:
+        rows = self._query(
+            "SELECT model, file, size, sha256, dim, applied_seq, vectors, deleted FROM index_state WHERE model=?", (model,)
+        )
+        return IndexState(*rows[0]) if rows else None
+
+    def set_index_state(self, state: IndexState) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO index_state(model, file, size, sha256, dim, applied_seq, vectors, deleted, saved_at)"
+                " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    state.model,
+                    state.file,
+                    state.size,
+                    state.sha256,
+                    state.dim,
+                    state.applied_seq,
+                    state.vectors,
+                    state.deleted,
+                    time.time(),
+                ),
+            )
+
+    def clear_index_state(self, model: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM index_state WHERE model=?", (model,))
+
+
+def _unpack(rows: list[tuple], dim: int) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+    return labels, vectors

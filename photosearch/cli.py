@@ -1,0 +1,337 @@
+"""The `photosearch` command line: a thin layer over `Library`.
+
+Exit status: 0 success, 2 usage error (argparse), 1 any other error with a one-line reason on
+stderr (the full traceback of an unexpected error goes to the log file, never to the user).
+Heavy modules (torch, the catalog) are imported inside the commands so `--help` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+PROG = "photosearch"
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--library",
+        metavar="DIR",
+        default=argparse.SUPPRESS,
+        help="library folder (default: $PHOTOSEARCH_HOME or the user data dir)",
+    )
+    parser.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS, help="model name (see `photosearch models`)")
+    parser.add_argument("--device", metavar="DEV", default=argparse.SUPPRESS, help="auto (default), cpu, cuda, cuda:N or mps")
+    parser.add_argument("--threads", metavar="N", type=int, default=argparse.SUPPRESS, help="CPU threads for inference")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Search your photos by meaning: text, images, or both.")
+    _common(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("index", help="add folders to the library and index them (with a progress bar)")
+    _common(p)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="photo folders to add (none: re-sync the library's folders)")
+    p.add_argument("--batch-size", type=int, default=32, help="photos per inference batch (default 32)")
+    p.add_argument("--workers", type=int, default=None, help="decoding threads (default: cores - 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("search", help='search by text; combine terms: beach -people, "2:sunset" + ./photo.jpg')
+    _common(p)
+    p.add_argument("text", nargs="+", metavar="TEXT")
+    _result_options(p)
+
+    p = sub.add_parser("similar", help="photos that look like IMAGE")
+    _common(p)
+    p.add_argument("image", metavar="IMAGE")
+    _result_options(p)
+
+    p = sub.add_parser("status", help="folders, counts, model, index health and skipped files")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--paths", action="store_true", help="with --json: include every indexed path")
+
+    p = sub.add_parser("remove", help="remove a folder (and its photos) from the library; files are not touched")
+    _common(p)
+    p.add_argument("path", metavar="PATH")
+
+    p = sub.add_parser("models", help="list models (available, downloaded, default) or import a weights file")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    models_sub = p.add_subparsers(dest="models_command", metavar="ACTION")
+    imp = models_sub.add_parser("import", help="import a local weights file (.safetensors, or a torch file)")
+    _common(imp)
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--arch", required=True, help="open_clip architecture of the weights, e.g. ViT-B-32")
+    imp.add_argument("--name", help="name to select it by (default: ARCH-FILESTEM)")
+
+    p = sub.add_parser("demo", help="create a sample library, index it with the bundled tiny model and search it")
+    _common(p)
+    p.add_argument("--folder", metavar="DIR", help="where to write the sample photos (default: Pictures/photosearch-demo)")
+    p.add_argument("--count", type=int, default=240, help="number of sample photos (default 240)")
+    return parser
+
+
+def _result_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-k", "--top", type=int, default=20, help="number of results (default 20)")
+    p.add_argument("--cutoff", type=float, default=None, help="keep results scoring at least this fraction of the best (0-1)")
+    p.add_argument("--json", action="store_true", help='print a JSON list of {"path", "score"}')
+
+
+def _library(args: argparse.Namespace, model: str | None = None) -> Any:
+    from .library import Library
+
+    home = Path(args.library) if getattr(args, "library", None) else None
+    return Library(
+        home,
+        model=model or getattr(args, "model", None),
+        device=getattr(args, "device", None),
+        threads=getattr(args, "threads", None),
+    )
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (plain periodic lines when stderr is not a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self._last_line = 0.0
+
+    def __call__(self, progress: Any) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * progress.fraction)
+        eta = _duration(progress.eta_s) if progress.eta_s is not None else "--:--"
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {progress.done}/{progress.total} photos"
+            f"  {progress.rate:5.1f}/s  ETA {eta}" + (f"  skipped {progress.skipped}" if progress.skipped else "")
+        )
+        if self.tty:
+            sys.stderr.write("\r" + line.ljust(100))
+            sys.stderr.flush()
+        elif time.monotonic() - self._last_line > 5 or progress.done == progress.total:
+            self._last_line = time.monotonic()
+            print(line, file=sys.stderr)
+
+    def finish(self) -> None:
+        if self.enabled and self.tty:
+            sys.stderr.write("\n")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return (
+        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        if seconds >= 3600
+        else f"{seconds // 60}:{seconds % 60:02d}"
+    )
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        for raw in args.paths:
+            folder = library.add_folder(Path(raw))
+            print(f"library folder: {folder.path}", file=sys.stderr)
+        if not library.catalog.folders():
+            raise UsageError("the library has no folders yet: photosearch index PATH…")
+        bar = ProgressBar(not args.quiet)
+        try:
+            sync, report = library.index(on_progress=bar, batch_size=args.batch_size, decode_workers=args.workers)
+        finally:
+            bar.finish()
+        print(
+            f"indexed {report.indexed}, skipped {report.skipped} in {report.seconds:.1f} s "
+            f"(new {sync.new}, changed {sync.changed}, moved {sync.moved}, removed {sync.removed}, unchanged {sync.unchanged})"
+        )
+        for path in sync.offline:
+            print(f"folder offline (kept its photos): {path}", file=sys.stderr)
+    return 0
+
+
+def _print_results(results: list[Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps([{"path": r.path, "score": round(r.score, 6)} for r in results], indent=1))
+        return
+    if not results:
+        print("no results (is the library indexed? see `photosearch status`)", file=sys.stderr)
+    for r in results:
+        print(f"{r.score:.3f}  {r.path}")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        _print_results(library.search(" ".join(args.text), k=args.top, cutoff=args.cutoff), args.json)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        _print_results(library.similar(Path(args.image), k=args.top, cutoff=args.cutoff), args.json)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        status = library.status(include_paths=args.paths)
+    if args.json:
+        print(json.dumps(status, indent=1))
+        return 0
+    photos, index = status["photos"], status["index"]
+    print(f"library: {status['library']}")
+    print(f"model:   {status['model']} (weights {status['model_weights']})")
+    print(f"photos:  {photos['indexed']} indexed, {photos['skipped']} skipped, {photos['pending']} pending")
+    state = "healthy" if index["healthy"] else "NEEDS REPAIR (run `photosearch index`)"
+    print(f"index:   {index['vectors']} vectors, {index['deleted']} deleted, {state} ({index['note']})")
+    print("folders:" + ("" if status["folders"] else " none yet (photosearch index PATH)"))
+    for folder in status["folders"]:
+        print(f"  {folder['path']}" + ("  [offline]" if folder["state"] == "offline" else ""))
+    if status["skipped"]:
+        print("skipped files:")
+        for item in status["skipped"]:
+            print(f"  {item['path']}: {item['reason']}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        removed = library.remove_folder(Path(args.path))
+    print(f"removed {args.path} and {removed} photos from the library (the files are untouched)")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .library import default_library_home
+    from .models import DEFAULT_MODEL, available_models, cached_weights, import_weights
+
+    home = Path(args.library).expanduser() if getattr(args, "library", None) else default_library_home()
+    if args.models_command == "import":
+        spec = import_weights(home, Path(args.file), args.arch, args.name)
+        print(f"imported {spec.name} ({spec.arch}, {spec.dim}-d); use it with --model {spec.name}")
+        return 0
+    rows = []
+    for spec in available_models(home).values():
+        try:
+            present = cached_weights(spec) is not None
+        except Exception:
+            present = False
+        rows.append(
+            {
+                "name": spec.name,
+                "arch": spec.arch,
+                "pretrained": spec.pretrained,
+                "dim": spec.dim,
+                "licence": spec.licence,
+                "downloaded": present,
+                "default": spec.name == DEFAULT_MODEL,
+                "summary": spec.summary,
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for row in rows:
+        flags = ", ".join(x for x in ("default" if row["default"] else "", "downloaded" if row["downloaded"] else "") if x)
+        print(f"{row['name']:14s} {row['licence']:30s} {row['summary']}" + (f"  [{flags}]" if flags else ""))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import DEMO_QUERIES, default_demo_folder, generate_library
+    from .library import Library
+    from .models import TINY_MODEL_NAME
+
+    started = time.monotonic()
+    folder = Path(args.folder).expanduser() if args.folder else default_demo_folder()
+    print(f"writing {args.count} sample photos to {folder} …", file=sys.stderr)
+    generate_library(folder, count=args.count)
+    home = Path(args.library).expanduser() if getattr(args, "library", None) else folder / ".photosearch"
+    with Library(
+        home, model=TINY_MODEL_NAME, device=getattr(args, "device", None), threads=getattr(args, "threads", None)
+    ) as library:
+        library.add_folder(folder)
+        bar = ProgressBar(True)
+        try:
+            _, report = library.index(on_progress=bar)
+        finally:
+            bar.finish()
+        print(f"indexed {report.indexed} photos ({report.skipped} skipped) with the bundled '{TINY_MODEL_NAME}' model\n")
+        for query in DEMO_QUERIES:
+            print(f'search "{query}":')
+            for result in library.search(query, k=5):
+                print(f"  {result.score:.3f}  {os.path.relpath(result.path, folder)}")
+    print(f"\ndone in {time.monotonic() - started:.0f} s. Try: photosearch --library {home} search 'white square'")
+    return 0
+
+
+class UsageError(Exception):
+    pass
+
+
+COMMANDS = {
+    "index": cmd_index,
+    "search": cmd_search,
+    "similar": cmd_similar,
+    "status": cmd_status,
+    "remove": cmd_remove,
+    "models": cmd_models,
+    "demo": cmd_demo,
+}
+
+
+def _log_unexpected(exc: BaseException) -> str:
+    try:
+        from platformdirs import user_log_dir
+
+        folder = Path(user_log_dir("photosearch"))
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / "errors.log"
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(time.strftime("%Y-%m-%d %H:%M:%S ") + "".join(traceback.format_exception(exc)) + "\n")
+        return f" (details in {log})"
+    except OSError:
+        return ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .catalog import CatalogError
+    from .library import LibraryError
+    from .models import ModelUnavailable
+    from .query import QueryError
+
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    except (LibraryError, CatalogError, ModelUnavailable, QueryError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted; indexing resumes where it stopped next time", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"{PROG}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the user gets one line, the log gets the traceback
+        print(f"{PROG}: error: {type(exc).__name__}: {exc}{_log_unexpected(exc)}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""The CLIP embedder: uint8 pictures and query strings in, unit-length float32 vectors out.
+
+torch and open_clip are imported here, lazily, and nowhere else in the core: importing
+photosearch must stay fast, and the GUI process must never load them. Any model (bundled,
+downloaded or imported) is an open_clip architecture plus a weights file, loaded by the same
+`load_clip_model`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .models import ModelSpec, ModelUnavailable, resolve_weights
+
+if TYPE_CHECKING:
+    import torch
+
+_registered_configs: set[str] = set()
+_register_lock = threading.Lock()
+
+
+class _QuietOpenClip(logging.Filter):
+    """open_clip warns 'No pretrained weights loaded' for every model we load weights into ourselves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "No pretrained weights loaded" not in record.getMessage()
+
+
+def choose_device(preference: str | None = None) -> str:
+    """CUDA, then Apple MPS, then CPU; `preference` ('cpu', 'cuda', 'cuda:1', 'mps') overrides."""
+    import torch
+
+    wanted = (preference or os.environ.get("PHOTOSEARCH_DEVICE") or "auto").lower()
+    if wanted != "auto":
+        if wanted.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelUnavailable(f"device '{wanted}' was requested but no CUDA GPU is available")
+        if wanted == "mps" and not torch.backends.mps.is_available():
+            raise ModelUnavailable("device 'mps' was requested but Apple MPS is not available")
+        return wanted
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def _register_config(spec: ModelSpec) -> None:
+    if not spec.config:
+        return
+    import open_clip
+
+    with _register_lock:
+        if spec.config not in _registered_configs:
+            open_clip.add_model_config(spec.config)
+            _registered_configs.add(spec.config)
+
+
+def load_clip_model(spec: ModelSpec, weights: Path | None, device: str) -> tuple[Any, int, int]:
+    """(model in eval mode on `device`, embedding dim, input size); `weights=None` keeps random weights."""
+    import open_clip
+
+    _register_config(spec)
+    quiet = _QuietOpenClip()
+    logging.getLogger().addFilter(quiet)
+    try:
+        model = open_clip.create_model(spec.arch, pretrained=None, device="cpu")
+    except RuntimeError as exc:
+        raise ModelUnavailable(f"unknown open_clip architecture '{spec.arch}' ({exc})") from None
+    finally:
+        logging.getLogger().removeFilter(quiet)
+    if weights is not None:
+        try:
+            open_clip.load_checkpoint(model, str(weights), strict=True, weights_only=True)
+        except Exception as exc:
+            raise ModelUnavailable(
+                f"weights file {weights} does not fit architecture '{spec.arch}' ({type(exc).__name__}: {str(exc)[:200]})"
+            ) from None
+    model = model.to(device).eval()
+    size = model.visual.image_size
+    image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
+    dim = int(model.text_projection.shape[1]) if getattr(model, "text_projection", None) is not None else spec.dim
+    return model, dim, image_size
+
+
+class Embedder:
+    """Batched CLIP inference. Thread-safe for concurrent encode calls (inference only)."""
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        device: str | None = None,
+        threads: int | None = None,
+        random_weights: bool = False,
+    ) -> None:
+        import open_clip
+        import torch
+
+        if threads:
+            torch.set_num_threads(max(1, threads))
+        self.spec = spec
+        self.device = choose_device(device)
+        weights = None if random_weights else resolve_weights(spec)
+        self.model, self.dim, self.image_size = load_clip_model(spec, weights, self.device)
+        self.half = self.device.startswith("cuda")
+        if self.half:
+            self.model = self.model.half()
+        self.dtype = torch.float16 if self.half else torch.float32
+        self.tokenizer = open_clip.get_tokenizer(spec.arch)
+        self._mean = torch.tensor(spec.mean, device=self.device, dtype=self.dtype).view(1, 3, 1, 1) * 255.0
+        self._std = torch.tensor(spec.std, device=self.device, dtype=self.dtype).view(1, 3, 1, 1) * 255.0
+
+    def to_input(self, pixels: np.ndarray) -> torch.Tensor:
+        """(N, S, S, 3) uint8 → normalised (N, 3, S, S) tensor on the device (transfer as uint8: 4× less)."""
+        import torch
+
+        batch = torch.from_numpy(np.ascontiguousarray(pixels)).to(self.device, non_blocking=True)
+        batch = batch.permute(0, 3, 1, 2).to(self.dtype)
+        return (batch - self._mean) / self._std
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray:
+        if len(pixels) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
+        with torch.inference_mode():
+            features = self.model.encode_image(self.to_input(pixels), normalize=True)
+        return _unit_rows(features.float().cpu().numpy())
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
+        with torch.inference_mode():
+            tokens = self.tokenizer(texts).to(self.device)
+            features = self.model.encode_text(tokens, normalize=True)
+        return _unit_rows(features.float().cpu().numpy())
+
+
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Re-normalise in float32 (fp16 inference leaves rows a hair off unit length)."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True).astype(np.float32)
+    return np.ascontiguousarray(matrix / np.maximum(norms, np.float32(1e-12)), dtype=np.float32)

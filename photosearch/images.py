@@ -1,0 +1,184 @@
+"""Safe, fast photo decoding: any file in, a model-ready RGB picture or a human reason out.
+
+Why this module is careful:
+- JPEGs are decoded at reduced size (DCT scaling via `Image.draft`), so a 12 MP photo costs
+  about what a thumbnail costs; the pipeline is otherwise decoder-bound.
+- EXIF orientation is applied, or sideways photos are embedded sideways.
+- The pixel limit is deliberate: a real 200 MP photo must still index, while a 44-byte file
+  declaring gigapixels is refused before anything is allocated.
+- Every failure, whatever the exception type, becomes a `DecodeError` with a reason a user
+  can read; nothing escapes to crash the indexer.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Real phone/camera photos reach ~200 MP; refuse only what no camera makes.
+MAX_PIXELS = 250_000_000
+# A pixel count that is refused before decoding even for formats that can't be scaled down.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+PHOTO_SUFFIXES: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".hif", ".avif"}
+)
+
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    """Teach Pillow HEIC/HEIF/AVIF once, on first use (pillow-heif is optional at import time)."""
+    global _heif_registered
+    if _heif_registered:
+        return
+    _heif_registered = True
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        if hasattr(pillow_heif, "register_avif_opener"):
+            try:
+                pillow_heif.register_avif_opener()
+            except Exception:  # newer Pillow decodes AVIF itself
+                pass
+    except ImportError:
+        pass
+
+
+class DecodeError(Exception):
+    """A photo that cannot be indexed; `str(error)` is the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    """What decoding learnt about a photo besides its pixels."""
+
+    width: int  # as displayed, after EXIF orientation
+    height: int
+    taken: str | None  # EXIF DateTimeOriginal as "YYYY-MM-DD HH:MM:SS", when present
+
+
+def is_photo_path(path: Path) -> bool:
+    return path.suffix.lower() in PHOTO_SUFFIXES
+
+
+def _exif_taken(image: Image.Image) -> str | None:
+    try:
+        exif = image.getexif()
+        raw = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)  # DateTimeOriginal, DateTime
+    except Exception:
+        return None
+    if not isinstance(raw, str) or len(raw) < 19:
+        return None
+    text = raw.strip("\x00 ")[:19]
+    if text[4] != ":" or text[7] != ":":
+        return None
+    return f"{text[0:4]}-{text[5:7]}-{text[8:10]}{text[10:19]}"
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(0x0112, 1)
+        return int(value) if isinstance(value, int) and 1 <= value <= 8 else 1
+    except Exception:
+        return 1
+
+
+def _flatten_to_rgb(image: Image.Image) -> Image.Image:
+    """One rule for every mode: transparency is composited onto white, 16-bit is scaled to 8-bit."""
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16-bit data often fills only 10-12 bits (sensor and scanner output): scale by the
+        # range actually used, so a dark 12-bit scan doesn't become black (or, naively, white).
+        arr = np.asarray(image, dtype=np.float32)
+        peak = float(arr.max(initial=0))
+        top = 65535.0 if peak > 4095 else max(peak, 255.0)
+        return Image.fromarray(np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode == "F":
+        arr = np.asarray(image, dtype=np.float32)
+        peak = float(arr.max(initial=1.0)) or 1.0
+        return Image.fromarray(np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode == "P":
+        image = image.convert("RGBA") if "transparency" in image.info else image.convert("RGB")
+    elif mode in ("LA", "La", "PA", "RGBa"):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        canvas = Image.new("RGB", image.size, (255, 255, 255))
+        canvas.paste(image, mask=image.getchannel("A"))
+        return canvas
+    return image.convert("RGB")  # L, 1, CMYK (Pillow inverts Adobe CMYK correctly), YCbCr, LAB, HSV
+
+
+def centre_crop_box(width: int, height: int) -> tuple[int, int, int, int]:
+    """The largest central square: what CLIP's resize-then-centre-crop keeps."""
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    return (left, top, left + side, top + side)
+
+
+def fit_square(image: Image.Image, size: int) -> Image.Image:
+    """Resize the shortest side to `size` and centre-crop, in one resampling pass (bicubic)."""
+    box = centre_crop_box(*image.size)
+    return image.resize((size, size), Image.Resampling.BICUBIC, box=box, reducing_gap=3.0)
+
+
+def load_for_model(path: Path | str, size: int) -> tuple[np.ndarray, PhotoInfo]:
+    """Decode `path` to a (size, size, 3) uint8 array, upright, as the model should see it.
+
+    Raises DecodeError with a human reason for anything that can't be indexed.
+    """
+    _register_heif()
+    try:
+        return _load(Path(path), size)
+    except DecodeError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(f"image is too large to index safely ({exc})") from None
+    except UnidentifiedImageError:
+        raise DecodeError("not a recognised image format") from None
+    except FileNotFoundError:
+        raise DecodeError("file disappeared before it could be read") from None
+    except PermissionError:
+        raise DecodeError("no permission to read the file") from None
+    except MemoryError:
+        raise DecodeError("not enough memory to decode this image") from None
+    except OSError as exc:
+        message = str(exc) or type(exc).__name__
+        if "truncated" in message:
+            raise DecodeError("file is truncated or incomplete") from None
+        raise DecodeError(f"could not decode image: {message}") from None
+    except Exception as exc:  # hostile files raise anything: ValueError, SyntaxError, struct.error…
+        raise DecodeError(f"could not decode image ({type(exc).__name__}: {exc})") from None
+
+
+def _load(path: Path, size: int) -> tuple[np.ndarray, PhotoInfo]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as image:
+            width, height = image.size
+            if width <= 0 or height <= 0:
+                raise DecodeError(f"image has no pixels ({width}×{height})")
+            if width * height > MAX_PIXELS:
+                raise DecodeError(f"image is too large to index safely ({width}×{height} pixels)")
+            orientation = _orientation(image)
+            taken = _exif_taken(image)
+            if getattr(image, "n_frames", 1) > 1:
+                image.seek(0)
+            if image.format == "JPEG" and image.mode in ("RGB", "L", "CMYK", "YCbCr"):
+                # DCT scaling: decode at the smallest 1/2^n scale still >= size on both sides.
+                image.draft(image.mode, (size, size))
+            image.load()  # a truncated file raises (Pillow's LOAD_TRUNCATED_IMAGES stays off)
+            upright: Image.Image = ImageOps.exif_transpose(image) if orientation != 1 else image
+            rgb = _flatten_to_rgb(upright)
+            picture = fit_square(rgb, size)
+            array = np.asarray(picture, dtype=np.uint8)
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return array, PhotoInfo(width=width, height=height, taken=taken)

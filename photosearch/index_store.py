@@ -1,0 +1,185 @@
+"""Keeps one model's vector index in step with the catalog, and its snapshot safe on disk.
+
+The catalog is the truth; the index is derived from it by one mechanism only: replaying the
+catalog's change log (at start-up and after every committed batch). Snapshots are written to a
+new file, verified and renamed, then recorded in the catalog with their checksum and the last
+change they contain. Anything doubtful at start-up (missing, truncated, wrong checksum, counts
+that don't add up) is rebuilt from the catalog: minutes of work, never lost data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import Catalog, IndexState
+from .vector_index import IndexCorrupt, VectorIndex
+
+log = logging.getLogger(__name__)
+
+SAVE_EVERY_CHANGES = 5000
+SAVE_EVERY_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class IndexHealth:
+    vectors: int
+    deleted: int
+    healthy: bool
+    note: str
+
+
+def _safe_name(model: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", model)
+
+
+class IndexStore:
+    def __init__(self, catalog: Catalog, folder: Path, model: str, dim: int, threads: int = 1) -> None:
+        self.catalog = catalog
+        self.folder = folder
+        self.model = model
+        self.dim = dim
+        self.threads = threads
+        self.note = "not opened"
+        self._replay_lock = threading.Lock()
+        self._saved_seq = 0
+        self._saved_at = time.monotonic()
+        self.index = self._open()
+
+    # -- opening --------------------------------------------------------------------------
+
+    def _open(self) -> VectorIndex:
+        state = self.catalog.index_state(self.model)
+        if state is not None and state.dim == self.dim:
+            try:
+                index = self._load(state)
+                self._saved_seq = state.applied_seq
+                self.note = "loaded from snapshot"
+                self._replay_into(index)
+                if len(index) == self.catalog.embedding_count(self.model):
+                    return index
+                log.warning("index for %s disagrees with the catalog after replay; rebuilding", self.model)
+                self.note = "rebuilt: snapshot disagreed with the catalog"
+            except (IndexCorrupt, OSError, ValueError, RuntimeError) as exc:
+                log.warning("index for %s cannot be used (%s); rebuilding from the catalog", self.model, exc)
+                self.note = f"rebuilt: {exc}"
+        elif state is not None:
+            self.note = "rebuilt: the model's dimension changed"
+        else:
+            self.note = "built from the catalog"
+        return self._build()
+
+    def _load(self, state: IndexState) -> VectorIndex:
+        path = self.folder / state.file
+        current = self._catalog_labels()
+        changes = self.catalog.changes_since(self.model, state.applied_seq)
+        added_after = np.array([label for _, label, op in changes if op == "add"], dtype=np.int64)
+        removed_after = np.array([label for _, label, op in changes if op == "remove"], dtype=np.int64)
+        # labels are never reused, so the live set at save time follows from today's and the log
+        alive_then = np.setdiff1d(np.union1d(current, removed_after), added_after)
+        index = VectorIndex.load(path, self.dim, state.size, state.sha256, alive_then, state.deleted, threads=self.threads)
+        index.applied_seq = state.applied_seq
+        return index
+
+    def _catalog_labels(self) -> np.ndarray:
+        labels = [part for part, _ in self.catalog.iter_embeddings(self.model, self.dim)]
+        return np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
+
+    def _build(self) -> VectorIndex:
+        seq = self.catalog.last_change()  # read first: later changes are replayed after
+        count = self.catalog.embedding_count(self.model)
+        index = VectorIndex(self.dim, capacity=max(1024, count), threads=self.threads)
+        for labels, vectors in self.catalog.iter_embeddings(self.model, self.dim):
+            index.add(labels, vectors)
+        index.applied_seq = seq
+        self._saved_seq = -1  # force a snapshot at the next save
+        self._replay_into(index)
+        return index
+
+    # -- keeping up -----------------------------------------------------------------------
+
+    def _replay_into(self, index: VectorIndex) -> int:
+        """Apply catalog changes newer than the index; returns how many were applied."""
+        with self._replay_lock:
+            start: int = index.applied_seq
+            changes = self.catalog.changes_since(self.model, start)
+            if not changes:
+                return 0
+            adds = [label for _, label, op in changes if op == "add"]
+            removes = [label for _, label, op in changes if op == "remove"]
+            for labels, vectors in self.catalog.iter_embeddings(self.model, self.dim, labels=adds):
+                index.add(labels, vectors)  # a label added then removed in this span is not in the catalog
+            index.remove(removes)
+            index.applied_seq = changes[-1][0]
+            return len(changes)
+
+    def refresh(self) -> int:
+        """Bring the live index up to the catalog, compacting when tombstones pile up."""
+        applied = self._replay_into(self.index)
+        if self.index.needs_compaction():
+            with self._replay_lock:
+                compacted = self.index.compacted()
+                self.index = compacted
+                self._saved_seq = -1
+        return applied
+
+    def maybe_save(self) -> bool:
+        """Snapshot when enough changed or enough time passed (bounds the replay after a crash)."""
+        seq: int = self.index.applied_seq
+        due = seq - self._saved_seq >= SAVE_EVERY_CHANGES or (
+            seq != self._saved_seq and time.monotonic() - self._saved_at > SAVE_EVERY_SECONDS
+        )
+        return self.save() if due else False
+
+    def save(self) -> bool:
+        """Write a verified snapshot and record it; returns False when nothing changed."""
+        with self._replay_lock:
+            index = self.index
+            seq: int = index.applied_seq
+            if seq == self._saved_seq:
+                return False
+            self.folder.mkdir(parents=True, exist_ok=True)
+            name = f"{_safe_name(self.model)}-{seq}.hnsw"
+            final = self.folder / name
+            temporary = self.folder / (name + ".tmp")
+            temporary.unlink(missing_ok=True)
+            size, sha256 = index.save(temporary)
+            os.replace(temporary, final)
+            _fsync_dir(self.folder)
+            self.catalog.set_index_state(IndexState(self.model, name, size, sha256, self.dim, seq, len(index), index.deleted))
+            self._saved_seq = seq
+            self._saved_at = time.monotonic()
+        self._remove_old_snapshots(keep=name)
+        self.catalog.trim_changes(self.model, seq)
+        return True
+
+    def _remove_old_snapshots(self, keep: str) -> None:
+        prefix = _safe_name(self.model) + "-"
+        for path in self.folder.glob(prefix + "*.hnsw*"):
+            if path.name != keep and re.fullmatch(re.escape(prefix) + r"\d+\.hnsw(\.tmp)?", path.name):
+                path.unlink(missing_ok=True)
+
+    def health(self) -> IndexHealth:
+        self.refresh()
+        healthy = len(self.index) == self.catalog.embedding_count(self.model)
+        return IndexHealth(len(self.index), self.index.deleted, healthy, self.note)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,275 @@
+"""Which CLIP models photosearch offers, and where each one's weights come from.
+
+Every model ends up as the same two things: an open_clip architecture name and a local weights
+file. Downloaded, imported and bundled weights then load through one code path (the embedder
+never knows which kind it got). Nothing here imports torch or open_clip at module level:
+`photosearch models` and `--help` must stay instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from urllib.parse import urlparse
+
+TINY_MODEL_NAME = "tiny-shapes"
+TINY_MODEL_DIR = Path(__file__).parent / "resources" / "models"
+DEFAULT_MODEL = "ViT-B-32-256"
+GPU_QUALITY_MODEL = "ViT-L-14"
+
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+HUB_FILENAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+NETWORK_PROBE_TIMEOUT_S = 3.0
+
+
+class ModelUnavailable(Exception):
+    """A model that cannot be loaded; the message says what is missing and what to do."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model the user can choose by `name`."""
+
+    name: str
+    arch: str  # open_clip architecture
+    dim: int
+    image_size: int
+    licence: str
+    summary: str
+    hub_repo: str | None = None  # weights downloaded on first use
+    pretrained: str | None = None  # open_clip pretrained tag, for reference
+    weights: str | None = None  # a local weights file: bundled or imported
+    config: str | None = None  # a custom architecture's open_clip JSON config
+    mean: tuple[float, float, float] = OPENAI_MEAN
+    std: tuple[float, float, float] = OPENAI_STD
+
+
+BUILTIN_MODELS: dict[str, ModelSpec] = {
+    spec.name: spec
+    for spec in (
+        ModelSpec(
+            name=DEFAULT_MODEL,
+            arch="ViT-B-32-256",
+            pretrained="datacomp_s34b_b86k",
+            hub_repo="laion/CLIP-ViT-B-32-256x256-DataComp-s34B-b86K",
+            dim=512,
+            image_size=256,
+            licence="MIT",
+            summary="default: best quality per CPU-second (ImageNet 72.8%, ~24 photos/s on 2 CPU cores)",
+        ),
+        ModelSpec(
+            name="ViT-B-32",
+            arch="ViT-B-32",
+            pretrained="laion2b_s34b_b79k",
+            hub_repo="laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
+            dim=512,
+            image_size=224,
+            licence="MIT",
+            summary="fastest real model (ImageNet 66.6%, ~31 photos/s on 2 CPU cores)",
+        ),
+        ModelSpec(
+            name=GPU_QUALITY_MODEL,
+            arch="ViT-L-14",
+            pretrained="datacomp_xl_s13b_b90k",
+            hub_repo="laion/CLIP-ViT-L-14-DataComp.XL-s13B-b90K",
+            dim=768,
+            image_size=224,
+            licence="MIT",
+            summary="quality model for a GPU (ImageNet 79.2%; ~1.8 photos/s on CPU)",
+        ),
+        ModelSpec(
+            name=TINY_MODEL_NAME,
+            arch=TINY_MODEL_NAME,
+            weights=str(TINY_MODEL_DIR / f"{TINY_MODEL_NAME}.safetensors"),
+            config=str(TINY_MODEL_DIR / f"{TINY_MODEL_NAME}.json"),
+            dim=64,
+            image_size=64,
+            licence="MIT (trained by photosearch)",
+            summary="bundled test/demo model: knows 6 colours, 3 shapes and two-colour layouts only",
+        ),
+    )
+}
+
+
+def model_cache_dir() -> Path:
+    """Downloaded weights live in the user cache (they can always be fetched again)."""
+    override = os.environ.get("PHOTOSEARCH_MODEL_CACHE")
+    if override:
+        return Path(override)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("photosearch")) / "models"
+
+
+def imported_models_dir(library: Path) -> Path:
+    return library / "models"
+
+
+def _imported_specs(library: Path | None) -> dict[str, ModelSpec]:
+    if library is None:
+        return {}
+    specs: dict[str, ModelSpec] = {}
+    folder = imported_models_dir(library)
+    for meta in sorted(folder.glob("*.model.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(meta.read_text())
+            data["mean"], data["std"] = tuple(data["mean"]), tuple(data["std"])
+            spec = ModelSpec(**data)
+        except (OSError, ValueError, TypeError):
+            continue
+        specs[spec.name] = spec
+    return specs
+
+
+def available_models(library: Path | None = None) -> dict[str, ModelSpec]:
+    """Built-in models plus the ones imported into `library`."""
+    return {**BUILTIN_MODELS, **_imported_specs(library)}
+
+
+def get_model(name: str, library: Path | None = None) -> ModelSpec:
+    models = available_models(library)
+    if name in models:
+        return models[name]
+    lowered = {key.lower(): spec for key, spec in models.items()}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    raise ModelUnavailable(f"unknown model '{name}'; choose one of: {', '.join(models)} (see `photosearch models`)")
+
+
+def cached_weights(spec: ModelSpec) -> Path | None:
+    """The local weights file for `spec` if it is already on disk (never touches the network)."""
+    if spec.weights:
+        path = Path(spec.weights)
+        return path if path.is_file() else None
+    if not spec.hub_repo:
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    for filename in HUB_FILENAMES:
+        found = try_to_load_from_cache(spec.hub_repo, filename, cache_dir=str(model_cache_dir()))
+        if isinstance(found, str) and Path(found).is_file():
+            return Path(found)
+    return None
+
+
+def _hub_reachable() -> bool:
+    """A quick TCP connect to the hub, so an offline machine fails in seconds, not after retries."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=NETWORK_PROBE_TIMEOUT_S):
+            return True
+    except OSError:
+        return False
+
+
+def _missing_message(spec: ModelSpec, reason: str) -> str:
+    return (
+        f"model '{spec.name}' needs its weights file ({HUB_FILENAMES[0]} or {HUB_FILENAMES[1]} from "
+        f"hub repository {spec.hub_repo}) and {reason}. Download it on a connected machine and run "
+        f"`photosearch models import FILE --arch {spec.arch} --name {spec.name}`, or use "
+        f"--model {TINY_MODEL_NAME} to try photosearch offline"
+    )
+
+
+def resolve_weights(spec: ModelSpec) -> Path:
+    """A local weights file for `spec`, downloading it once if needed; ModelUnavailable otherwise."""
+    found = cached_weights(spec)
+    if found is not None:
+        return found
+    if spec.weights:
+        raise ModelUnavailable(f"model '{spec.name}': weights file {spec.weights} is missing")
+    if not spec.hub_repo:
+        raise ModelUnavailable(f"model '{spec.name}' has no weights source")
+    if not _hub_reachable():
+        raise ModelUnavailable(_missing_message(spec, "this computer cannot reach the model hub"))
+    from huggingface_hub import hf_hub_download
+
+    errors: list[str] = []
+    for filename in HUB_FILENAMES:
+        try:
+            return Path(hf_hub_download(spec.hub_repo, filename, cache_dir=str(model_cache_dir()), etag_timeout=5))
+        except Exception as exc:  # a missing alternative name, or the network going away
+            errors.append(f"{filename}: {type(exc).__name__}")
+    raise ModelUnavailable(_missing_message(spec, f"the download failed ({'; '.join(errors)})"))
+
+
+_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def import_weights(library: Path, source: Path, arch: str, name: str | None = None) -> ModelSpec:
+    """Copy a user's weights file into the library as safetensors and register it as a model.
+
+    A torch checkpoint is read with `weights_only=True` (it cannot run code) and converted; the
+    weights are checked by loading them into the architecture before anything is registered.
+    """
+    from .embedder import load_clip_model  # torch is needed here anyway
+
+    source = source.expanduser()
+    if not source.is_file():
+        raise ModelUnavailable(f"no such weights file: {source}")
+    name = name or f"{arch}-{source.stem}"
+    if not _NAME_PATTERN.match(name):
+        raise ModelUnavailable(f"model name '{name}' may use letters, digits, '.', '_' and '-' only")
+    if name in BUILTIN_MODELS and BUILTIN_MODELS[name].weights:
+        raise ModelUnavailable(f"'{name}' is a bundled model and cannot be replaced")
+    base = BUILTIN_MODELS.get(name) or next((s for s in BUILTIN_MODELS.values() if s.arch == arch), None)
+    folder = imported_models_dir(library)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{name}.safetensors"
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        staged = Path(scratch) / target.name
+        _to_safetensors(source, staged)
+        probe = ModelSpec(name=name, arch=arch, dim=0, image_size=0, licence="", summary="", weights=str(staged))
+        model, dim, image_size = load_clip_model(probe, staged, device="cpu")
+        del model
+        os.replace(staged, target)
+    spec = ModelSpec(
+        name=name,
+        arch=arch,
+        dim=dim,
+        image_size=image_size,
+        licence=(base.licence + " (as published)") if base else "as published by the weights' authors",
+        summary=f"imported from {source.name} on {time.strftime('%Y-%m-%d')}",
+        weights=str(target),
+        mean=base.mean if base else OPENAI_MEAN,
+        std=base.std if base else OPENAI_STD,
+    )
+    meta = folder / f"{name}.model.json"
+    meta.write_text(json.dumps(asdict(spec), indent=2))
+    return spec
+
+
+def _to_safetensors(source: Path, target: Path) -> None:
+    if source.suffix == ".safetensors":
+        shutil.copyfile(source, target)
+        return
+    import torch
+    from safetensors.torch import save_file
+
+    try:
+        checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ModelUnavailable(f"{source.name} is not a weights file that can be loaded safely ({type(exc).__name__})") from None
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
+        checkpoint = checkpoint["state_dict"]
+    if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
+        raise ModelUnavailable(f"{source.name} does not hold a plain dictionary of weights")
+    state = {k.removeprefix("module."): v.contiguous() for k, v in checkpoint.items()}
+    save_file(state, str(target))
+
+
+def with_weights(spec: ModelSpec, weights: Path) -> ModelSpec:
+    return replace(spec, weights=str(weights))

@@ -1,0 +1,183 @@
+"""The indexing pipeline: decode in parallel threads, overlapped with batched inference.
+
+Decoding (Pillow, C code that releases the GIL) runs in a small thread pool a bounded number
+of photos ahead of the model, so memory stays flat whatever the library size; the calling
+thread embeds full batches and commits each batch to the catalog in one transaction, then
+lets the index replay it. An interruption (cancel, crash, SIGKILL) loses at most the batch in
+flight: everything committed is durable, everything else is still 'pending' and is picked up
+by the next run.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from .catalog import Catalog, Embedded
+from .images import DecodeError, PhotoInfo, load_for_model
+from .index_store import IndexStore
+from .sync import fingerprint
+
+PENDING_CHUNK = 2000  # photos fetched from the catalog at a time (bounds memory for huge imports)
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    skipped: int
+    rate: float  # photos per second over this run
+    eta_s: float | None
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    indexed: int
+    skipped: int
+    seconds: float
+    cancelled: bool
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    photo_id: int
+    pixels: np.ndarray
+    info: PhotoInfo
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class _Failed:
+    photo_id: int
+    reason: str
+
+
+def _decode(photo_id: int, path: str, size: int) -> _Decoded | _Failed:
+    try:
+        pixels, info = load_for_model(path, size)
+        return _Decoded(photo_id, pixels, info, fingerprint(path))
+    except DecodeError as exc:
+        return _Failed(photo_id, str(exc))
+    except OSError as exc:  # the fingerprint read failed: the file went away or became unreadable
+        return _Failed(photo_id, f"could not read file ({exc.strerror or exc})")
+
+
+class Encoder:
+    """What the pipeline needs from an embedder (kept small so benchmarks can wrap it)."""
+
+    image_size: int
+
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+def default_decode_workers() -> int:
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class Indexer:
+    def __init__(
+        self,
+        catalog: Catalog,
+        store: IndexStore,
+        encoder: Encoder,
+        model: str,
+        batch_size: int = 32,
+        decode_workers: int | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.store = store
+        self.encoder = encoder
+        self.model = model
+        self.batch_size = max(1, batch_size)
+        self.decode_workers = decode_workers or default_decode_workers()
+        self.on_progress = on_progress
+        self.cancel = cancel or threading.Event()
+
+    def run(self) -> IndexReport:
+        started = time.monotonic()
+        total = self.catalog.counts()["pending"]
+        done = skipped = 0
+        ahead = self.batch_size * 2 + self.decode_workers * 2
+        size = self.encoder.image_size
+        last_report = 0.0
+
+        def report(force: bool = False) -> None:
+            nonlocal last_report
+            now = time.monotonic()
+            if self.on_progress is None or (not force and now - last_report < 0.2):
+                return
+            last_report = now
+            elapsed = max(1e-6, now - started)
+            rate = done / elapsed
+            eta = (total - done) / rate if rate > 0 else None
+            self.on_progress(Progress(done, total, skipped, rate, eta))
+
+        report(force=True)
+        cancelled = False
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
+            in_flight: deque[Future[_Decoded | _Failed]] = deque()
+            batch: list[_Decoded] = []
+            failures: list[tuple[int, str]] = []
+            queue: deque[tuple[int, str]] = deque()
+            after_id = 0
+            exhausted = False
+            while True:
+                if self.cancel.is_set():
+                    cancelled = True
+                    break
+                if not queue and not exhausted:
+                    chunk = self.catalog.pending(after_id, PENDING_CHUNK)
+                    if chunk:
+                        after_id = chunk[-1][0]
+                        queue.extend(chunk)
+                    else:
+                        exhausted = True
+                while queue and len(in_flight) < ahead:
+                    photo_id, path = queue.popleft()
+                    in_flight.append(pool.submit(_decode, photo_id, path, size))
+                if not in_flight:
+                    break
+                item = in_flight.popleft().result()
+                if isinstance(item, _Failed):
+                    failures.append((item.photo_id, item.reason))
+                else:
+                    batch.append(item)
+                if len(batch) >= self.batch_size or (not in_flight and not queue and exhausted) or len(failures) >= 256:
+                    self._commit(batch, failures)
+                    done += len(batch) + len(failures)
+                    skipped += len(failures)
+                    batch, failures = [], []
+                    report()
+            for future in in_flight:
+                future.cancel()
+            if batch or failures:
+                self._commit(batch, failures)
+                done += len(batch) + len(failures)
+                skipped += len(failures)
+        self.store.save()
+        report(force=True)
+        return IndexReport(done - skipped, skipped, time.monotonic() - started, cancelled)
+
+    def _commit(self, batch: list[_Decoded], failures: list[tuple[int, str]]) -> None:
+        vectors = self.encoder.encode_images(np.stack([b.pixels for b in batch])) if batch else np.zeros((0, 0))
+        embedded = [
+            Embedded(b.photo_id, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken)
+            for i, b in enumerate(batch)
+        ]
+        self.catalog.commit_results(self.model, embedded, failures)
+        self.store.refresh()
+        self.store.maybe_save()

@@ -1,0 +1,300 @@
+"""A crash-proof wrapper around one hnswlib index (cosine space).
+
+hnswlib kills the process on several kinds of bad input and is not safe for add+query or
+save+add at once (see the project's pitfalls notes), so this class:
+- is always initialised, and holds one lock around every hnswlib call;
+- validates every input before it reaches C++: dimension, dtype (C-contiguous float32),
+  finite values, integer labels >= 0, k clamped to the live count;
+- tracks which labels are alive itself (hnswlib counts tombstones as elements);
+- searches exactly (numpy) when the live set, or a filtered subset, is small, and falls back
+  to exact search when HNSW cannot return k results;
+- saves to a new file, checks the size, fsyncs and hashes it; the caller renames it into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import hnswlib
+import numpy as np
+
+EXACT_SEARCH_LIMIT = 4096  # below this many live vectors, brute force is as fast and exact
+DEFAULT_M = 32
+DEFAULT_EF_CONSTRUCTION = 200
+DEFAULT_EF = 160
+
+
+class IndexCorrupt(Exception):
+    """An index file that must not be loaded (wrong size, checksum or header): rebuild instead."""
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+class VectorIndex:
+    def __init__(
+        self,
+        dim: int,
+        capacity: int = 1024,
+        m: int = DEFAULT_M,
+        ef_construction: int = DEFAULT_EF_CONSTRUCTION,
+        ef: int = DEFAULT_EF,
+        threads: int = 1,
+    ) -> None:
+        if dim <= 0:
+            raise ValueError("dimension must be positive")
+        self.dim = dim
+        self.ef = ef
+        self._threads = max(1, threads)
+        self._lock = threading.RLock()
+        self._index = hnswlib.Index(space="cosine", dim=dim)
+        self._index.init_index(max_elements=max(16, capacity), M=m, ef_construction=ef_construction, allow_replace_deleted=False)
+        self._index.set_ef(ef)
+        self._index.set_num_threads(self._threads)
+        self._alive = np.zeros(max(16, capacity), dtype=bool)
+        self._live = 0
+        self._stored = 0  # elements in the graph, tombstones included
+        self._exact_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self.applied_seq = 0  # the newest catalog change this index reflects (set by IndexStore)
+
+    # -- validation -----------------------------------------------------------------------
+
+    def _vectors(self, vectors: np.ndarray) -> np.ndarray:
+        array = np.asarray(vectors)
+        if array.ndim == 1:
+            array = array.reshape(1, -1)
+        if array.ndim != 2 or array.shape[1] != self.dim:
+            raise ValueError(f"expected vectors of dimension {self.dim}, got shape {array.shape}")
+        if not np.issubdtype(array.dtype, np.floating):
+            raise ValueError(f"vectors must be floating point, got {array.dtype}")
+        array = np.ascontiguousarray(array, dtype=np.float32)
+        if not np.isfinite(array).all():
+            raise ValueError("vectors contain NaN or infinite values")
+        return array
+
+    @staticmethod
+    def _labels(labels: Sequence[int] | np.ndarray) -> np.ndarray:
+        array = np.asarray(labels)
+        if array.ndim != 1:
+            raise ValueError("labels must be a flat sequence")
+        if array.size and not np.issubdtype(array.dtype, np.integer):
+            raise ValueError(f"labels must be integers, got {array.dtype}")
+        array = array.astype(np.int64, copy=False)
+        if array.size and int(array.min()) < 0:
+            raise ValueError("labels must be >= 0")
+        return array
+
+    # -- state ----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._live
+
+    @property
+    def deleted(self) -> int:
+        return self._stored - self._live
+
+    def contains(self, label: int) -> bool:
+        return 0 <= label < len(self._alive) and bool(self._alive[label])
+
+    def live_labels(self) -> np.ndarray:
+        with self._lock:
+            return np.flatnonzero(self._alive).astype(np.int64)
+
+    def _grow_alive(self, top: int) -> None:
+        if top >= len(self._alive):
+            grown = np.zeros(max(top + 1, len(self._alive) * 2), dtype=bool)
+            grown[: len(self._alive)] = self._alive
+            self._alive = grown
+
+    # -- mutation -------------------------------------------------------------------------
+
+    def add(self, labels: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
+        """Insert new labels (labels are never reused; an existing live label is replaced)."""
+        ids = self._labels(labels)
+        data = self._vectors(vectors)
+        if len(ids) != len(data):
+            raise ValueError(f"{len(ids)} labels for {len(data)} vectors")
+        if len(ids) == 0:
+            return
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("duplicate labels in one batch")
+        with self._lock:
+            self._grow_alive(int(ids.max()))
+            fresh = ids[~self._alive[ids]]
+            needed = self._stored + len(fresh)
+            capacity = self._index.get_max_elements()
+            if needed > capacity:
+                self._index.resize_index(max(needed, capacity * 2))
+            self._index.add_items(data, ids, num_threads=self._threads)
+            self._alive[ids] = True
+            self._live += len(fresh)
+            self._stored += len(fresh)
+            self._exact_cache = None
+
+    def remove(self, labels: Sequence[int] | np.ndarray) -> int:
+        """Tombstone the live labels among `labels`; returns how many were removed."""
+        ids = self._labels(labels)
+        removed = 0
+        with self._lock:
+            for label in ids.tolist():
+                if self.contains(label):
+                    self._index.mark_deleted(label)
+                    self._alive[label] = False
+                    removed += 1
+            self._live -= removed
+            if removed:
+                self._exact_cache = None
+        return removed
+
+    def needs_compaction(self, threshold: float = 0.25) -> bool:
+        return self._stored > 1000 and self.deleted > threshold * self._stored
+
+    def compacted(self) -> VectorIndex:
+        """A fresh index holding only the live vectors (tombstones slow HNSW search down)."""
+        with self._lock:
+            labels = self.live_labels()
+            fresh = VectorIndex(self.dim, capacity=max(1024, len(labels)), ef=self.ef, threads=self._threads)
+            fresh.applied_seq = self.applied_seq
+            for start in range(0, len(labels), 50_000):
+                part = labels[start : start + 50_000]
+                fresh.add(part, self._get(part))
+            return fresh
+
+    def _get(self, labels: np.ndarray) -> np.ndarray:
+        if len(labels) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.ascontiguousarray(self._index.get_items(labels, return_type="numpy"), dtype=np.float32)
+
+    # -- search ---------------------------------------------------------------------------
+
+    def search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None, exact: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, cosine similarities) of the k nearest live vectors, best first.
+
+        `allowed` restricts the search to those labels (searched exactly: a filtered subset is
+        small and the hnswlib filter callback is slow).
+        """
+        vector = self._vectors(query)
+        if len(vector) != 1:
+            raise ValueError("search takes one query vector")
+        with self._lock:
+            if allowed is not None:
+                ids = self._labels(allowed)
+                ids = ids[(ids < len(self._alive))]
+                ids = np.unique(ids[self._alive[ids]])
+                return self._exact(vector[0], k, ids, self._get(ids))
+            k = min(int(k), self._live)
+            if k <= 0:
+                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+            if exact or self._live <= EXACT_SEARCH_LIMIT:
+                return self._exact(vector[0], k, *self._exact_matrix())
+            for ef in (max(self.ef, k), max(self.ef, k) * 4):
+                self._index.set_ef(ef)
+                try:
+                    labels, distances = self._index.knn_query(vector, k=k)
+                    return labels[0].astype(np.int64), (1.0 - distances[0]).astype(np.float32)
+                except RuntimeError:  # fewer than k reachable (tombstones): widen, then go exact
+                    continue
+                finally:
+                    self._index.set_ef(self.ef)
+            return self._exact(vector[0], k, *self._exact_matrix())
+
+    def _exact_matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._exact_cache is None:
+            labels = self.live_labels()
+            self._exact_cache = (labels, self._get(labels))
+        return self._exact_cache
+
+    @staticmethod
+    def _exact(query: np.ndarray, k: int, labels: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = min(int(k), len(labels))
+        if k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        norm = np.float32(np.linalg.norm(query)) or np.float32(1.0)
+        scores = matrix @ (query / norm).astype(np.float32)
+        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return labels[top], scores[top].astype(np.float32)
+
+    # -- persistence ----------------------------------------------------------------------
+
+    def save(self, path: Path) -> tuple[int, str]:
+        """Write the index to `path` (a new file), verify its size, fsync; returns (size, sha256)."""
+        with self._lock:
+            expected = int(self._index.index_file_size())
+            self._index.save_index(str(path))  # reports no errors itself: check what it left
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise OSError(f"index file {path} was not written (disk full or folder not writable?)") from None
+        if size != expected:
+            path.unlink(missing_ok=True)
+            raise OSError(f"index file {path} is {size} bytes, expected {expected} (disk full?)")
+        _fsync_file(path)
+        return size, _file_sha256(path)
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        dim: int,
+        size: int,
+        sha256: str,
+        alive: np.ndarray,
+        expected_deleted: int,
+        ef: int = DEFAULT_EF,
+        threads: int = 1,
+    ) -> VectorIndex:
+        """Load a saved index after checking its size and checksum (corrupt files can segfault hnswlib).
+
+        `alive`: the labels that were live when it was saved; every other label in the file is a
+        tombstone, and there must be exactly `expected_deleted` of those.
+        """
+        try:
+            actual = path.stat().st_size
+        except OSError:
+            raise IndexCorrupt(f"index file {path} is missing") from None
+        if actual != size:
+            raise IndexCorrupt(f"index file {path} is {actual} bytes, expected {size}")
+        if _file_sha256(path) != sha256:
+            raise IndexCorrupt(f"index file {path} does not match its checksum")
+        self = cls.__new__(cls)
+        self.dim = dim
+        self.ef = ef
+        self._threads = max(1, threads)
+        self._lock = threading.RLock()
+        self._index = hnswlib.Index(space="cosine", dim=dim)
+        try:
+            self._index.load_index(str(path), allow_replace_deleted=False)
+        except (RuntimeError, MemoryError, ValueError) as exc:
+            raise IndexCorrupt(f"index file {path} cannot be read ({exc})") from None
+        if self._index.dim != dim:
+            raise IndexCorrupt(f"index file {path} has dimension {self._index.dim}, expected {dim}")
+        self._index.set_ef(ef)
+        self._index.set_num_threads(self._threads)
+        self._stored = int(self._index.get_current_count())
+        ids = np.unique(cls._labels(alive))
+        in_file = np.asarray(self._index.get_ids_list(), dtype=np.int64)
+        if not np.isin(ids, in_file).all() or self._stored - len(ids) != expected_deleted:
+            raise IndexCorrupt(f"index file {path} does not hold the vectors the catalog recorded for it")
+        self._alive = np.zeros(max(16, int(ids.max()) + 1 if len(ids) else 16), dtype=bool)
+        self._alive[ids] = True
+        self._live = len(ids)
+        self._exact_cache = None
+        self.applied_seq = 0
+        return self

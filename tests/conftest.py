@@ -1,0 +1,52 @@
+"""Shared fixtures: temporary libraries, generated photo folders, the real tiny model."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["PHOTOSEARCH_MODEL"] = "tiny-shapes"  # the default model in tests: real, bundled, offline
+
+from photosearch import synthetic
+from photosearch.library import Library
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never touch the developer's real library, model cache or logs."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("PHOTOSEARCH_HOME", str(home / "library"))
+    monkeypatch.setenv("PHOTOSEARCH_MODEL_CACHE", str(home / "model-cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Iterator[Library]:
+    lib = Library(tmp_path / "library", model="tiny-shapes", threads=2)
+    yield lib
+    lib.close()
+
+
+def write_shapes(folder: Path, labels: list[synthetic.Label], seed: int, size: tuple[int, int] = (640, 480)) -> list[Path]:
+    """One small generated photo per label (fast; for tests of plumbing, not of quality)."""
+    rng = random.Random(seed)
+    return [
+        synthetic.write_photo(folder / f"{i:03d}_{label.key.replace(' ', '-')}.jpg", label, size, rng)
+        for i, label in enumerate(labels)
+    ]
+
+
+def corpus_dir(name: str) -> Path:
+    folder = CORPUS / name
+    if not folder.is_dir():
+        pytest.skip(f"shared corpus folder {folder} is not present")
+    return folder

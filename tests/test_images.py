@@ -1,0 +1,199 @@
+"""Decoding: every mode becomes correct RGB, orientation is applied, bad files become reasons."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photosearch import synthetic
+from photosearch.images import DecodeError, load_for_model
+from tests.conftest import corpus_dir
+
+
+def _save(tmp_path: Path, name: str, image: Image.Image, **options: object) -> Path:
+    path = tmp_path / name
+    image.save(path, **options)
+    return path
+
+
+def test_jpeg_12mp_decodes_small_and_upright(tmp_path: Path) -> None:
+    label = synthetic.LayoutLabel("red", "blue", "vertical")
+    path = synthetic.write_photo(tmp_path / "big.jpg", label, (4032, 3024), random.Random(1), orientation=6)
+    pixels, info = load_for_model(path, 224)
+    assert pixels.shape == (224, 224, 3) and pixels.dtype == np.uint8
+    assert (info.width, info.height) == (4032, 3024)  # displayed size, after orientation
+    assert info.taken == "2024-06-01 12:00:00"
+    top, bottom = pixels[:60].reshape(-1, 3).mean(0), pixels[-60:].reshape(-1, 3).mean(0)
+    assert top[0] > top[2] and bottom[2] > bottom[0]  # red on top, blue below, as displayed
+
+
+def test_jpeg_draft_decodes_at_reduced_scale(tmp_path: Path) -> None:
+    """The DCT-scaled decode is what keeps 12 MP photos cheap: check Pillow really takes it."""
+    path = _save(tmp_path / "", "a.jpg", Image.new("RGB", (4000, 3000), (10, 200, 30)), quality=80)
+    with Image.open(path) as image:
+        image.draft("RGB", (224, 224))
+        assert image.size == (500, 375)
+    pixels, _ = load_for_model(path, 224)
+    assert abs(int(pixels[..., 1].mean()) - 200) < 4
+
+
+@pytest.mark.parametrize("orientation", range(2, 9))
+def test_every_exif_orientation_is_applied(tmp_path: Path, orientation: int) -> None:
+    """The same displayed picture, stored under each orientation, decodes to the same pixels."""
+    label = synthetic.LayoutLabel("yellow", "black", "horizontal")
+    upright = synthetic.write_photo(tmp_path / "o1.jpg", label, (800, 600), random.Random(5), 1)
+    turned = synthetic.write_photo(tmp_path / f"o{orientation}.jpg", label, (800, 600), random.Random(5), orientation)
+    reference, _ = load_for_model(upright, 64)
+    pixels, info = load_for_model(turned, 64)
+    assert np.abs(pixels.astype(int) - reference.astype(int)).mean() < 6
+    assert (info.width, info.height) == (800, 600)
+
+
+def test_modes_convert_with_one_transparency_rule(tmp_path: Path) -> None:
+    rgba = Image.new("RGBA", (100, 100), (255, 0, 0, 0))  # fully transparent red
+    palette = Image.new("P", (100, 100), 0)
+    palette.putpalette([0, 0, 255] + [0] * 765)
+    paths = {
+        "rgba": _save(tmp_path, "rgba.png", rgba),
+        "la": _save(tmp_path, "la.png", Image.new("LA", (100, 100), (0, 0))),
+        "p_trns": _save(tmp_path, "p.png", palette, transparency=0),
+        "grey": _save(tmp_path, "grey.jpg", Image.new("L", (100, 100), 90)),
+        "cmyk": _save(tmp_path, "cmyk.jpg", Image.new("CMYK", (100, 100), (0, 255, 255, 0))),
+        "i16": _save(tmp_path, "i16.png", Image.fromarray(np.full((100, 100), 65535 // 2, dtype=np.uint16))),
+    }
+    expect = {
+        "rgba": (255, 255, 255),  # transparency composites onto white
+        "la": (255, 255, 255),
+        "p_trns": (255, 255, 255),
+        "grey": (90, 90, 90),
+        "cmyk": (255, 0, 0),
+        "i16": (127, 127, 127),  # scaled, not clipped to white
+    }
+    for name, path in paths.items():
+        pixels, _ = load_for_model(path, 32)
+        assert np.abs(pixels.reshape(-1, 3).mean(0) - np.array(expect[name])).max() < 12, name
+
+
+def test_animated_gif_uses_first_frame(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (50, 50), c) for c in ((0, 255, 0), (255, 0, 0))]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    pixels, _ = load_for_model(path, 32)
+    assert pixels[..., 1].mean() > 200 and pixels[..., 0].mean() < 50
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A few dozen bytes declaring any size (a decompression bomb when the size is huge)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"")) + _chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("bomb.png", _png_header(70000, 70000), "too large"),
+        ("empty.jpg", b"", "not a recognised image"),
+        ("garbage.jpg", b"\x00not an image at all" * 10, "not a recognised image"),
+        ("zero.png", _png_header(0, 10), "."),
+    ],
+)
+def test_hostile_files_become_reasons(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DecodeError, match=reason):
+        load_for_model(path, 64)
+
+
+def test_truncated_jpeg_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), (0, 0, 255)).save(buffer, "JPEG")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 3])
+    with pytest.raises(DecodeError, match="truncated"):
+        load_for_model(path, 64)
+
+
+def test_missing_file_is_a_reason(tmp_path: Path) -> None:
+    with pytest.raises(DecodeError, match="disappeared"):
+        load_for_model(tmp_path / "gone.jpg", 64)
+
+
+def test_heic_decodes(tmp_path: Path) -> None:
+    path = synthetic.write_photo(tmp_path / "x.heic", synthetic.ShapeLabel("red", "square"), (320, 240), random.Random(3))
+    pixels, info = load_for_model(path, 64)
+    assert pixels.shape == (64, 64, 3) and info.width == 320
+
+
+# -- real third-party files, when the shared corpus is beside the checkout ---------------------
+
+CORPUS_EXPECTED = {
+    "junk_jpeg_header.jpg": None,
+    "pil_sample_cmyk.jpg": None,
+    "hopper_gray.jpg": None,
+    "hopper_orientation_5.jpg": None,
+    "iss634.gif": None,
+    "transparent.png": None,
+    "p_trns_single.png": None,
+    "16bit.cropped.tif": None,
+    "mode_16bit.png": None,
+    "decompression_bomb.gif": "too large",
+    "zero_width.gif": ".",
+    "broken.png": ".",
+    "badheadersize.bmp": ".",
+    "truncated_jpeg.jpg": "truncated",
+    "ultrahdr.jpg": "truncated",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS_EXPECTED))
+def test_corpus_tricky_files(name: str) -> None:
+    path = corpus_dir("tricky") / name
+    reason = CORPUS_EXPECTED[name]
+    if reason is None:
+        pixels, _ = load_for_model(path, 64)
+        assert pixels.shape == (64, 64, 3)
+        assert pixels.std() > 1.0, "decoded to a flat image"
+    else:
+        with pytest.raises(DecodeError, match=reason):
+            load_for_model(path, 64)
+
+
+def test_corpus_16bit_tiff_is_not_white() -> None:
+    pixels, _ = load_for_model(corpus_dir("tricky") / "16bit.cropped.tif", 64)
+    assert 20 < pixels.mean() < 235
+
+
+@pytest.mark.parametrize("kind", ["Landscape", "Portrait"])
+def test_corpus_orientations_all_look_upright(kind: str) -> None:
+    folder = corpus_dir("orientation")
+    reference, _ = load_for_model(folder / f"{kind}_1.jpg", 64)
+    for n in range(2, 9):
+        pixels, _ = load_for_model(folder / f"{kind}_{n}.jpg", 64)
+        diff = np.abs(pixels.astype(int) - reference.astype(int)).mean()
+        assert diff < 12, f"{kind}_{n}.jpg differs from upright by {diff:.1f}"
+
+
+@pytest.mark.parametrize("name", ["RGB_8__128x128.heif", "RGBA_10__29x100.heif"])
+def test_corpus_heif_decodes(name: str) -> None:
+    pixels, _ = load_for_model(corpus_dir("heif") / name, 64)
+    assert pixels.shape == (64, 64, 3)
+
+
+def test_corpus_truncated_heic_never_crashes() -> None:
+    """libheif returns the readable part of this file (16×16): indexing it is our decision."""
+    try:
+        pixels, _ = load_for_model(corpus_dir("heif") / "truncated_truncated.heic", 64)
+        assert pixels.shape == (64, 64, 3)
+    except DecodeError as exc:
+        assert str(exc)

@@ -1,0 +1,114 @@
+"""The hnswlib wrapper: inputs that would crash hnswlib are refused, snapshots are verified."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photosearch.vector_index import EXACT_SEARCH_LIMIT, IndexCorrupt, VectorIndex
+
+
+def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_bad_inputs_raise_instead_of_crashing() -> None:
+    index = VectorIndex(8)
+    good = np.ones((1, 8), dtype=np.float32)
+    with pytest.raises(ValueError, match="dimension"):
+        index.search(np.ones(7, dtype=np.float32), 1)  # shorter than dim: segfaults raw hnswlib
+    with pytest.raises(ValueError, match="dimension"):
+        index.add([1], np.ones((1, 9), dtype=np.float32))
+    with pytest.raises(ValueError, match="NaN"):
+        index.add([1], np.full((1, 8), np.nan, dtype=np.float32))
+    with pytest.raises(ValueError, match="integers"):
+        index.add(np.array([3.7]), good)  # hnswlib would silently truncate to label 3
+    with pytest.raises(ValueError, match=">= 0"):
+        index.add([-1], good)
+    with pytest.raises(ValueError, match="floating"):
+        index.add([1], np.ones((1, 8), dtype=np.int32))
+    with pytest.raises(ValueError, match="duplicate"):
+        index.add([1, 1], np.ones((2, 8), dtype=np.float32))
+    assert len(index.search(good, 10)[0]) == 0  # empty index: no results, no crash
+
+
+def test_k_is_clamped_and_removed_labels_never_return() -> None:
+    rng = np.random.default_rng(0)
+    index = VectorIndex(16)
+    data = _unit(rng, 50, 16)
+    index.add(np.arange(50), data)
+    assert index.remove([3, 4, 999]) == 2
+    labels, scores = index.search(data[3], 100)
+    assert len(labels) == 48 and 3 not in labels and 4 not in labels
+    assert np.all(np.diff(scores) <= 1e-6)
+
+
+def test_hnsw_agrees_with_exact_search_and_grows_past_capacity() -> None:
+    rng = np.random.default_rng(1)
+    index = VectorIndex(32, capacity=16)
+    data = _unit(rng, EXACT_SEARCH_LIMIT + 2000, 32)
+    for start in range(0, len(data), 1000):
+        index.add(np.arange(start, min(start + 1000, len(data))), data[start : start + 1000])
+    assert len(index) == len(data)
+    recall = []
+    for q in _unit(rng, 20, 32):
+        approx, _ = index.search(q, 10)
+        exact, _ = index.search(q, 10, exact=True)
+        recall.append(len(set(approx) & set(exact)) / 10)
+    assert np.mean(recall) >= 0.95
+
+
+def test_filtered_search_is_exact_over_the_subset() -> None:
+    rng = np.random.default_rng(2)
+    index = VectorIndex(8)
+    data = _unit(rng, 100, 8)
+    index.add(np.arange(100), data)
+    labels, _ = index.search(data[0], 5, allowed=np.array([10, 20, 30, 0]))
+    assert set(labels) == {0, 10, 20, 30} and labels[0] == 0
+
+
+def test_compaction_keeps_live_vectors_only() -> None:
+    rng = np.random.default_rng(3)
+    index = VectorIndex(8)
+    data = _unit(rng, 2000, 8)
+    index.add(np.arange(2000), data)
+    index.remove(np.arange(0, 2000, 2))
+    assert index.needs_compaction()
+    fresh = index.compacted()
+    assert len(fresh) == 1000 and fresh.deleted == 0
+    labels, scores = fresh.search(data[1], 1)
+    assert labels[0] == 1 and scores[0] > 0.999
+
+
+def test_save_load_roundtrip_and_corruption_is_detected(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    index = VectorIndex(8)
+    data = _unit(rng, 300, 8)
+    index.add(np.arange(300), data)
+    index.remove([7])
+    path = tmp_path / "a.hnsw"
+    size, sha = index.save(path)
+    alive = np.setdiff1d(np.arange(300), [7])
+    loaded = VectorIndex.load(path, 8, size, sha, alive, expected_deleted=1)
+    assert len(loaded) == 299 and not loaded.contains(7)
+    assert loaded.search(data[5], 1)[0][0] == 5
+    with pytest.raises(IndexCorrupt, match="vectors the catalog"):
+        VectorIndex.load(path, 8, size, sha, alive, expected_deleted=0)
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    with pytest.raises(IndexCorrupt, match="checksum"):
+        VectorIndex.load(path, 8, size, sha, alive, expected_deleted=1)
+    path.write_bytes(bytes(raw[:100]))
+    with pytest.raises(IndexCorrupt, match="bytes"):
+        VectorIndex.load(path, 8, size, sha, alive, expected_deleted=1)
+
+
+def test_save_into_missing_folder_raises(tmp_path: Path) -> None:
+    index = VectorIndex(4)
+    index.add([1], np.ones((1, 4), dtype=np.float32))
+    with pytest.raises(OSError):
+        index.save(tmp_path / "no" / "such" / "dir" / "x.hnsw")
