@@ -120,10 +120,20 @@ class IndexState:
 
 
 @dataclass(frozen=True)
+class PendingPhoto:
+    """A photo waiting to be embedded, with the size and mtime the catalog expects of it."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
 class Embedded:
     """One photo's successful result, ready to commit."""
 
-    photo_id: int
+    photo: PendingPhoto
     vector: np.ndarray
     fingerprint: str
     width: int
@@ -267,41 +277,47 @@ class Catalog:
                 [(folder_id, path, size, mtime, now) for folder_id, path, size, mtime in new],
             )
 
-    def pending(self, after_id: int = 0, limit: int = 1_000_000) -> list[tuple[int, str]]:
+    def pending(self, after_id: int = 0, limit: int = 1_000_000) -> list[PendingPhoto]:
         """Pending photos in id order, from after `after_id` (the pipeline pages through them)."""
-        rows = self._query("SELECT id, path FROM photos WHERE status='pending' AND id>? ORDER BY id LIMIT ?", (after_id, limit))
-        return [(int(i), str(p)) for i, p in rows]
+        rows = self._query(
+            "SELECT id, path, size, mtime_ns FROM photos WHERE status='pending' AND id>? ORDER BY id LIMIT ?", (after_id, limit)
+        )
+        return [PendingPhoto(*row) for row in rows]
 
-    def commit_results(self, model: str, embedded: Sequence[Embedded], skipped: Sequence[tuple[int, str]]) -> list[int]:
+    def commit_results(self, model: str, embedded: Sequence[Embedded], skipped: Sequence[tuple[PendingPhoto, str]]) -> list[int]:
         """Store a batch's vectors and skips atomically; returns the new embedding labels in order.
 
-        A row that changed or vanished meanwhile (status no longer pending) is left alone: its
-        result is stale and the next pass redoes it.
+        A photo that changed or vanished since it was queued (its row no longer pending with the
+        same size and mtime) is left alone, -1 in the result: its result is stale and the
+        pending row is picked up again.
         """
         labels: list[int] = []
         now = time.time()
+        still = "id=? AND status='pending' AND size=? AND mtime_ns=?"
         with self.transaction() as db:
             for item in embedded:
+                photo = item.photo
                 cur = db.execute(
                     "UPDATE photos SET status='indexed', skip_reason=NULL, fingerprint=?, width=?, height=?, taken=?,"
-                    " updated_at=? WHERE id=? AND status='pending'",
-                    (item.fingerprint, item.width, item.height, item.taken, now, item.photo_id),
+                    f" updated_at=? WHERE {still}",
+                    (item.fingerprint, item.width, item.height, item.taken, now, photo.id, photo.size, photo.mtime_ns),
                 )
                 if cur.rowcount == 0:
                     labels.append(-1)
                     continue
-                db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (item.photo_id, model))
+                db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (photo.id, model))
                 vector = np.ascontiguousarray(item.vector, dtype=np.float32)
                 cur = db.execute(
-                    "INSERT INTO embeddings(photo_id, model, vector) VALUES(?, ?, ?)", (item.photo_id, model, vector.tobytes())
+                    "INSERT INTO embeddings(photo_id, model, vector) VALUES(?, ?, ?)", (photo.id, model, vector.tobytes())
                 )
                 labels.append(int(cur.lastrowid or -1))
-            db.executemany(
-                "UPDATE photos SET status='skipped', skip_reason=?, updated_at=? WHERE id=? AND status='pending'",
-                [(reason, now, pid) for pid, reason in skipped],
-            )
-            # a photo's old vector for this model is stale once the file changed
-            db.executemany("DELETE FROM embeddings WHERE photo_id=? AND model=?", [(pid, model) for pid, _ in skipped])
+            for photo, reason in skipped:
+                cur = db.execute(
+                    f"UPDATE photos SET status='skipped', skip_reason=?, updated_at=? WHERE {still}",
+                    (reason, now, photo.id, photo.size, photo.mtime_ns),
+                )
+                if cur.rowcount:  # the old vector of a photo that became unreadable is stale
+                    db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (photo.id, model))
         return labels
 
     def mark_pending_for_model(self, model: str) -> int:

@@ -70,8 +70,8 @@ def load_clip_model(spec: ModelSpec, weights: Path | None, device: str) -> tuple
     logging.getLogger().addFilter(quiet)
     try:
         model = open_clip.create_model(spec.arch, pretrained=None, device="cpu")
-    except RuntimeError as exc:
-        raise ModelUnavailable(f"unknown open_clip architecture '{spec.arch}' ({exc})") from None
+    except RuntimeError:
+        raise ModelUnavailable(f"unknown open_clip architecture '{spec.arch}' (open_clip.list_models() lists them)") from None
     finally:
         logging.getLogger().removeFilter(quiet)
     if weights is not None:

@@ -15,7 +15,7 @@ import shutil
 import socket
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -232,7 +232,8 @@ def import_weights(library: Path, source: Path, arch: str, name: str | None = No
     with tempfile.TemporaryDirectory(dir=folder) as scratch:
         staged = Path(scratch) / target.name
         _to_safetensors(source, staged)
-        probe = ModelSpec(name=name, arch=arch, dim=0, image_size=0, licence="", summary="", weights=str(staged))
+        config = base.config if base else None
+        probe = ModelSpec(name=name, arch=arch, dim=0, image_size=0, licence="", summary="", weights=str(staged), config=config)
         model, dim, image_size = load_clip_model(probe, staged, device="cpu")
         del model
         os.replace(staged, target)
@@ -244,6 +245,7 @@ def import_weights(library: Path, source: Path, arch: str, name: str | None = No
         licence=(base.licence + " (as published)") if base else "as published by the weights' authors",
         summary=f"imported from {source.name} on {time.strftime('%Y-%m-%d')}",
         weights=str(target),
+        config=config,
         mean=base.mean if base else OPENAI_MEAN,
         std=base.std if base else OPENAI_STD,
     )
@@ -269,7 +271,3 @@ def _to_safetensors(source: Path, target: Path) -> None:
         raise ModelUnavailable(f"{source.name} does not hold a plain dictionary of weights")
     state = {k.removeprefix("module."): v.contiguous() for k, v in checkpoint.items()}
     save_file(state, str(target))
-
-
-def with_weights(spec: ModelSpec, weights: Path) -> ModelSpec:
-    return replace(spec, weights=str(weights))

@@ -14,13 +14,13 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from .catalog import Catalog, Embedded
+from .catalog import Catalog, Embedded, PendingPhoto
 from .images import DecodeError, PhotoInfo, load_for_model
 from .index_store import IndexStore
 from .sync import fingerprint
@@ -51,7 +51,7 @@ class IndexReport:
 
 @dataclass(frozen=True)
 class _Decoded:
-    photo_id: int
+    photo: PendingPhoto
     pixels: np.ndarray
     info: PhotoInfo
     fingerprint: str
@@ -59,18 +59,18 @@ class _Decoded:
 
 @dataclass(frozen=True)
 class _Failed:
-    photo_id: int
+    photo: PendingPhoto
     reason: str
 
 
-def _decode(photo_id: int, path: str, size: int) -> _Decoded | _Failed:
+def _decode(photo: PendingPhoto, size: int) -> _Decoded | _Failed:
     try:
-        pixels, info = load_for_model(path, size)
-        return _Decoded(photo_id, pixels, info, fingerprint(path))
+        pixels, info = load_for_model(photo.path, size)
+        return _Decoded(photo, pixels, info, fingerprint(photo.path))
     except DecodeError as exc:
-        return _Failed(photo_id, str(exc))
+        return _Failed(photo, str(exc))
     except OSError as exc:  # the fingerprint read failed: the file went away or became unreadable
-        return _Failed(photo_id, f"could not read file ({exc.strerror or exc})")
+        return _Failed(photo, f"could not read file ({exc.strerror or exc})")
 
 
 class Encoder:
@@ -111,8 +111,6 @@ class Indexer:
         started = time.monotonic()
         total = self.catalog.counts()["pending"]
         done = skipped = 0
-        ahead = self.batch_size * 2 + self.decode_workers * 2
-        size = self.encoder.image_size
         last_report = 0.0
 
         def report(force: bool = False) -> None:
@@ -121,63 +119,78 @@ class Indexer:
             if self.on_progress is None or (not force and now - last_report < 0.2):
                 return
             last_report = now
-            elapsed = max(1e-6, now - started)
-            rate = done / elapsed
+            rate = done / max(1e-6, now - started)
             eta = (total - done) / rate if rate > 0 else None
             self.on_progress(Progress(done, total, skipped, rate, eta))
 
         report(force=True)
         cancelled = False
+        batch: list[_Decoded] = []
+        failures: list[_Failed] = []
         with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
-            in_flight: deque[Future[_Decoded | _Failed]] = deque()
-            batch: list[_Decoded] = []
-            failures: list[tuple[int, str]] = []
-            queue: deque[tuple[int, str]] = deque()
-            after_id = 0
-            exhausted = False
-            while True:
-                if self.cancel.is_set():
-                    cancelled = True
-                    break
-                if not queue and not exhausted:
-                    chunk = self.catalog.pending(after_id, PENDING_CHUNK)
-                    if chunk:
-                        after_id = chunk[-1][0]
-                        queue.extend(chunk)
+            decoded = _DecodeQueue(
+                self.catalog, pool, self.encoder.image_size, ahead=self.batch_size * 2 + self.decode_workers * 2
+            )
+            try:
+                for item in decoded:
+                    if self.cancel.is_set():
+                        cancelled = True
+                        break
+                    if isinstance(item, _Failed):
+                        failures.append(item)
                     else:
-                        exhausted = True
-                while queue and len(in_flight) < ahead:
-                    photo_id, path = queue.popleft()
-                    in_flight.append(pool.submit(_decode, photo_id, path, size))
-                if not in_flight:
-                    break
-                item = in_flight.popleft().result()
-                if isinstance(item, _Failed):
-                    failures.append((item.photo_id, item.reason))
-                else:
-                    batch.append(item)
-                if len(batch) >= self.batch_size or (not in_flight and not queue and exhausted) or len(failures) >= 256:
-                    self._commit(batch, failures)
-                    done += len(batch) + len(failures)
-                    skipped += len(failures)
-                    batch, failures = [], []
-                    report()
-            for future in in_flight:
-                future.cancel()
-            if batch or failures:
-                self._commit(batch, failures)
-                done += len(batch) + len(failures)
-                skipped += len(failures)
+                        batch.append(item)
+                    if len(batch) >= self.batch_size or len(failures) >= 256:
+                        self._commit(batch, failures)
+                        done, skipped = done + len(batch) + len(failures), skipped + len(failures)
+                        batch, failures = [], []
+                        report()
+            finally:
+                decoded.cancel()
+        if batch or failures:  # what was decoded before a cancel is kept, too
+            self._commit(batch, failures)
+            done, skipped = done + len(batch) + len(failures), skipped + len(failures)
         self.store.save()
         report(force=True)
         return IndexReport(done - skipped, skipped, time.monotonic() - started, cancelled)
 
-    def _commit(self, batch: list[_Decoded], failures: list[tuple[int, str]]) -> None:
+    def _commit(self, batch: list[_Decoded], failures: list[_Failed]) -> None:
         vectors = self.encoder.encode_images(np.stack([b.pixels for b in batch])) if batch else np.zeros((0, 0))
         embedded = [
-            Embedded(b.photo_id, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken)
-            for i, b in enumerate(batch)
+            Embedded(b.photo, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken) for i, b in enumerate(batch)
         ]
-        self.catalog.commit_results(self.model, embedded, failures)
+        self.catalog.commit_results(self.model, embedded, [(f.photo, f.reason) for f in failures])
         self.store.refresh()
         self.store.maybe_save()
+
+
+class _DecodeQueue:
+    """Pending photos, decoded by the pool at most `ahead` photos in front of the consumer, in order."""
+
+    def __init__(self, catalog: Catalog, pool: ThreadPoolExecutor, size: int, ahead: int) -> None:
+        self.catalog = catalog
+        self.pool = pool
+        self.size = size
+        self.ahead = max(1, ahead)
+        self.in_flight: deque[Future[_Decoded | _Failed]] = deque()
+        self.waiting: deque[PendingPhoto] = deque()
+        self.after_id = 0
+        self.exhausted = False
+
+    def __iter__(self) -> Iterator[_Decoded | _Failed]:
+        while True:
+            if not self.waiting and not self.exhausted:
+                chunk = self.catalog.pending(self.after_id, PENDING_CHUNK)
+                self.exhausted = not chunk
+                if chunk:
+                    self.after_id = chunk[-1].id
+                    self.waiting.extend(chunk)
+            while self.waiting and len(self.in_flight) < self.ahead:
+                self.in_flight.append(self.pool.submit(_decode, self.waiting.popleft(), self.size))
+            if not self.in_flight:
+                return
+            yield self.in_flight.popleft().result()
+
+    def cancel(self) -> None:
+        for future in self.in_flight:
+            future.cancel()

@@ -22,7 +22,7 @@ LABELS = synthetic.shape_labels()[:6]
 
 def _embed_pending(catalog: Catalog, model: str = "m", dim: int = 4) -> None:
     rng = np.random.default_rng(0)
-    items = [Embedded(pid, rng.standard_normal(dim).astype(np.float32), f"fp{pid}", 10, 10, None) for pid, _ in catalog.pending()]
+    items = [Embedded(p, rng.standard_normal(dim).astype(np.float32), f"fp{p.id}", 10, 10, None) for p in catalog.pending()]
     catalog.commit_results(model, items, [])
 
 

@@ -35,13 +35,13 @@ MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
 STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)
 
 
-def build_pool(count: int, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+def build_pool(count: int, seed: int, size: int, layout_share: float) -> tuple[np.ndarray, np.ndarray]:
     """`count` preprocessed pictures (uint8, N×S×S×3) and the index of each one's label."""
     labels = synthetic.all_labels()
     index_of = {label: i for i, label in enumerate(labels)}
     pictures = np.empty((count, size, size, 3), dtype=np.uint8)
     label_ids = np.empty(count, dtype=np.int64)
-    stream = synthetic.training_stream(seed, size, layout_share=0.3)
+    stream = synthetic.training_stream(seed, size, layout_share=layout_share)
     for i in range(count):
         image, label = next(stream)
         pictures[i] = np.asarray(fit_square(image, size))
@@ -102,13 +102,14 @@ def train(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
 
-    open_clip.add_model_config(TINY_MODEL_DIR / f"{TINY_MODEL_NAME}.json")
+    config_src = Path(args.config)
+    open_clip.add_model_config(config_src)
     model = open_clip.create_model(TINY_MODEL_NAME, pretrained=None)
     tokenizer = open_clip.get_tokenizer(TINY_MODEL_NAME)
     size = model.visual.image_size[0] if isinstance(model.visual.image_size, tuple) else model.visual.image_size
 
-    pictures, label_ids = build_pool(args.pool, args.seed, size)
-    held_out, held_ids = build_pool(3000, args.seed + 1_000_003, size)
+    pictures, label_ids = build_pool(args.pool, args.seed, size, args.layout_share)
+    held_out, held_ids = build_pool(3000, args.seed + 1_000_003, size, 0.5)
     print(
         f"generated {len(pictures)} training and {len(held_out)} held-out pictures in {time.time() - started:.0f} s", flush=True
     )
@@ -172,7 +173,6 @@ def train(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().to(torch.float16).contiguous() for k, v in model.state_dict().items()}
     save_file(state, str(out / f"{TINY_MODEL_NAME}.safetensors"), metadata={"seed": str(args.seed), "steps": str(args.steps)})
-    config_src = TINY_MODEL_DIR / f"{TINY_MODEL_NAME}.json"
     if config_src.resolve() != (out / config_src.name).resolve():
         shutil.copy(config_src, out / config_src.name)
     (out / f"{TINY_MODEL_NAME}.metrics.txt").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -189,6 +189,8 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=40000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(TINY_MODEL_DIR))
+    parser.add_argument("--config", default=str(TINY_MODEL_DIR / f"{TINY_MODEL_NAME}.json"), help="architecture JSON")
+    parser.add_argument("--layout-share", type=float, default=0.3, help="share of two-colour layout pictures")
     train(parser.parse_args())
 
 
