@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import sys
 import time
 import traceback
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--folder", metavar="DIR", help="where to write the sample photos (default: Pictures/photosearch-demo)")
     p.add_argument("--count", type=int, default=240, help="number of sample photos (default 240)")
+
+    p = sub.add_parser("selftest", help="check this installation end to end, offline, with the bundled tiny model")
+    _common(p)
     return parser
 
 
@@ -273,6 +277,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from .selftest import run_selftest
+
+    return 0 if run_selftest() else 1
+
+
 class UsageError(Exception):
     pass
 
@@ -285,6 +295,7 @@ COMMANDS = {
     "remove": cmd_remove,
     "models": cmd_models,
     "demo": cmd_demo,
+    "selftest": cmd_selftest,
 }
 
 
@@ -312,18 +323,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .library import LibraryError
     from .models import ModelUnavailable
     from .query import QueryError
+    from .writer_lock import LibraryBusy
 
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
-    except (LibraryError, CatalogError, ModelUnavailable, QueryError) as exc:
+    except (LibraryError, CatalogError, ModelUnavailable, QueryError, LibraryBusy) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted; indexing resumes where it stopped next time", file=sys.stderr)
         return 130
+    except sqlite3.Error as exc:  # e.g. "database or disk is full"
+        print(f"{PROG}: error: catalog: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"{PROG}: error: {exc.strerror or exc}{where}", file=sys.stderr)

@@ -22,9 +22,11 @@ from .models import DEFAULT_MODEL, ModelSpec, ModelUnavailable, cached_weights, 
 from .pipeline import Indexer, IndexReport, Progress
 from .query import QueryError, Term, parse_query
 from .sync import SyncReport, sync_library
+from .writer_lock import WriterLock
 
 CATALOG_FILE = "catalog.sqlite3"
 INDEX_FOLDER = "index"
+WRITER_LOCK_FILE = "writer.lock"
 
 
 class LibraryError(Exception):
@@ -69,16 +71,18 @@ class Library:
         self._embedder: Any = None
         self._store: IndexStore | None = None
         self._lock = threading.RLock()
+        self._writer = WriterLock(self.home / WRITER_LOCK_FILE)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def close(self) -> None:
         with self._lock:
-            if self._store is not None:
+            if self._store is not None and self._writer.held:
                 try:
                     self._store.save()
                 except OSError:
                     pass  # the catalog is the truth; the next start replays or rebuilds
+            self._writer.release()
             self.catalog.close()
 
     def __enter__(self) -> Library:
@@ -125,6 +129,7 @@ class Library:
         target = str(path.expanduser().resolve())
         for existing in self.catalog.folders():
             if existing.path == target:
+                self.claim_writer()
                 removed = self.catalog.remove_folder(existing.id)
                 self.store.refresh()
                 return removed
@@ -132,7 +137,12 @@ class Library:
 
     # -- indexing -------------------------------------------------------------------------
 
+    def claim_writer(self) -> None:
+        """Become this library's one writer (raises LibraryBusy if another process is)."""
+        self._writer.acquire()
+
     def sync(self) -> SyncReport:
+        self.claim_writer()
         report = sync_library(self.catalog)
         self.store.refresh()
         return report
@@ -145,6 +155,7 @@ class Library:
         decode_workers: int | None = None,
     ) -> tuple[SyncReport, IndexReport]:
         """Sync the folders, then embed everything pending (resuming any interrupted run)."""
+        self.claim_writer()
         self.catalog.set_meta("model", self.spec.name)
         report = self.sync()
         self.catalog.mark_pending_for_model(self.spec.name)

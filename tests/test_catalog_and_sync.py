@@ -167,3 +167,20 @@ def test_index_snapshot_replay_and_rebuild(tmp_path: Path) -> None:
     assert rebuilt.note.startswith("rebuilt") and len(rebuilt.index) == 49
     snapshot.unlink()
     assert len(IndexStore(catalog, tmp_path / "index", "m", 4).index) == 49
+
+
+def test_one_writer_per_library_and_readers_never_save(library: Library, tmp_path: Path) -> None:
+    from photosearch.writer_lock import LibraryBusy
+
+    write_shapes(tmp_path / "p", LABELS[:3], 4)
+    library.add_folder(tmp_path / "p")
+    library.index()
+    saved = library.catalog.index_state("tiny-shapes")
+    second = Library(library.home, model="tiny-shapes")
+    try:
+        with pytest.raises(LibraryBusy, match="another photosearch process"):
+            second.index()
+        assert len(second.search("a red circle", k=3)) == 3  # readers are welcome
+    finally:
+        second.close()
+    assert library.catalog.index_state("tiny-shapes") == saved  # the reader wrote no snapshot

@@ -133,3 +133,9 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert 'search "a red circle":' in result.stdout and "indexed 40 photos" in result.stdout
     assert list((tmp_path / "demo").rglob("*.heic")) and (tmp_path / "demo" / ".photosearch" / "catalog.sqlite3").exists()
+
+
+def test_selftest_passes() -> None:
+    result = run("selftest", timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAIL" not in result.stdout and result.stdout.strip().splitlines()[-1].startswith("passed in")

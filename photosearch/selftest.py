@@ -1,0 +1,61 @@
+"""`photosearch selftest`: prove, offline, that this installation decodes, embeds, indexes and
+finds the right photos, using the bundled tiny model on freshly generated photos.
+
+Installers run it against the frozen app; users can run it when something looks wrong.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from . import synthetic
+from .library import Library
+from .models import TINY_MODEL_NAME
+
+
+def run_selftest(say: Callable[[str], None] = print) -> bool:
+    """Returns True when every check passes; `say` receives one line per check."""
+    started = time.monotonic()
+    ok = True
+
+    def check(name: str, passed: bool, detail: str = "") -> None:
+        nonlocal ok
+        ok = ok and passed
+        say(f"{'ok  ' if passed else 'FAIL'}  {name}" + (f" ({detail})" if detail else ""))
+
+    with tempfile.TemporaryDirectory(prefix="photosearch-selftest-") as scratch:
+        folder = Path(scratch) / "photos"
+        rng = random.Random(31337)
+        truth: dict[str, str] = {}
+        for label in synthetic.shape_labels():
+            for n in range(2):
+                path = synthetic.write_photo(
+                    folder / f"{label.key.replace(' ', '-')}-{n}.jpg", label, (1280, 960), rng, (1, 6)[n]
+                )
+                truth[str(path)] = label.key
+        for orientation in (1, 3, 6, 8):
+            for layout in (synthetic.LayoutLabel("red", "blue", "vertical"), synthetic.LayoutLabel("blue", "red", "vertical")):
+                name = f"{layout.key.replace(' ', '-')}-o{orientation}.jpg"
+                truth[str(synthetic.write_photo(folder / name, layout, (1024, 768), rng, orientation))] = layout.key
+        (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a photo")
+        with Library(Path(scratch) / "library", model=TINY_MODEL_NAME) as library:
+            library.add_folder(folder)
+            _, report = library.index()
+            check("decode and index", report.indexed == len(truth), f"{report.indexed}/{len(truth)} photos")
+            check("unreadable file skipped with a reason", report.skipped == 1 and bool(library.catalog.skipped()[0][1]))
+            hits = 0
+            for label in synthetic.shape_labels():
+                top = library.search(f"a {label.colour} {label.shape}", k=1)
+                hits += bool(top) and truth[top[0].path] == label.key
+            check("text search finds the right photo", hits >= 16, f"{hits}/18 queries")
+            found = [truth[r.path] for r in library.search("red above blue", k=4)]
+            check("EXIF orientation applied", found == ["red above blue"] * 4, ", ".join(found))
+            similar = library.similar(Path(next(iter(truth))), k=1)
+            check("similar-photo search", bool(similar) and truth[similar[0].path] == next(iter(truth.values())))
+            check("index health", library.status()["index"]["healthy"])
+    say(f"{'passed' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s")
+    return ok
