@@ -115,7 +115,7 @@ def _background_colour(rng: random.Random, avoid: list[tuple[int, int, int]]) ->
         mix = rng.uniform(0.15, 0.45)  # keep backgrounds desaturated: never a named colour
         colour = tuple(int(grey * (1 - mix) + v * mix) for v in raw)
         candidate = (colour[0], colour[1], colour[2])
-        if all(_distance(candidate, a) > 150 for a in avoid):  # the subject's edges must be visible
+        if all(_distance(candidate, a) > 110 for a in avoid):
             return candidate
     return (128, 128, 128)
 
@@ -162,7 +162,7 @@ def _polygon(shape: str, cx: float, cy: float, radius: float, angle: float) -> l
 
 def _draw_shape(draw: ImageDraw.ImageDraw, label: ShapeLabel, size: tuple[int, int], rng: random.Random) -> None:
     left, top, side = _centre_square(size)
-    radius = side * rng.uniform(0.2, 0.36)  # the subject of the photo, not a speck in it
+    radius = side * rng.uniform(0.17, 0.34)  # the subject of the photo, not a speck in it
     margin = radius * 1.05
     cx = left + rng.uniform(margin, side - margin)
     cy = top + rng.uniform(margin, side - margin)

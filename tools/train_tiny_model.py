@@ -197,7 +197,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(TINY_MODEL_DIR))
     parser.add_argument("--config", default=str(TINY_MODEL_DIR / f"{TINY_MODEL_NAME}.json"), help="architecture JSON")
     parser.add_argument("--layout-share", type=float, default=0.4, help="share of two-colour layout pictures")
-    parser.add_argument("--image-loss", type=float, default=1.0, help="weight of the image-image contrastive term")
+    parser.add_argument("--image-loss", type=float, default=0.5, help="weight of the image-image contrastive term")
     train(parser.parse_args())
 
 
