@@ -98,6 +98,8 @@ class Embedder:
         threads: int | None = None,
         random_weights: bool = False,
     ) -> None:
+        # find the weights before importing torch: a missing model fails in seconds, not after imports
+        weights = None if random_weights else resolve_weights(spec)
         import open_clip
         import torch
 
@@ -105,7 +107,6 @@ class Embedder:
             torch.set_num_threads(max(1, threads))
         self.spec = spec
         self.device = choose_device(device)
-        weights = None if random_weights else resolve_weights(spec)
         self.model, self.dim, self.image_size = load_clip_model(spec, weights, self.device)
         self.half = self.device.startswith("cuda")
         if self.half:

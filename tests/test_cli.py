@@ -105,6 +105,13 @@ def test_missing_weights_offline_fail_fast_with_a_useful_message(tmp_path: Path)
     assert len(message.splitlines()) == 1 and "Traceback" not in message
     assert "ViT-B-32" in message and "open_clip_model.safetensors" in message and "models import" in message
     assert elapsed < 30  # the 5 s budget is measured in benchmarks; this only guards against retry loops
+    code = (
+        "import sys; from photosearch.cli import main\n"
+        f"assert main(['search', 'dog', '--model', 'ViT-B-32', '--library', {str(tmp_path / 'lib2')!r}]) == 1\n"
+        "assert 'torch' not in sys.modules, 'the failure path imported torch (seconds)'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
 
 
 def test_usage_errors_exit_2_and_other_errors_exit_1(tmp_path: Path) -> None:

@@ -160,7 +160,9 @@ def train(args: argparse.Namespace) -> None:
         same = (batch_labels[:, None] == batch_labels[None, :]).float()
         same.fill_diagonal_(0)
         has_pair = same.sum(1) > 0
-        image_logits = (scale * image_features @ image_features.T).masked_fill(torch.eye(len(batch_labels), dtype=torch.bool), -1e4)
+        image_logits = (scale * image_features @ image_features.T).masked_fill(
+            torch.eye(len(batch_labels), dtype=torch.bool), -1e4
+        )
         loss_i2i = -(same[has_pair] / same[has_pair].sum(1, keepdim=True) * image_logits[has_pair].log_softmax(1)).sum(1).mean()
         loss = (loss_i2t + loss_t2i) / 2 + args.image_loss * loss_i2i
         optimiser.zero_grad(set_to_none=True)
