@@ -345,13 +345,6 @@ class Catalog:
     def indexed_paths(self) -> list[str]:
         return [str(p) for (p,) in self._query("SELECT path FROM photos WHERE status='indexed' ORDER BY path")]
 
-    def find_by_fingerprint(self, fingerprint: str) -> list[PhotoRow]:
-        rows = self._query(
-            "SELECT id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason FROM photos WHERE fingerprint=?",
-            (fingerprint,),
-        )
-        return [PhotoRow(*row) for row in rows]
-
     # -- embeddings -----------------------------------------------------------------------
 
     def paths_for_labels(self, labels: Sequence[int]) -> dict[int, str]:
@@ -440,10 +433,6 @@ class Catalog:
                     time.time(),
                 ),
             )
-
-    def clear_index_state(self, model: str) -> None:
-        with self.transaction() as db:
-            db.execute("DELETE FROM index_state WHERE model=?", (model,))
 
 
 def _unpack(rows: list[tuple], dim: int) -> tuple[np.ndarray, np.ndarray]:

@@ -92,10 +92,6 @@ class Library:
         self.close()
 
     @property
-    def model_name(self) -> str:
-        return self.spec.name
-
-    @property
     def embedder(self) -> Any:
         """The CLIP embedder, loaded on first use (it imports torch: seconds)."""
         with self._lock:

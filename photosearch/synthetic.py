@@ -71,16 +71,6 @@ class LayoutLabel:
             return [f"{a} above {b}", f"{b} below {a}", f"{a} on top of {b}", f"{b} under {a}"]
         return [f"{a} left of {b}", f"{b} right of {a}", f"{a} to the left of {b}", f"{b} to the right of {a}"]
 
-    def rotated_key(self, quarter_turns_cw: int) -> str:
-        """The key this layout shows after rotating the picture clockwise by 90° steps."""
-        label = self
-        for _ in range(quarter_turns_cw % 4):
-            if label.axis == "vertical":  # top→right, bottom→left
-                label = LayoutLabel(label.second, label.first, "horizontal")
-            else:  # left→top, right→bottom
-                label = LayoutLabel(label.first, label.second, "vertical")
-        return label.key
-
 
 Label = ShapeLabel | LayoutLabel
 
