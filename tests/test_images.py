@@ -135,6 +135,13 @@ def test_heic_decodes(tmp_path: Path) -> None:
     assert pixels.shape == (64, 64, 3) and info.width == 320
 
 
+def test_avif_decodes(tmp_path: Path) -> None:
+    path = _save(tmp_path, "x.avif", Image.new("RGB", (96, 64), (200, 30, 30)))
+    pixels, info = load_for_model(path, 32)
+    assert (info.width, info.height) == (96, 64)
+    assert np.abs(pixels.reshape(-1, 3).mean(0) - np.array([200, 30, 30])).max() < 12
+
+
 # -- real third-party files, when the shared corpus is beside the checkout ---------------------
 
 CORPUS_EXPECTED = {
