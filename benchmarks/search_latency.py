@@ -42,7 +42,7 @@ def exact_top(data: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
     return top
 
 
-def run(size: int, dim: int, queries: int, ef: int, threads: int, seed: int = 0) -> dict[str, object]:
+def run(size: int, dim: int, queries: int, efs: list[int], threads: int, seed: int = 0) -> list[dict[str, object]]:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((max(50, size // 200), dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
@@ -52,33 +52,39 @@ def run(size: int, dim: int, queries: int, ef: int, threads: int, seed: int = 0)
     gap = rng.standard_normal(dim).astype(np.float32)
     gap *= np.float32(0.8) / np.linalg.norm(gap)
 
-    index = VectorIndex(dim, capacity=size, ef=ef, threads=threads)
+    index = VectorIndex(dim, capacity=size, ef=efs[0], threads=threads)
     started = time.perf_counter()
     for start in range(0, size, 50_000):
         index.add(np.arange(start, min(size, start + 50_000)), data[start : start + 50_000])
     build_s = time.perf_counter() - started
     index._threads = 1
 
-    result: dict[str, object] = {"vectors": size, "build_s": round(build_s, 1), "ef": ef}
+    query_sets = {}
     for kind in ("image", "text"):
         q = clip_like(queries, dim, rng, centres, weights)
         if kind == "text":
             q = q + gap
             q /= np.linalg.norm(q, axis=1, keepdims=True)
-        truth = exact_top(data, q, 10)
-        times, recalls = [], []
-        for i in range(queries):
-            t0 = time.perf_counter()
-            labels, _ = index.search(q[i], 10)
-            times.append(time.perf_counter() - t0)
-            recalls.append(len(set(labels.tolist()) & set(truth[i].tolist())) / 10)
-        ms = np.array(times) * 1000
-        result[kind] = {
-            "p50_ms": round(float(np.percentile(ms, 50)), 3),
-            "p95_ms": round(float(np.percentile(ms, 95)), 3),
-            "recall_at_10": round(float(np.mean(recalls)), 4),
-        }
-    return result
+        query_sets[kind] = (q, exact_top(data, q, 10))
+    rows: list[dict[str, object]] = []
+    for ef in efs:  # one build, several search-time settings
+        index.ef = ef
+        result: dict[str, object] = {"vectors": size, "build_s": round(build_s, 1), "ef": ef}
+        for kind, (q, truth) in query_sets.items():
+            times, recalls = [], []
+            for i in range(queries):
+                t0 = time.perf_counter()
+                labels, _ = index.search(q[i], 10)
+                times.append(time.perf_counter() - t0)
+                recalls.append(len(set(labels.tolist()) & set(truth[i].tolist())) / 10)
+            ms = np.array(times) * 1000
+            result[kind] = {
+                "p50_ms": round(float(np.percentile(ms, 50)), 3),
+                "p95_ms": round(float(np.percentile(ms, 95)), 3),
+                "recall_at_10": round(float(np.mean(recalls)), 4),
+            }
+        rows.append(result)
+    return rows
 
 
 def main() -> None:
@@ -86,20 +92,20 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--ef", type=int, default=DEFAULT_EF)
+    parser.add_argument("--ef", type=int, nargs="+", default=[DEFAULT_EF], help="search-time ef values to sweep")
     parser.add_argument("--threads", type=int, default=2, help="build threads")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    rows = [run(size, args.dim, args.queries, args.ef, args.threads) for size in args.sizes]
+    rows = [row for size in args.sizes for row in run(size, args.dim, args.queries, args.ef, args.threads)]
     if args.json:
         print(json.dumps(rows))
         return
-    print("| vectors | build | image p50 / p95 | image recall@10 | text p50 / p95 | text recall@10 |")
-    print("|---|---|---|---|---|---|")
+    print("| vectors | build | ef | image p50 / p95 | image recall@10 | text p50 / p95 | text recall@10 |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         i, t = r["image"], r["text"]
         print(
-            f"| {r['vectors']:,} | {r['build_s']} s | {i['p50_ms']} / {i['p95_ms']} ms | {i['recall_at_10']} |"  # type: ignore[index]
+            f"| {r['vectors']:,} | {r['build_s']} s | {r['ef']} | {i['p50_ms']} / {i['p95_ms']} ms | {i['recall_at_10']} |"  # type: ignore[index]
             f" {t['p50_ms']} / {t['p95_ms']} ms | {t['recall_at_10']} |"  # type: ignore[index]
         )
 
