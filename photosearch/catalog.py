@@ -284,14 +284,13 @@ class Catalog:
         )
         return [PendingPhoto(*row) for row in rows]
 
-    def commit_results(self, model: str, embedded: Sequence[Embedded], skipped: Sequence[tuple[PendingPhoto, str]]) -> list[int]:
-        """Store a batch's vectors and skips atomically; returns the new embedding labels in order.
+    def commit_results(self, model: str, embedded: Sequence[Embedded], skipped: Sequence[tuple[PendingPhoto, str]]) -> None:
+        """Store a batch's vectors and skips atomically.
 
         A photo that changed or vanished since it was queued (its row no longer pending with the
-        same size and mtime) is left alone, -1 in the result: its result is stale and the
-        pending row is picked up again.
+        same size and mtime) is left alone: its result is stale and the pending row is picked
+        up again.
         """
-        labels: list[int] = []
         now = time.time()
         still = "id=? AND status='pending' AND size=? AND mtime_ns=?"
         with self.transaction() as db:
@@ -303,14 +302,10 @@ class Catalog:
                     (item.fingerprint, item.width, item.height, item.taken, now, photo.id, photo.size, photo.mtime_ns),
                 )
                 if cur.rowcount == 0:
-                    labels.append(-1)
                     continue
                 db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (photo.id, model))
                 vector = np.ascontiguousarray(item.vector, dtype=np.float32)
-                cur = db.execute(
-                    "INSERT INTO embeddings(photo_id, model, vector) VALUES(?, ?, ?)", (photo.id, model, vector.tobytes())
-                )
-                labels.append(int(cur.lastrowid or -1))
+                db.execute("INSERT INTO embeddings(photo_id, model, vector) VALUES(?, ?, ?)", (photo.id, model, vector.tobytes()))
             for photo, reason in skipped:
                 cur = db.execute(
                     f"UPDATE photos SET status='skipped', skip_reason=?, updated_at=? WHERE {still}",
@@ -318,7 +313,6 @@ class Catalog:
                 )
                 if cur.rowcount:  # the old vector of a photo that became unreadable is stale
                     db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (photo.id, model))
-        return labels
 
     def mark_pending_for_model(self, model: str) -> int:
         """Photos indexed for another model that lack a vector for `model` need embedding again."""
@@ -365,6 +359,11 @@ class Catalog:
             "SELECT e.vector FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE p.path=? AND e.model=?", (path, model)
         )
         return np.frombuffer(rows[0][0], dtype=np.float32).copy() if rows else None
+
+    def embedding_labels(self, model: str) -> np.ndarray:
+        """Every label (embedding id) of a model, without reading the vectors."""
+        rows = self._query("SELECT id FROM embeddings WHERE model=? ORDER BY id", (model,))
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def embedding_count(self, model: str) -> int:
         return int(self._query("SELECT COUNT(*) FROM embeddings WHERE model=?", (model,))[0][0])

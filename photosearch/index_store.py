@@ -78,7 +78,7 @@ class IndexStore:
 
     def _load(self, state: IndexState) -> VectorIndex:
         path = self.folder / state.file
-        current = self._catalog_labels()
+        current = self.catalog.embedding_labels(self.model)
         changes = self.catalog.changes_since(self.model, state.applied_seq)
         added_after = np.array([label for _, label, op in changes if op == "add"], dtype=np.int64)
         removed_after = np.array([label for _, label, op in changes if op == "remove"], dtype=np.int64)
@@ -87,10 +87,6 @@ class IndexStore:
         index = VectorIndex.load(path, self.dim, state.size, state.sha256, alive_then, state.deleted, threads=self.threads)
         index.applied_seq = state.applied_seq
         return index
-
-    def _catalog_labels(self) -> np.ndarray:
-        labels = [part for part, _ in self.catalog.iter_embeddings(self.model, self.dim)]
-        return np.concatenate(labels) if labels else np.zeros(0, dtype=np.int64)
 
     def _build(self) -> VectorIndex:
         seq = self.catalog.last_change()  # read first: later changes are replayed after

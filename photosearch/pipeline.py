@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -73,13 +74,12 @@ def _decode(photo: PendingPhoto, size: int) -> _Decoded | _Failed:
         return _Failed(photo, f"could not read file ({exc.strerror or exc})")
 
 
-class Encoder:
+class Encoder(Protocol):
     """What the pipeline needs from an embedder (kept small so benchmarks can wrap it)."""
 
     image_size: int
 
-    def encode_images(self, pixels: np.ndarray) -> np.ndarray:  # pragma: no cover - protocol
-        raise NotImplementedError
+    def encode_images(self, pixels: np.ndarray) -> np.ndarray: ...
 
 
 def default_decode_workers() -> int:
@@ -141,20 +141,22 @@ class Indexer:
                     else:
                         batch.append(item)
                     if len(batch) >= self.batch_size or len(failures) >= 256:
-                        self._commit(batch, failures)
                         done, skipped = done + len(batch) + len(failures), skipped + len(failures)
+                        self._commit(batch, failures)
                         batch, failures = [], []
                         report()
             finally:
                 decoded.cancel()
-        if batch or failures:  # what was decoded before a cancel is kept, too
-            self._commit(batch, failures)
-            done, skipped = done + len(batch) + len(failures), skipped + len(failures)
+        # what was decoded before a cancel (or the end) is kept, too
+        done, skipped = done + len(batch) + len(failures), skipped + len(failures)
+        self._commit(batch, failures)
         self.store.save()
         report(force=True)
         return IndexReport(done - skipped, skipped, time.monotonic() - started, cancelled)
 
     def _commit(self, batch: list[_Decoded], failures: list[_Failed]) -> None:
+        if not batch and not failures:
+            return
         vectors = self.encoder.encode_images(np.stack([b.pixels for b in batch])) if batch else np.zeros((0, 0))
         embedded = [
             Embedded(b.photo, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken) for i, b in enumerate(batch)
