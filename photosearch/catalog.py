@@ -9,6 +9,7 @@ same transaction as the embedding change, so the two can never disagree after a 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -80,6 +81,10 @@ _MIGRATIONS: dict[int, str] = {
         deleted INTEGER NOT NULL,
         saved_at REAL NOT NULL
     );
+    """,
+    2: """
+    -- finding where a photo went when its move is seen as two events (watcher): by size first
+    CREATE INDEX photos_size ON photos(size);
     """,
 }
 
@@ -245,6 +250,25 @@ class Catalog:
             (folder_id,),
         )
         return {row[2]: PhotoRow(*row) for row in rows}
+
+    def photos_under(self, folder_id: int, path: str) -> dict[str, PhotoRow]:
+        """A folder's photos at `path` or anywhere below it (a range scan on the path index)."""
+        below = path.rstrip(os.sep) + os.sep
+        after = below[:-1] + chr(ord(os.sep) + 1)  # the first string past every 'below…'
+        rows = self._query(
+            "SELECT id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason FROM photos"
+            " WHERE folder_id=? AND (path=? OR (path>=? AND path<?))",
+            (folder_id, path, below, after),
+        )
+        return {row[2]: PhotoRow(*row) for row in rows}
+
+    def indexed_with_size(self, size: int) -> list[PhotoRow]:
+        rows = self._query(
+            "SELECT id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason FROM photos"
+            " WHERE size=? AND status='indexed' AND fingerprint IS NOT NULL",
+            (size,),
+        )
+        return [PhotoRow(*row) for row in rows]
 
     def apply_scan(
         self,

@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="decoding threads (default: cores - 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    p = sub.add_parser("watch", help="keep the library current: watch its folders and index changes until Ctrl+C")
+    _common(p)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="photo folders to add first (none: the library's folders)")
+
     p = sub.add_parser("search", help='search by text; combine terms: beach -people, "2:sunset" + ./photo.jpg')
     _common(p)
     p.add_argument("text", nargs="+", metavar="TEXT")
@@ -160,6 +164,24 @@ def cmd_index(args: argparse.Namespace) -> int:
         for path in sync.offline:
             print(f"folder offline (kept its photos): {path}", file=sys.stderr)
     return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from .client import WorkerError
+    from .watch_command import run_watch
+    from .worker import WorkerSettings
+
+    settings = WorkerSettings(
+        home=str(Path(args.library).expanduser()) if getattr(args, "library", None) else None,
+        model=getattr(args, "model", None),
+        device=getattr(args, "device", None),
+        threads=getattr(args, "threads", None),
+    )
+    try:
+        return run_watch(args.paths, settings)
+    except WorkerError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 def _print_results(results: list[Any], as_json: bool) -> None:
@@ -289,6 +311,7 @@ class UsageError(Exception):
 
 COMMANDS = {
     "index": cmd_index,
+    "watch": cmd_watch,
     "search": cmd_search,
     "similar": cmd_similar,
     "status": cmd_status,

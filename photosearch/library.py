@@ -55,7 +55,9 @@ class Library:
         model: str | None = None,
         device: str | None = None,
         threads: int | None = None,
+        random_weights: bool = False,
     ) -> None:
+        """`random_weights`: benchmarks only (a real architecture's cost without its download)."""
         self.home = (home or default_library_home()).expanduser().resolve()
         try:
             self.home.mkdir(parents=True, exist_ok=True)
@@ -68,6 +70,7 @@ class Library:
         self.spec: ModelSpec = get_model(chosen, self.home)
         self.device = device
         self.threads = threads
+        self.random_weights = random_weights
         self._embedder: Any = None
         self._store: IndexStore | None = None
         self._lock = threading.RLock()
@@ -98,7 +101,7 @@ class Library:
             if self._embedder is None:
                 from .embedder import Embedder
 
-                self._embedder = Embedder(self.spec, device=self.device, threads=self.threads)
+                self._embedder = Embedder(self.spec, device=self.device, threads=self.threads, random_weights=self.random_weights)
             return self._embedder
 
     @property

@@ -25,6 +25,7 @@ from .catalog import Catalog, Embedded, PendingPhoto
 from .images import DecodeError, PhotoInfo, load_for_model
 from .index_store import IndexStore
 from .sync import fingerprint
+from .threads import make_current_thread_background
 
 PENDING_CHUNK = 2000  # photos fetched from the catalog at a time (bounds memory for huge imports)
 
@@ -97,7 +98,14 @@ class Indexer:
         decode_workers: int | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         cancel: threading.Event | None = None,
+        before_batch: Callable[[], None] | None = None,
+        on_skipped: Callable[[str, str], None] | None = None,
+        background: bool = False,
+        final_save: bool = True,
     ) -> None:
+        """`before_batch` runs before each inference (the worker applies its jobs and yields to
+        queries there); `background` lowers the decode threads' priority; `final_save` writes an
+        index snapshot at the end (else only when due)."""
         self.catalog = catalog
         self.store = store
         self.encoder = encoder
@@ -106,10 +114,13 @@ class Indexer:
         self.decode_workers = decode_workers or default_decode_workers()
         self.on_progress = on_progress
         self.cancel = cancel or threading.Event()
+        self.before_batch = before_batch
+        self.on_skipped = on_skipped
+        self.background = background
+        self.final_save = final_save
 
     def run(self) -> IndexReport:
         started = time.monotonic()
-        total = self.catalog.counts()["pending"]
         done = skipped = 0
         last_report = 0.0
 
@@ -119,6 +130,8 @@ class Indexer:
             if self.on_progress is None or (not force and now - last_report < 0.2):
                 return
             last_report = now
+            # photos may become pending during the run (the worker's watcher): count them in
+            total = done + self.catalog.counts()["pending"]
             rate = done / max(1e-6, now - started)
             eta = (total - done) / rate if rate > 0 else None
             self.on_progress(Progress(done, total, skipped, rate, eta))
@@ -127,7 +140,8 @@ class Indexer:
         cancelled = False
         batch: list[_Decoded] = []
         failures: list[_Failed] = []
-        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
+        initializer = make_current_thread_background if self.background else None
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode", initializer=initializer) as pool:
             decoded = _DecodeQueue(
                 self.catalog, pool, self.encoder.image_size, ahead=self.batch_size * 2 + self.decode_workers * 2
             )
@@ -150,18 +164,26 @@ class Indexer:
         # what was decoded before a cancel (or the end) is kept, too
         done, skipped = done + len(batch) + len(failures), skipped + len(failures)
         self._commit(batch, failures)
-        self.store.save()
+        if self.final_save:
+            self.store.save()
+        else:
+            self.store.maybe_save()
         report(force=True)
         return IndexReport(done - skipped, skipped, time.monotonic() - started, cancelled)
 
     def _commit(self, batch: list[_Decoded], failures: list[_Failed]) -> None:
         if not batch and not failures:
             return
+        if self.before_batch is not None and batch:
+            self.before_batch()
         vectors = self.encoder.encode_images(np.stack([b.pixels for b in batch])) if batch else np.zeros((0, 0))
         embedded = [
             Embedded(b.photo, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken) for i, b in enumerate(batch)
         ]
         self.catalog.commit_results(self.model, embedded, [(f.photo, f.reason) for f in failures])
+        if self.on_skipped is not None:
+            for failure in failures:
+                self.on_skipped(failure.photo.path, failure.reason)
         self.store.refresh()
         self.store.maybe_save()
 

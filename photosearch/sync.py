@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,37 +93,144 @@ def sync_library(catalog: Catalog, folders: list[Folder] | None = None) -> SyncR
     """Bring the catalog's photo rows in line with the folders on disk (no decoding)."""
     folders = catalog.folders() if folders is None else folders
     roots = frozenset(f.path for f in catalog.folders())
-    report = SyncReport()
-    new: list[tuple[int, str, int, int]] = []
-    changed: list[tuple[int, int, int]] = []
-    gone: list[PhotoRow] = []
+    diff = _Diff()
     for folder in folders:
         root = Path(folder.path)
         if not root.is_dir():
             catalog.set_folder_state(folder.id, "offline")
-            report.offline.append(folder.path)
+            diff.report.offline.append(folder.path)
             continue
-        known = catalog.photos_in_folder(folder.id)
-        for path, size, mtime in walk_photos(root, roots - {folder.path}):
+        diff.compare(folder.id, catalog.photos_in_folder(folder.id), walk_photos(root, roots - {folder.path}))
+    diff.apply(catalog)
+    for folder in folders:
+        if folder.path not in diff.report.offline:
+            catalog.set_folder_state(folder.id, "online")
+    return diff.report
+
+
+def sync_paths(catalog: Catalog, paths: Iterable[str], settle_s: float = 0.0) -> tuple[SyncReport, set[str]]:
+    """Sync only what lies at or below `paths` (the watcher's hints); no decoding.
+
+    Each path may be a file or a folder, present or gone. A file modified less than `settle_s`
+    ago is probably still being written: it is left alone and returned, to be looked at again
+    later (with any vanished photos of this pass, which may have moved to it). A library
+    folder whose root is gone is marked offline (its photos are kept).
+    Returns the report and the deferred paths.
+    """
+    folders = [f for f in catalog.folders() if f.state == "online"]
+    roots = frozenset(f.path for f in catalog.folders())
+    diff = _Diff()
+    deferred: set[str] = set()
+    too_new = time.time_ns() - int(settle_s * 1e9)
+    for scope in _outermost(paths):
+        folder = _owning_folder(scope, folders)
+        if folder is None:
+            continue
+        known = catalog.photos_under(folder.id, scope)
+        if scope == folder.path and not os.path.isdir(scope):
+            catalog.set_folder_state(folder.id, "offline")
+            diff.report.offline.append(folder.path)
+            continue
+        found = list(_photos_at(scope, folder.path, roots))
+        settled = []
+        for entry in found:
+            if entry[2] > too_new:
+                deferred.add(entry[0])
+                known.pop(entry[0], None)
+            else:
+                settled.append(entry)
+        diff.compare(folder.id, known, settled)
+    if deferred and diff.gone:
+        # a deferred file may be where a vanished photo moved to: decide both together, later
+        deferred.update(row.path for row in diff.gone)
+        diff.gone = []
+    diff.apply(catalog, vanished_moves=True)
+    return diff.report, deferred
+
+
+def _outermost(paths: Iterable[str]) -> list[str]:
+    """The paths with every path that lies below another one dropped."""
+    out: list[str] = []
+    for path in sorted({os.path.normpath(p) for p in paths}):
+        if out and (path == out[-1] or path.startswith(out[-1].rstrip(os.sep) + os.sep)):
+            continue
+        out.append(path)
+    return out
+
+
+def _owning_folder(path: str, folders: list[Folder]) -> Folder | None:
+    best: Folder | None = None
+    for folder in folders:
+        if (path == folder.path or path.startswith(folder.path.rstrip(os.sep) + os.sep)) and (
+            best is None or len(folder.path) > len(best.path)
+        ):
+            best = folder
+    return best
+
+
+def _photos_at(scope: str, root: str, roots: frozenset[str]) -> Iterator[tuple[str, int, int]]:
+    """Photos at `scope` (a file or a folder inside library folder `root`), by the walk's rules."""
+    relative = os.path.relpath(scope, root)
+    parts = [] if relative == "." else relative.split(os.sep)
+    if any(part.startswith(".") or part in SKIPPED_DIR_NAMES for part in parts):
+        return
+    if os.path.isdir(scope):
+        if scope == root or scope not in roots:
+            yield from walk_photos(Path(scope), roots - {root})
+        return
+    if os.path.splitext(scope)[1].lower() not in PHOTO_SUFFIXES:
+        return
+    try:
+        stat = os.stat(scope)
+    except OSError:
+        return
+    if os.path.isfile(scope):
+        yield scope, stat.st_size, stat.st_mtime_ns
+
+
+class _Diff:
+    """Compares what is on disk with the catalog rows and records the difference in one commit."""
+
+    def __init__(self) -> None:
+        self.report = SyncReport()
+        self.new: list[tuple[int, str, int, int]] = []
+        self.changed: list[tuple[int, int, int]] = []
+        self.gone: list[PhotoRow] = []
+
+    def compare(self, folder_id: int, known: dict[str, PhotoRow], found: Iterable[tuple[str, int, int]]) -> None:
+        """`known`: the catalog's rows for the region that `found` covers (consumed)."""
+        for path, size, mtime in found:
             row = known.pop(path, None)
             if row is None:
-                new.append((folder.id, path, size, mtime))
+                self.new.append((folder_id, path, size, mtime))
             elif row.size != size or row.mtime_ns != mtime:
-                changed.append((row.id, size, mtime))
+                self.changed.append((row.id, size, mtime))
             else:
-                report.unchanged += 1
-        gone.extend(known.values())
+                self.report.unchanged += 1
+        self.gone.extend(known.values())
 
-    moved, new = _match_moves(new, gone)
-    moved_ids = {m[0] for m in moved}
-    gone_ids = [row.id for row in gone if row.id not in moved_ids]
-    if new or changed or moved or gone_ids:
-        catalog.apply_scan(new, changed, moved, gone_ids)
-    for folder in folders:
-        if folder.path not in report.offline:
-            catalog.set_folder_state(folder.id, "online")
-    report.new, report.changed, report.moved, report.removed = len(new), len(changed), len(moved), len(gone_ids)
-    return report
+    def apply(self, catalog: Catalog, vanished_moves: bool = False) -> None:
+        """`vanished_moves`: also match new files with indexed photos whose file is gone but not
+        yet seen gone (the watcher may report a move's two halves in separate batches)."""
+        moved, new = _match_moves(self.new, self.gone)
+        if vanished_moves and new:
+            more, new = _match_vanished(catalog, new, {m[0] for m in moved})
+            moved += more
+        moved_ids = {m[0] for m in moved}
+        gone_ids = [row.id for row in self.gone if row.id not in moved_ids]
+        if new or self.changed or moved or gone_ids:
+            catalog.apply_scan(new, self.changed, moved, gone_ids)
+        report = self.report
+        report.new, report.changed, report.moved, report.removed = len(new), len(self.changed), len(moved), len(gone_ids)
+
+
+def _match_vanished(
+    catalog: Catalog, new: list[tuple[int, str, int, int]], taken: set[int]
+) -> tuple[list[tuple[int, str, int, int, int]], list[tuple[int, str, int, int]]]:
+    """Pair new files with indexed photos of the same size and fingerprint whose file is gone."""
+    return _pair_by_fingerprint(
+        new, lambda size: [row for row in catalog.indexed_with_size(size) if row.id not in taken and not os.path.exists(row.path)]
+    )
 
 
 def _match_moves(
@@ -135,10 +243,18 @@ def _match_moves(
             by_size.setdefault(row.size, []).append(row)
     if not by_size:
         return [], new
+    return _pair_by_fingerprint(new, lambda size: by_size.get(size, []))
+
+
+def _pair_by_fingerprint(
+    new: list[tuple[int, str, int, int]], candidates_for: Callable[[int], list[PhotoRow]]
+) -> tuple[list[tuple[int, str, int, int, int]], list[tuple[int, str, int, int]]]:
+    """(moved, still new): each new file paired with at most one candidate, each candidate once."""
+    used: set[int] = set()
     moved: list[tuple[int, str, int, int, int]] = []
     still_new: list[tuple[int, str, int, int]] = []
     for folder_id, path, size, mtime in new:
-        candidates = by_size.get(size)
+        candidates = [row for row in candidates_for(size) if row.id not in used]
         match = None
         if candidates:
             try:
@@ -149,6 +265,6 @@ def _match_moves(
         if match is None:
             still_new.append((folder_id, path, size, mtime))
             continue
-        candidates.remove(match)  # type: ignore[union-attr]
+        used.add(match.id)
         moved.append((match.id, path, size, mtime, folder_id))
     return moved, still_new

@@ -1,0 +1,258 @@
+"""The worker's client: starts the worker process, sends commands, delivers its events.
+
+Used by the GUI, `photosearch watch` and tests. It never imports torch or Qt. A reader thread
+receives events and hands each to `on_event` (the GUI turns them into signals) and completes the
+matching request's Future. If the worker dies without being asked to, the client reports it
+(WorkerExited), fails the requests in flight, starts a new worker and re-sends the pause state;
+the caller never dies with it. A worker that cannot run at all (library busy, unusable) exits
+with FATAL_EXIT and is not restarted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any, TypeVar
+
+from . import protocol as p
+from .worker import FATAL_EXIT, WorkerSettings, run_worker
+
+C = TypeVar("C", bound=p.Command)
+
+
+class WorkerError(Exception):
+    """A command failed, or the worker is not available; the message is for the user."""
+
+
+class WorkerClient:
+    def __init__(
+        self,
+        settings: WorkerSettings | None = None,
+        on_event: Callable[[p.Event], None] | None = None,
+        restart: bool = True,
+        restart_delay_s: float = 0.5,
+    ) -> None:
+        self.settings = settings or WorkerSettings()
+        self.on_event = on_event
+        self.restart = restart
+        self.restart_delay_s = restart_delay_s
+        self.restarts = 0
+        self.ready = threading.Event()
+        self.fatal: str | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[int, Future[Any]] = {}
+        self._lock = threading.RLock()
+        self._send_lock = threading.Lock()
+        self._paused = False
+        self._closing = False
+        self._process: BaseProcess | None = None
+        self._conn: Connection | None = None
+        self._reader: threading.Thread | None = None
+        self._last_problem = ""
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, timeout: float | None = 120.0) -> WorkerClient:
+        """Start the worker; with a timeout, wait until it is ready (raises WorkerError if it can't be)."""
+        self._spawn()
+        if timeout is not None:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.ready.wait(0.1):
+            if self.fatal:
+                raise WorkerError(self.fatal)
+            if time.monotonic() > deadline:
+                raise WorkerError(f"the worker did not start within {timeout:.0f} s")
+
+    def _spawn(self) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process that may have Qt threads
+        parent, child = context.Pipe(duplex=True)
+        process = context.Process(target=run_worker, args=(child, self.settings), name="photosearch-worker", daemon=True)
+        process.start()
+        child.close()  # so that the worker's death reads as EOF here
+        with self._lock:
+            self.ready.clear()
+            self._process, self._conn = process, parent
+            self._started_at = time.monotonic()
+        self._reader = threading.Thread(target=self._read, args=(parent, process), name="worker-reader", daemon=True)
+        self._reader.start()
+        if self._paused:
+            self._send(p.Pause(next(self._ids)))
+
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Ask the worker to finish its batch, save and exit; kill it if it doesn't in time."""
+        with self._lock:
+            self._closing = True
+            process, conn = self._process, self._conn
+        if process is None or conn is None:
+            return
+        try:
+            self._send(p.Shutdown(next(self._ids)))
+        except WorkerError:
+            pass
+        process.join(timeout)
+        if process.is_alive():
+            process.kill()
+            process.join(5)
+        conn.close()
+        if self._reader is not None:
+            self._reader.join(5)
+
+    def __enter__(self) -> WorkerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None else None
+
+    def kill(self) -> None:
+        """SIGKILL the worker (tests: a crash at a random moment); the client restarts it."""
+        pid = self.pid
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    # -- commands -------------------------------------------------------------------------
+
+    def send(self, command: p.Command) -> tuple[int, Future[Any]]:
+        """Send without waiting: returns the request id and a Future of its answer."""
+        request_id = next(self._ids)
+        future: Future[Any] = Future()
+        with self._lock:
+            self._pending[request_id] = future
+        try:
+            self._send(dataclasses.replace(command, request_id=request_id))
+        except WorkerError as exc:
+            self._finish(request_id, exc)
+        return request_id, future
+
+    def request(self, command: p.Command, timeout: float | None = 60.0) -> Any:
+        """Send and wait for the answer: Reply.value, Results, or WorkerError."""
+        _, future = self.send(command)
+        return future.result(timeout)
+
+    def add_folder(self, path: str | Path) -> str:
+        return str(self.request(p.AddFolder(path=str(Path(path).expanduser().resolve()))))
+
+    def remove_folder(self, path: str | Path) -> int:
+        return int(self.request(p.RemoveFolder(path=str(Path(path).expanduser().resolve()))))
+
+    def pause(self) -> None:
+        self._paused = True
+        self.request(p.Pause())
+
+    def resume(self) -> None:
+        self._paused = False
+        self.request(p.Resume())
+
+    def search(self, text: str, images: tuple[str, ...] = (), k: int = 20, cutoff: float | None = None) -> p.Results:
+        result: p.Results = self.request(p.Search(text=text, images=images, k=k, cutoff=cutoff))
+        return result
+
+    def similar(self, path: str | Path, k: int = 20, cutoff: float | None = None) -> p.Results:
+        result: p.Results = self.request(p.Similar(path=str(path), k=k, cutoff=cutoff))
+        return result
+
+    def status(self, include_paths: bool = False, timeout: float | None = 60.0) -> dict[str, Any]:
+        value: dict[str, Any] = self.request(p.Status(include_paths=include_paths), timeout)
+        return value
+
+    def _send(self, command: p.Command) -> None:
+        with self._lock:
+            conn = self._conn
+        if conn is None or self.fatal:
+            raise WorkerError(self.fatal or "the worker is not running")
+        with self._send_lock:
+            try:
+                conn.send(command)
+            except (OSError, ValueError):
+                # the worker just died: the reader restarts it; a command sent meanwhile is lost
+                raise WorkerError("the worker stopped; it is being restarted, try again") from None
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _read(self, conn: Connection, process: BaseProcess) -> None:
+        while True:
+            try:
+                event = conn.recv()
+            except (EOFError, OSError):
+                break
+            self._dispatch(event)
+        process.join(10)
+        self._worker_ended(process)
+
+    def _dispatch(self, event: p.Event) -> None:
+        if isinstance(event, p.Ready):
+            self.ready.set()
+        elif isinstance(event, p.Reply):
+            self._finish(event.request_id, event.value)
+        elif isinstance(event, p.Results):
+            self._finish(event.request_id, event)
+        elif isinstance(event, p.Failed):
+            self._finish(event.request_id, WorkerError(event.message))
+        elif isinstance(event, p.WorkerProblem):
+            self._last_problem = event.message
+        self._deliver(event)
+
+    def _deliver(self, event: p.Event) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:  # a broken listener must not kill the reader
+                pass
+
+    def _finish(self, request_id: int, value: Any) -> None:
+        with self._lock:
+            future = self._pending.pop(request_id, None)
+        if future is None or future.done():
+            return
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+
+    def _worker_ended(self, process: BaseProcess) -> None:
+        exitcode = process.exitcode
+        with self._lock:
+            if process is not self._process:
+                return
+            self._conn = None
+            closing = self._closing
+            pending, self._pending = self._pending, {}
+        if exitcode == FATAL_EXIT:
+            self.fatal = self._last_problem or "the worker cannot open the library"
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(WorkerError(self.fatal or "the worker stopped before answering"))
+        if closing:
+            return
+        restarting = self.restart and self.fatal is None
+        message = self.fatal or f"the worker stopped unexpectedly (exit status {exitcode})"
+        self._deliver(p.WorkerExited(exitcode, restarting, message))
+        if restarting:
+            uptime = time.monotonic() - self._started_at
+            time.sleep(self.restart_delay_s if uptime > 10 else min(10.0, self.restart_delay_s * 4))
+            with self._lock:
+                if self._closing:
+                    return
+            self.restarts += 1
+            self._spawn()

@@ -1,0 +1,35 @@
+"""Thread priority: background work (decoding, batch inference) yields the CPU to queries.
+
+On Linux a thread's nice value is its own (setpriority with the thread id), and threads it
+starts inherit it; so lowering the indexing thread and the decode pool lets a search thread at
+normal priority take a core at once, while indexing still uses every idle cycle. Elsewhere this
+is a no-op and the worker's cooperative yielding (between batches) is what remains.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+BACKGROUND_NICE = 10
+
+
+def make_current_thread_background(nice: int = BACKGROUND_NICE) -> bool:
+    """Lower the calling thread's priority by `nice` (irreversible for it); True if it worked."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "setpriority"):
+        return False
+    tid = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, current + nice))
+    except OSError:
+        return False
+    return True
+
+
+def thread_nice() -> int | None:
+    """The calling thread's nice value (Linux), for tests and status."""
+    if not sys.platform.startswith("linux"):
+        return None
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())

@@ -1,0 +1,417 @@
+"""The worker: one long-lived process that owns the model, catalog, index and folder watchers.
+
+Threads inside it, each with one job:
+- the command thread (the process's main thread) reads commands from the pipe and routes them;
+- the query thread answers searches and status at normal priority, one at a time, newest
+  search first (a search overtaken by a newer one is answered "superseded" without work);
+- the writer thread, at background priority, is the library's only writer: it reconciles the
+  folders, applies the watcher's batches, folder changes and pause, and runs the indexer. Before
+  each inference batch it applies pending jobs and waits while a query runs, so a search never
+  queues behind the backlog;
+- watchdog's observer threads feed a ChangeCollector.
+Everything the writer does is committed to the catalog in transactions: a SIGKILL at any moment
+loses at most the batch in flight, and the next start reconciles and resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from . import protocol as p
+
+log = logging.getLogger(__name__)
+
+FATAL_EXIT = 3  # the worker cannot run at all (library busy or unusable): do not restart it
+CRASH_EXIT = 70  # an unexpected error in a worker thread: restart
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    home: str | None = None
+    model: str | None = None
+    device: str | None = None
+    threads: int | None = None  # inference threads (and decode threads); default cores − 1
+    batch_size: int = 32
+    quiet_s: float = 0.4  # debounce: a batch of events is released after this much silence…
+    max_wait_s: float = 3.0  # …or at the latest this long after its first event
+    settle_s: float = 1.0  # a file modified more recently than this is probably still being written
+    poll_s: float = 2.0  # how often offline folders and the observer are checked
+    rescan_s: float = 600.0  # how often a folder that cannot be watched is scanned
+    random_weights: bool = False  # benchmarks only: a real architecture without downloaded weights
+
+
+def default_threads() -> int:
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+class _QueryGate:
+    """Counts running queries; the writer waits at its next batch boundary while any runs."""
+
+    def __init__(self) -> None:
+        self._active = 0
+        self._cond = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._cond:
+            self._active += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._cond:
+            self._active -= 1
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._active == 0, timeout)
+
+
+class Worker:
+    def __init__(self, settings: WorkerSettings, emit: Callable[[p.Event], None]) -> None:
+        from .library import Library
+        from .watcher import ChangeCollector, FolderWatcher
+
+        self.settings = settings
+        self.emit = emit
+        self.threads = settings.threads or default_threads()
+        self.library = Library(
+            Path(settings.home) if settings.home else None,
+            model=settings.model,
+            device=settings.device,
+            threads=self.threads,
+            random_weights=settings.random_weights,
+        )
+        self.library.claim_writer()
+        self.collector = ChangeCollector(settings.quiet_s, settings.max_wait_s)
+        self.watcher = FolderWatcher(self.collector, self._on_watch_problem)
+        self.stopping = threading.Event()
+        self._jobs: queue.Queue[p.Command] = queue.Queue()
+        self._queries = ThreadPoolExecutor(1, thread_name_prefix="query")
+        self._gate = _QueryGate()
+        self._latest_search = 0
+        self._paused = threading.Event()
+        self._rescan = threading.Event()
+        self._state = "starting"
+        self._stats = {"events": 0, "syncs": 0, "embedded": 0, "skipped": 0, "reconciles": 0, "queries": 0}
+        self._last_poll = 0.0
+        self._scanned_at: dict[str, float] = {}
+        self._writer = threading.Thread(target=self._writer_main, name="writer", daemon=True)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.watcher.start()
+        self._writer.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stopping.set()
+        self.collector.wake()
+        self._writer.join(timeout)
+        self._queries.shutdown(wait=True, cancel_futures=True)
+        self.watcher.stop()
+        self.library.close()  # saves the index snapshot
+
+    # -- commands (command thread) --------------------------------------------------------
+
+    def handle(self, command: p.Command) -> None:
+        if isinstance(command, p.Search):
+            self._latest_search = max(self._latest_search, command.request_id)
+            self._queries.submit(self._answer, command)
+        elif isinstance(command, p.Similar | p.Status):
+            self._queries.submit(self._answer, command)
+        elif isinstance(command, p.Pause):
+            self._paused.set()
+            self.emit(p.Reply(command.request_id))
+            self._set_state("paused")
+        elif isinstance(command, p.Resume):
+            self._paused.clear()
+            self.collector.wake()
+            self.emit(p.Reply(command.request_id))
+        elif isinstance(command, p.AddFolder | p.RemoveFolder):
+            self._jobs.put(command)
+            self.collector.wake()
+        elif isinstance(command, p.Shutdown):
+            self.emit(p.Reply(command.request_id))
+            self.stopping.set()
+            self.collector.wake()
+        else:
+            self.emit(p.Failed(command.request_id, f"unknown command {type(command).__name__}"))
+
+    def _answer(self, command: p.Command) -> None:
+        from .query import QueryError, Term, parse_query
+
+        if isinstance(command, p.Search) and command.request_id < self._latest_search:
+            self.emit(p.Failed(command.request_id, "superseded by a newer search"))
+            return
+        started = time.perf_counter()
+        try:
+            with self._gate:
+                if isinstance(command, p.Status):
+                    self.emit(p.Reply(command.request_id, self.status(command.include_paths)))
+                    return
+                if isinstance(command, p.Search):
+                    terms = parse_query(command.text) if command.text.strip() else []
+                    terms += [Term("image", str(Path(image).expanduser().resolve())) for image in command.images]
+                    if not terms:
+                        raise QueryError("the query is empty")
+                    results = self.library.search_vector(self.library.query_vector(terms), command.k, command.cutoff)
+                else:
+                    assert isinstance(command, p.Similar)
+                    results = self.library.similar(Path(command.path), command.k, command.cutoff)
+            self._stats["queries"] += 1
+            hits = tuple(p.Hit(r.path, r.score) for r in results)
+            self.emit(p.Results(command.request_id, hits, (time.perf_counter() - started) * 1000))
+        except Exception as exc:  # a bad query is the user's problem to read about, never a crash
+            self.emit(p.Failed(command.request_id, _one_line(exc)))
+
+    def status(self, include_paths: bool = False) -> dict[str, Any]:
+        data = self.library.status(include_paths)
+        embedder = self.library._embedder
+        data["worker"] = {
+            "pid": os.getpid(),
+            "state": self._state,
+            "paused": self._paused.is_set(),
+            "dirty_paths": len(self.collector),
+            "idle": self._state == "idle" and not len(self.collector) and self._jobs.empty(),
+            "watched": sorted(self.watcher.watched()),
+            "threads": {
+                "inference": _torch_threads() if embedder is not None else self.threads,
+                "decode": self.threads,
+            },
+            "stats": dict(self._stats, events=self.collector.events),
+        }
+        return data
+
+    # -- the writer thread ----------------------------------------------------------------
+
+    def _writer_main(self) -> None:
+        from .pipeline import Indexer
+        from .threads import make_current_thread_background
+
+        make_current_thread_background()
+        try:
+            self._set_state("scanning")
+            self._reconcile()
+            self.library.catalog.set_meta("model", self.library.spec.name)
+            self.library.catalog.mark_pending_for_model(self.library.spec.name)
+            loaded = False
+            while not self.stopping.is_set():
+                self._do_jobs()
+                if not loaded:  # after the first jobs (a folder the user just added is scanned at once)
+                    self.library.embedder  # noqa: B018 - load the model now, not at the first query
+                    loaded = True
+                if self._paused.is_set():
+                    self._set_state("paused")
+                    self.collector.wait(0.5)
+                    continue
+                if self.library.catalog.counts()["pending"]:
+                    self._set_state("indexing")
+                    report = Indexer(
+                        self.library.catalog,
+                        self.library.store,
+                        self.library.embedder,
+                        self.library.spec.name,
+                        batch_size=self.settings.batch_size,
+                        decode_workers=self.threads,
+                        on_progress=self._on_progress,
+                        on_skipped=self._on_skipped,
+                        cancel=self.stopping,
+                        before_batch=self._before_batch,
+                        background=True,
+                        final_save=False,
+                    ).run()
+                    self._stats["embedded"] += report.indexed
+                    continue
+                self._set_state("idle")
+                self.collector.wait(min(0.5, self.settings.poll_s))
+        except BaseException as exc:  # a writer that died silently would leave a zombie worker
+            log.exception("the worker's writer thread failed")
+            self.emit(p.WorkerProblem(f"the indexer stopped: {_one_line(exc)}"))
+            os._exit(CRASH_EXIT)
+
+    def _before_batch(self) -> None:
+        """Between inference batches: apply jobs, honour pause, let running queries finish first."""
+        self._do_jobs()
+        while self._paused.is_set() and not self.stopping.is_set():
+            self._set_state("paused")
+            self.collector.wait(0.5)
+            self._do_jobs()
+        self._set_state("indexing")
+        self._gate.wait_idle(timeout=2.0)
+
+    def _do_jobs(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            self._run_job(job)
+        if time.monotonic() - self._last_poll >= self.settings.poll_s:
+            self._last_poll = time.monotonic()
+            self._check_folders()
+        if self._rescan.is_set():
+            self._rescan.clear()
+            self._reconcile()
+        paths = self.collector.take()
+        if paths:
+            self._sync_paths(paths)
+
+    def _run_job(self, job: p.Command) -> None:
+        from .library import LibraryError
+
+        try:
+            if isinstance(job, p.AddFolder):
+                folder = self.library.add_folder(Path(job.path))
+                self.emit(p.FolderChanged(folder.path, "added"))
+                self._reconcile([folder.path])
+                self.emit(p.Reply(job.request_id, folder.path))
+            elif isinstance(job, p.RemoveFolder):
+                target = str(Path(job.path).expanduser().resolve())
+                self.watcher.unwatch(target)
+                removed = self.library.remove_folder(Path(target))
+                self.emit(p.FolderChanged(target, "removed", f"{removed} photos forgotten"))
+                self.emit(p.Reply(job.request_id, removed))
+        except LibraryError as exc:
+            self.emit(p.Failed(job.request_id, str(exc)))
+
+    def _reconcile(self, only: list[str] | None = None) -> None:
+        """Scan folders fully against the catalog (at start, on request, after lost events)."""
+        from .sync import sync_library
+
+        self._stats["reconciles"] += 1
+        folders = [f for f in self.library.catalog.folders() if only is None or f.path in only]
+        for folder in folders:  # watch first: what changes during the scan is caught as events
+            if os.path.isdir(folder.path):
+                self.watcher.watch(folder.path)
+        report = sync_library(self.library.catalog, folders)
+        now = time.monotonic()
+        for folder in folders:
+            self._scanned_at[folder.path] = now
+            if folder.path in report.offline:
+                self.watcher.unwatch(folder.path)
+                if folder.state != "offline":
+                    self.emit(p.FolderChanged(folder.path, "offline", "folder not found; its photos are kept"))
+            elif folder.state == "offline":
+                self.emit(p.FolderChanged(folder.path, "online"))
+        self.library.store.refresh()
+
+    def _sync_paths(self, paths: set[str]) -> None:
+        from .sync import sync_paths
+
+        self._stats["syncs"] += 1
+        report, deferred = sync_paths(self.library.catalog, paths, self.settings.settle_s)
+        if deferred:
+            self.collector.add(deferred, not_before=time.monotonic() + self.settings.settle_s)
+        for path in report.offline:
+            self.watcher.unwatch(path)
+            self.emit(p.FolderChanged(path, "offline", "folder not found; its photos are kept"))
+        if report.touched:
+            self.library.store.refresh()
+
+    def _check_folders(self) -> None:
+        """Offline folders that came back, online ones that vanished, unwatchable ones, a dead observer."""
+        if not self.watcher.healthy():
+            self._on_watch_problem("", "the folder watcher stopped; restarting it")
+            self.watcher.restart()
+            self._rescan.set()
+        watched = self.watcher.watched()
+        for folder in self.library.catalog.folders():
+            present = os.path.isdir(folder.path)
+            if folder.state == "offline" and present:
+                self._reconcile([folder.path])
+            elif folder.state == "online" and not present:
+                self._sync_paths({folder.path})
+            elif (
+                present
+                and folder.path not in watched
+                and time.monotonic() - self._scanned_at.get(folder.path, 0.0) >= self.settings.rescan_s
+            ):
+                self._reconcile([folder.path])
+
+    def _on_watch_problem(self, folder: str, message: str) -> None:
+        self.emit(p.WorkerProblem(message))
+        if not folder:  # events were lost somewhere: only a full scan is sure
+            self._rescan.set()
+            self.collector.wake()
+
+    # -- progress -------------------------------------------------------------------------
+
+    def _on_progress(self, progress: Any) -> None:
+        self.emit(p.Progress(progress.done, progress.total, progress.skipped, progress.rate, progress.eta_s))
+
+    def _on_skipped(self, path: str, reason: str) -> None:
+        self._stats["skipped"] += 1
+        self.emit(p.Skipped(path, reason))
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.emit(p.StateChanged(state))
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return int(torch.get_num_threads())
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+# -- the process entry point ---------------------------------------------------------------------
+
+
+def run_worker(conn: Connection, settings: WorkerSettings) -> None:
+    """Body of the worker process (spawned): serve commands until Shutdown, SIGTERM or a closed pipe."""
+    from .catalog import CatalogError
+    from .library import LibraryError
+    from .models import ModelUnavailable
+    from .writer_lock import LibraryBusy
+
+    logging.basicConfig(level=logging.WARNING, format="photosearch worker: %(levelname)s %(message)s")
+    send_lock = threading.Lock()
+
+    def emit(event: p.Event) -> None:
+        with send_lock:
+            try:
+                conn.send(event)
+            except (OSError, ValueError):
+                pass  # the client is gone; the command loop notices and stops
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the client's to handle
+    try:
+        worker = Worker(settings, emit)
+    except (LibraryBusy, LibraryError, CatalogError, ModelUnavailable) as exc:
+        emit(p.WorkerProblem(str(exc)))
+        conn.close()
+        sys.exit(FATAL_EXIT)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
+    emit(p.Ready(os.getpid(), worker.library.spec.name, str(worker.library.home)))
+    worker.start()
+    try:
+        while not worker.stopping.is_set():
+            try:
+                if not conn.poll(0.2):
+                    continue
+                command = conn.recv()
+            except (EOFError, OSError):
+                break  # the client died or closed the pipe
+            if isinstance(command, p.Command):
+                worker.handle(command)
+    finally:
+        emit(p.StateChanged("stopping"))
+        worker.stop()
+        conn.close()

@@ -1,0 +1,45 @@
+"""Helpers for tests that drive a real worker process (spawned, tiny model, real watchdog)."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from photosearch import synthetic
+from photosearch.client import WorkerClient
+
+LABELS = synthetic.shape_labels()
+
+
+def make_photo(path: Path, index: int, seed: int = 0, size: tuple[int, int] = (320, 240)) -> Path:
+    """A small generated photo whose content depends on (index, seed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    label = LABELS[index % len(LABELS)]
+    return synthetic.write_photo(path, label, size, random.Random(seed * 100_003 + index))
+
+
+def converge(client: WorkerClient, under: Path, expected: set[Path], timeout: float = 60.0, extra: Any = None) -> dict[str, Any]:
+    """Wait until the worker is idle and the indexed paths below `under` are exactly `expected`."""
+    prefix = str(under) + "/"
+    want = {str(p) for p in expected}
+    deadline = time.monotonic() + timeout
+    got: set[str] = set()
+    status: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        status = client.status(include_paths=True)
+        got = {p for p in status["paths"] if p.startswith(prefix)}
+        worker = status["worker"]
+        if got == want and worker["idle"] and status["photos"]["pending"] == 0 and (extra is None or extra(status)):
+            return status
+        time.sleep(0.25)
+    raise AssertionError(
+        f"did not converge in {timeout} s: missing {sorted(want - got)[:5]}, unexpected {sorted(got - want)[:5]}, "
+        f"worker {status.get('worker')}, photos {status.get('photos')}"
+    )
+
+
+def stats(client: WorkerClient) -> dict[str, int]:
+    value: dict[str, int] = client.status()["worker"]["stats"]
+    return value
