@@ -116,6 +116,13 @@ class Embedder:
         self._mean = torch.tensor(spec.mean, device=self.device, dtype=self.dtype).view(1, 3, 1, 1) * 255.0
         self._std = torch.tensor(spec.std, device=self.device, dtype=self.dtype).view(1, 3, 1, 1) * 255.0
 
+    @property
+    def threads(self) -> int:
+        """CPU threads inference really uses (torch's setting is per process)."""
+        import torch
+
+        return int(torch.get_num_threads())
+
     def to_input(self, pixels: np.ndarray) -> torch.Tensor:
         """(N, S, S, 3) uint8 → normalised (N, 3, S, S) tensor on the device (transfer as uint8: 4× less)."""
         import torch

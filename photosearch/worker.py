@@ -107,12 +107,23 @@ class Worker:
         self._last_poll = 0.0
         self._scanned_at: dict[str, float] = {}
         self._writer = threading.Thread(target=self._writer_main, name="writer", daemon=True)
+        self._model_loaded = threading.Event()
+        self._loader = threading.Thread(target=self._load_model, name="model-loader", daemon=True)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._loader.start()  # importing torch takes seconds: overlap it with the first scan
         self.watcher.start()
         self._writer.start()
+
+    def _load_model(self) -> None:
+        try:
+            self.library.embedder  # noqa: B018 - the property loads it
+        except Exception as exc:  # e.g. weights missing: queries and indexing report it when they need it
+            self.emit(p.WorkerProblem(f"cannot load the model: {_one_line(exc)}"))
+        finally:
+            self._model_loaded.set()
 
     def stop(self, timeout: float = 30.0) -> None:
         self.stopping.set()
@@ -186,7 +197,7 @@ class Worker:
             "idle": self._state == "idle" and not len(self.collector) and self._jobs.empty(),
             "watched": sorted(self.watcher.watched()),
             "threads": {
-                "inference": _torch_threads() if embedder is not None else self.threads,
+                "inference": embedder.threads if embedder is not None else self.threads,
                 "decode": self.threads,
             },
             "stats": dict(self._stats, events=self.collector.events),
@@ -205,12 +216,12 @@ class Worker:
             self._reconcile()
             self.library.catalog.set_meta("model", self.library.spec.name)
             self.library.catalog.mark_pending_for_model(self.library.spec.name)
-            loaded = False
             while not self.stopping.is_set():
                 self._do_jobs()
-                if not loaded:  # after the first jobs (a folder the user just added is scanned at once)
-                    self.library.embedder  # noqa: B018 - load the model now, not at the first query
-                    loaded = True
+                if not self._model_loaded.is_set():
+                    self._set_state("loading model")
+                    self._model_loaded.wait(0.2)
+                    continue
                 if self._paused.is_set():
                     self._set_state("paused")
                     self.collector.wait(0.5)
@@ -358,12 +369,6 @@ class Worker:
         if state != self._state:
             self._state = state
             self.emit(p.StateChanged(state))
-
-
-def _torch_threads() -> int:
-    import torch
-
-    return int(torch.get_num_threads())
 
 
 def _one_line(exc: BaseException) -> str:

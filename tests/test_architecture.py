@@ -35,7 +35,7 @@ def test_torch_is_imported_only_by_the_embedder_and_model_import() -> None:
 
 def test_importing_the_core_and_cli_loads_neither_torch_nor_qt() -> None:
     code = (
-        "import sys, photosearch.cli, photosearch.library, photosearch.demo\n"
+        "import sys, photosearch.cli, photosearch.library, photosearch.demo, photosearch.client\n"
         "bad = {'torch', 'open_clip', 'PySide6'} & set(sys.modules)\n"
         "assert not bad, bad"
     )

@@ -1,0 +1,62 @@
+"""`photosearch watch` end to end: a real process, real signals, other commands working beside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from worker_helpers import make_photo
+
+
+def _cli(*args: str, library: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "photosearch", *args, "--library", str(library), "--model", "tiny-shapes"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def _indexed_paths(library: Path) -> set[str]:
+    result = _cli("status", "--json", "--paths", library=library)
+    assert result.returncode == 0, result.stderr
+    return set(json.loads(result.stdout)["paths"])
+
+
+def _wait_for(predicate: object, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.3)
+    raise AssertionError("timed out")
+
+
+def test_watch_indexes_live_answers_other_commands_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    photos, library = tmp_path / "photos", tmp_path / "library"
+    first = [make_photo(photos / f"p{i}.jpg", i, seed=40) for i in range(4)]
+    command = [sys.executable, "-m", "photosearch", "watch", str(photos), "--library", str(library), "--model", "tiny-shapes"]
+    watcher = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for(lambda: _indexed_paths(library) == {str(f) for f in first})
+        later = make_photo(photos / "later.jpg", 9, seed=41)  # appears while watching
+        _wait_for(lambda: str(later) in _indexed_paths(library))
+        found = _cli("similar", str(later), "--json", "-k", "3", library=library)  # a reader beside the worker
+        assert found.returncode == 0, found.stderr
+        busy = _cli("index", str(photos), library=library)  # but not a second writer
+        assert busy.returncode == 1 and "another photosearch process" in busy.stderr
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        _, stderr = watcher.communicate(timeout=60)
+    assert watcher.returncode == 0, stderr
+    assert "stopped" in stderr and "Traceback" not in stderr
+    status = json.loads(_cli("status", "--json", library=library).stdout)
+    assert status["photos"]["indexed"] == 5 and status["index"]["healthy"]
+    assert not any(p.endswith(".tmp") for p in os.listdir(library / "index"))
+
+
+def test_watch_without_folders_is_an_error(tmp_path: Path) -> None:
+    result = _cli("watch", library=tmp_path / "library")
+    assert result.returncode == 1
+    assert "no folders" in result.stderr and "Traceback" not in result.stderr
