@@ -114,6 +114,7 @@ class Embedder:
         self.dtype = torch.float16 if self.half else torch.float32
         self.tokenizer = open_clip.get_tokenizer(spec.arch)
         self._mean = torch.tensor(spec.mean, device=self.device, dtype=self.dtype).view(1, 3, 1, 1) * 255.0
+        self._prefix_ok: bool | None = None  # decided on the first text query
         self._std = torch.tensor(spec.std, device=self.device, dtype=self.dtype).view(1, 3, 1, 1) * 255.0
 
     @property
@@ -147,8 +148,50 @@ class Embedder:
 
         with torch.inference_mode():
             tokens = self.tokenizer(texts).to(self.device)
-            features = self.model.encode_text(tokens, normalize=True)
+            if self._prefix_ok is None:
+                self._prefix_ok = _prefix_matches_full(self.model, tokens)
+            if self._prefix_ok:
+                features = _encode_text_prefix(self.model, tokens)
+            else:
+                features = self.model.encode_text(tokens, normalize=True)
         return _unit_rows(features.float().cpu().numpy())
+
+
+def _encode_text_prefix(model: Any, tokens: torch.Tensor) -> torch.Tensor:
+    """CLIP's text tower over the tokens up to the longest end token instead of all 77 positions.
+
+    The tower is causal and pools at the end token, so every position after it is padding that
+    cannot change the result: a 5-word query costs ~8 positions instead of 77 (about 10× less
+    CPU time per search keystroke). Used only after `_prefix_matches_full` confirmed it.
+    """
+    import torch
+    from open_clip.transformer import text_global_pool
+
+    length = max(1, int((tokens != 0).sum(dim=1).max()))
+    tokens = tokens[:, :length]
+    cast = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:length].to(cast)
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    x = text_global_pool(x, tokens, model.text_pool_type, eos_token_id=getattr(model, "text_eos_id", None))
+    if model.text_projection is not None:
+        x = model.text_projection(x) if isinstance(model.text_projection, torch.nn.Linear) else x @ model.text_projection
+    return torch.nn.functional.normalize(x, dim=-1)
+
+
+def _prefix_matches_full(model: Any, tokens: torch.Tensor) -> bool:
+    """Whether this model's text tower has the causal CLIP shape the prefix shortcut relies on."""
+    needed = ("token_embedding", "positional_embedding", "attn_mask", "transformer", "ln_final", "text_pool_type")
+    if not all(getattr(model, name, None) is not None for name in needed):
+        return False
+    if model.text_pool_type not in ("argmax", "eos") or model.attn_mask.dim() != 2:
+        return False
+    try:
+        short = _encode_text_prefix(model, tokens).float()
+    except (RuntimeError, TypeError, AttributeError, IndexError):
+        return False
+    full = model.encode_text(tokens, normalize=True).float()
+    return bool((short - full).abs().max() < 2e-3)
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:
