@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -45,11 +46,15 @@ def build_library(root: Path, size: int, model: str) -> Path:
     bulk = root / "library-photos"
     seed = ensure_photos(root / "seed", 1)[0]
     print(f"linking {size} photos …", file=sys.stderr)
+    source = seed
     for i in range(size):
         target = bulk / f"{i // 1000:03d}" / f"IMG_{i:06d}.jpg"
         if i % 1000 == 0:
             target.parent.mkdir(parents=True, exist_ok=True)
-        os.link(seed, target)
+        if i and i % 50_000 == 0:  # filesystems cap the links per file (ext4: 65,000)
+            source = root / "seed" / f"copy-{i}.jpg"
+            shutil.copy2(seed, source)
+        os.link(source, target)
     home = root / "home"
     spec = get_model(model, home)
     catalog = Catalog(home / "catalog.sqlite3")

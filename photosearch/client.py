@@ -22,12 +22,12 @@ from concurrent.futures import Future
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from . import protocol as p
 from .worker import FATAL_EXIT, WorkerSettings, run_worker
 
-C = TypeVar("C", bound=p.Command)
+MAX_EARLY_DEATHS = 3
 
 
 class WorkerError(Exception):
@@ -59,6 +59,7 @@ class WorkerClient:
         self._conn: Connection | None = None
         self._reader: threading.Thread | None = None
         self._last_problem = ""
+        self._early_deaths = 0  # deaths before Ready in a row: a worker that cannot start
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -238,8 +239,12 @@ class WorkerClient:
             self._conn = None
             closing = self._closing
             pending, self._pending = self._pending, {}
+        self._early_deaths = 0 if self.ready.is_set() else self._early_deaths + 1
         if exitcode == FATAL_EXIT:
             self.fatal = self._last_problem or "the worker cannot open the library"
+        elif self._early_deaths >= MAX_EARLY_DEATHS and not closing:
+            detail = self._last_problem or f"exit status {exitcode}"
+            self.fatal = f"the worker failed to start {self._early_deaths} times in a row ({detail})"
         for future in pending.values():
             if not future.done():
                 future.set_exception(WorkerError(self.fatal or "the worker stopped before answering"))

@@ -105,6 +105,11 @@ class Library:
             return self._embedder
 
     @property
+    def loaded_embedder(self) -> Any:
+        """The embedder if it is loaded already, else None (never loads it)."""
+        return self._embedder
+
+    @property
     def store(self) -> IndexStore:
         with self._lock:
             if self._store is None:

@@ -188,7 +188,7 @@ class Worker:
 
     def status(self, include_paths: bool = False) -> dict[str, Any]:
         data = self.library.status(include_paths)
-        embedder = self.library._embedder
+        embedder = self.library.loaded_embedder
         data["worker"] = {
             "pid": os.getpid(),
             "state": self._state,

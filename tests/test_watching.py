@@ -221,3 +221,23 @@ def test_bad_queries_fail_with_a_reason_and_the_worker_keeps_serving(client: Wor
     status = converge(client, broken.parent, set(), extra=lambda s: any(x["path"] == str(broken) for x in s["skipped"]))
     assert status["photos"]["pending"] == 0
     assert client.search("a red circle", k=1).hits
+
+
+def test_a_worker_that_cannot_open_the_library_is_reported_not_restarted(tmp_path: Path) -> None:
+    from photosearch.writer_lock import WriterLock
+
+    home = tmp_path / "busy-library"
+    home.mkdir()
+    lock = WriterLock(home / "writer.lock")
+    lock.acquire()  # another process is this library's writer
+    try:
+        client = WorkerClient(WorkerSettings(home=str(home), model="tiny-shapes"))
+        with pytest.raises(WorkerError, match="another photosearch process"):
+            client.start(timeout=60)
+        time.sleep(1.0)
+        assert client.restarts == 0 and client.fatal
+        with pytest.raises(WorkerError):
+            client.status()
+        client.shutdown()
+    finally:
+        lock.release()
