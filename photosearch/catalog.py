@@ -354,6 +354,10 @@ class Catalog:
             counts[str(status)] = int(count)
         return counts
 
+    def pending_count(self) -> int:
+        """Uses the status index: cheap enough for every progress report of a big library."""
+        return int(self._query("SELECT COUNT(*) FROM photos WHERE status='pending'")[0][0])
+
     def skipped(self, limit: int = 1000) -> list[tuple[str, str]]:
         return [
             (str(p), str(r))

@@ -131,7 +131,7 @@ class Indexer:
                 return
             last_report = now
             # photos may become pending during the run (the worker's watcher): count them in
-            total = done + self.catalog.counts()["pending"]
+            total = done + self.catalog.pending_count()
             rate = done / max(1e-6, now - started)
             eta = (total - done) / rate if rate > 0 else None
             self.on_progress(Progress(done, total, skipped, rate, eta))

@@ -103,7 +103,7 @@ class Worker:
         self._paused = threading.Event()
         self._rescan = threading.Event()
         self._state = "starting"
-        self._stats = {"events": 0, "syncs": 0, "embedded": 0, "skipped": 0, "reconciles": 0, "queries": 0}
+        self._stats = {"syncs": 0, "embedded": 0, "skipped": 0, "reconciles": 0, "queries": 0}
         self._last_poll = 0.0
         self._scanned_at: dict[str, float] = {}
         self._writer = threading.Thread(target=self._writer_main, name="writer", daemon=True)
@@ -226,7 +226,7 @@ class Worker:
                     self._set_state("paused")
                     self.collector.wait(0.5)
                     continue
-                if self.library.catalog.counts()["pending"]:
+                if self.library.catalog.pending_count():
                     self._set_state("indexing")
                     report = Indexer(
                         self.library.catalog,
