@@ -29,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index_throughput import ensure_photos
+from worker_import_memory import rss_mb
 
 from photosearch import protocol as p
 from photosearch.catalog import Catalog, Embedded
@@ -102,16 +103,6 @@ def summary(ms: list[float]) -> dict[str, float]:
     }
 
 
-def peak_rss_mb(pid: int | None) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        pass
-    return None
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--library-size", type=int, default=100_000)
@@ -165,7 +156,7 @@ def main() -> None:
             "while_indexing": summary(loaded),
             "indexing_rate_during_queries": round(rate, 2),
             "indexing_finished_during_measurement": indexing_done.is_set(),
-            "worker_peak_rss_mb": peak_rss_mb(client.pid),
+            "worker_peak_rss_mb": round(rss_mb(client.pid, "VmHWM:"), 1),
         }
     finally:
         client.shutdown()

@@ -119,7 +119,7 @@ class ProgressBar:
             return
         width = 30
         filled = int(width * progress.fraction)
-        eta = _duration(progress.eta_s) if progress.eta_s is not None else "--:--"
+        eta = duration(progress.eta_s) if progress.eta_s is not None else "--:--"
         line = (
             f"[{'#' * filled}{'.' * (width - filled)}] {progress.done}/{progress.total} photos"
             f"  {progress.rate:5.1f}/s  ETA {eta}" + (f"  skipped {progress.skipped}" if progress.skipped else "")
@@ -136,7 +136,7 @@ class ProgressBar:
             sys.stderr.write("\n")
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
     seconds = int(seconds)
     return (
         f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

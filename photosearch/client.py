@@ -60,6 +60,7 @@ class WorkerClient:
         self._reader: threading.Thread | None = None
         self._last_problem = ""
         self._early_deaths = 0  # deaths before Ready in a row: a worker that cannot start
+        self._started_at = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -126,11 +126,11 @@ def sync_paths(catalog: Catalog, paths: Iterable[str], settle_s: float = 0.0) ->
         folder = _owning_folder(scope, folders)
         if folder is None:
             continue
-        known = catalog.photos_under(folder.id, scope)
         if scope == folder.path and not os.path.isdir(scope):
             catalog.set_folder_state(folder.id, "offline")
             diff.report.offline.append(folder.path)
             continue
+        known = catalog.photos_under(folder.id, scope)
         found = list(_photos_at(scope, folder.path, roots))
         settled = []
         for entry in found:

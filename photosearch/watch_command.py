@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import protocol as p
+from .cli import duration
 from .client import WorkerClient, WorkerError
 from .worker import WorkerSettings
 
@@ -47,7 +48,7 @@ class StatusLine:
     def text(self) -> str:
         progress = self.progress
         if self.state == "indexing" and progress is not None:
-            eta = f", about {_duration(progress.eta_s)} left" if progress.eta_s is not None else ""
+            eta = f", about {duration(progress.eta_s)} left" if progress.eta_s is not None else ""
             return f"indexing {progress.done}/{progress.total} photos, {progress.rate:.1f}/s{eta}"
         return {"idle": "up to date; watching for changes", "scanning": "scanning folders…"}.get(self.state, self.state)
 
@@ -69,13 +70,6 @@ class StatusLine:
             self.stream.flush()
         if self.tty:
             self.render()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
 
 
 def run_watch(paths: list[str], settings: WorkerSettings, stream: TextIO = sys.stderr) -> int:

@@ -93,13 +93,11 @@ class _Handler(FileSystemEventHandler):
         self.collector = collector
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        if event.event_type in IGNORED_EVENTS:
-            return
+        if event.event_type in IGNORED_EVENTS or (event.event_type == "modified" and event.is_directory):
+            return  # a folder's own mtime changing: its entries' events say what changed
         paths = [os.fsdecode(event.src_path)]
         if event.dest_path:
             paths.append(os.fsdecode(event.dest_path))
-        if event.event_type == "modified" and event.is_directory:
-            return  # a folder's own mtime: its entries' events say what changed
         self.collector.add(paths)
 
 
