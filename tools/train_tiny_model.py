@@ -2,9 +2,12 @@
 
     .venv/bin/python tools/train_tiny_model.py            # writes photosearch/resources/models/
     .venv/bin/python tools/train_tiny_model.py --steps 50 --out /tmp/m   # a quick smoke run
+    python tools/train_tiny_model.py --device cuda --out /tmp/m          # recipe experiments on a GPU
 
 The model is a real open_clip CLIP (architecture registered from
-`photosearch/resources/models/tiny-shapes.json`), trained contrastively on synthetic pictures
+`photosearch/resources/models/tiny-shapes.json`: a small ResNet image tower with attention
+pooling, because convolutions tell a small square from a small triangle where 8-px ViT patches
+could not), trained contrastively on synthetic pictures
 from `photosearch.synthetic`, preprocessed by the same code the indexer uses. Captions that mean
 the same thing ("red above blue", "blue below red") are all positives for each other, so the
 loss never pushes apart two phrasings of one meaning. Weights are stored as float16
@@ -100,11 +103,13 @@ def train(args: argparse.Namespace) -> None:
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    torch.use_deterministic_algorithms(True)
+    # bit-for-bit reproducible on the CPU; on a GPU (for quick recipe experiments) only as far as CUDA allows
+    torch.use_deterministic_algorithms(True, warn_only=args.device != "cpu")
+    device = torch.device(args.device)
 
     config_src = Path(args.config)
     open_clip.add_model_config(config_src)
-    model = open_clip.create_model(TINY_MODEL_NAME, pretrained=None)
+    model = open_clip.create_model(TINY_MODEL_NAME, pretrained=None).to(device)
     tokenizer = open_clip.get_tokenizer(TINY_MODEL_NAME)
     size = model.visual.image_size[0] if isinstance(model.visual.image_size, tuple) else model.visual.image_size
 
@@ -117,10 +122,10 @@ def train(args: argparse.Namespace) -> None:
     labels = synthetic.all_labels()
     # every phrasing of every label, tokenised once; each step uses one random phrasing per label
     phrasings = [label.captions() for label in labels]
-    caption_tokens = tokenizer([text for texts in phrasings for text in texts])
+    caption_tokens = tokenizer([text for texts in phrasings for text in texts]).to(device)
     first_caption = torch.tensor(np.cumsum([0] + [len(t) for t in phrasings[:-1]]))
     caption_count = torch.tensor([len(t) for t in phrasings])
-    caption_label_t = torch.arange(len(labels))
+    caption_label_t = torch.arange(len(labels), device=device)
 
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embedding" not in n]
     no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embedding" not in n)]
@@ -141,15 +146,15 @@ def train(args: argparse.Namespace) -> None:
         for group in optimiser.param_groups:
             group["lr"] = lr_at(step)
         batch = torch.randint(0, len(pictures), (args.batch,), generator=generator)
-        images = to_tensor(pictures[batch.numpy()])
+        images = to_tensor(pictures[batch.numpy()]).to(device)
         if torch.rand((), generator=generator) < 0.5:  # brightness jitter: robust to exposure
-            images = images * (0.85 + 0.3 * torch.rand((images.shape[0], 1, 1, 1), generator=generator))
+            images = images * (0.85 + 0.3 * torch.rand((images.shape[0], 1, 1, 1), generator=generator)).to(device)
         image_features = model.encode_image(images, normalize=True)
         choice = first_caption + (torch.rand(len(labels), generator=generator) * caption_count).long()
-        text_features = model.encode_text(caption_tokens[choice], normalize=True)
+        text_features = model.encode_text(caption_tokens[choice.to(device)], normalize=True)
         scale = model.logit_scale.exp().clamp(max=100)
         logits = scale * image_features @ text_features.T  # batch × captions
-        batch_labels = torch.from_numpy(label_ids[batch.numpy()])
+        batch_labels = torch.from_numpy(label_ids[batch.numpy()]).to(device)
         positive = (batch_labels[:, None] == caption_label_t[None, :]).float()
         loss_i2t = -(positive / positive.sum(1, keepdim=True) * logits.log_softmax(1)).sum(1).mean()
         present = positive.sum(0) > 0
@@ -161,7 +166,7 @@ def train(args: argparse.Namespace) -> None:
         same.fill_diagonal_(0)
         has_pair = same.sum(1) > 0
         image_logits = (scale * image_features @ image_features.T).masked_fill(
-            torch.eye(len(batch_labels), dtype=torch.bool), -1e4
+            torch.eye(len(batch_labels), dtype=torch.bool, device=device), -1e4
         )
         loss_i2i = -(same[has_pair] / same[has_pair].sum(1, keepdim=True) * image_logits[has_pair].log_softmax(1)).sum(1).mean()
         loss = (loss_i2t + loss_t2i) / 2 + args.image_loss * loss_i2i
@@ -172,6 +177,7 @@ def train(args: argparse.Namespace) -> None:
             print(f"step {step:5d}  loss {loss.item():.3f}  scale {scale.item():.1f}  {time.time() - started:.0f} s", flush=True)
 
     model.eval()
+    model.to("cpu")
     metrics = evaluate(model, tokenizer, held_out, held_ids)
     print("\nheld-out evaluation (64 px renders, not the shipped-pipeline test):")
     for name, value in metrics.items():
@@ -193,9 +199,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--steps", type=int, default=2600)
     parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--pool", type=int, default=30000)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu (the shipped weights) or cuda (recipe experiments)")
     parser.add_argument("--out", default=str(TINY_MODEL_DIR))
     parser.add_argument("--config", default=str(TINY_MODEL_DIR / f"{TINY_MODEL_NAME}.json"), help="architecture JSON")
     parser.add_argument("--layout-share", type=float, default=0.4, help="share of two-colour layout pictures")
