@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photosearch.vector_index import DEFAULT_EF, VectorIndex
+from photosearch.vector_index import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M, VectorIndex
 
 
 def clip_like(n: int, dim: int, rng: np.random.Generator, centres: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -42,7 +42,16 @@ def exact_top(data: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
     return top
 
 
-def run(size: int, dim: int, queries: int, efs: list[int], threads: int, seed: int = 0) -> list[dict[str, object]]:
+def run(
+    size: int,
+    dim: int,
+    queries: int,
+    efs: list[int],
+    threads: int,
+    m: int = DEFAULT_M,
+    ef_construction: int = DEFAULT_EF_CONSTRUCTION,
+    seed: int = 0,
+) -> list[dict[str, object]]:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((max(50, size // 200), dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
@@ -52,7 +61,7 @@ def run(size: int, dim: int, queries: int, efs: list[int], threads: int, seed: i
     gap = rng.standard_normal(dim).astype(np.float32)
     gap *= np.float32(0.8) / np.linalg.norm(gap)
 
-    index = VectorIndex(dim, capacity=size, ef=efs[0], threads=threads)
+    index = VectorIndex(dim, capacity=size, m=m, ef_construction=ef_construction, ef=efs[0], threads=threads)
     started = time.perf_counter()
     for start in range(0, size, 50_000):
         index.add(np.arange(start, min(size, start + 50_000)), data[start : start + 50_000])
@@ -69,7 +78,13 @@ def run(size: int, dim: int, queries: int, efs: list[int], threads: int, seed: i
     rows: list[dict[str, object]] = []
     for ef in efs:  # one build, several search-time settings
         index.ef = ef
-        result: dict[str, object] = {"vectors": size, "build_s": round(build_s, 1), "ef": ef}
+        result: dict[str, object] = {
+            "vectors": size,
+            "m": m,
+            "ef_construction": ef_construction,
+            "build_s": round(build_s, 1),
+            "ef": ef,
+        }
         for kind, (q, truth) in query_sets.items():
             times, recalls = [], []
             for i in range(queries):
@@ -94,9 +109,15 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--ef", type=int, nargs="+", default=[DEFAULT_EF], help="search-time ef values to sweep")
     parser.add_argument("--threads", type=int, default=2, help="build threads")
+    parser.add_argument("--m", type=int, default=DEFAULT_M, help="graph degree (hnswlib M)")
+    parser.add_argument("--ef-construction", type=int, default=DEFAULT_EF_CONSTRUCTION)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    rows = [row for size in args.sizes for row in run(size, args.dim, args.queries, args.ef, args.threads)]
+    rows = [
+        row
+        for size in args.sizes
+        for row in run(size, args.dim, args.queries, args.ef, args.threads, args.m, args.ef_construction)
+    ]
     if args.json:
         print(json.dumps(rows))
         return

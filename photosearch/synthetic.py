@@ -210,6 +210,16 @@ def training_stream(seed: int, size: int = 64, layout_share: float = 0.5) -> Ite
         yield render(label, (w, h), rng), label
 
 
+def add_grain(image: Image.Image, sigma: float, rng: random.Random) -> Image.Image:
+    """Sensor-like noise: mostly luminance, a little chroma, as a camera at moderate ISO."""
+    noise_rng = np.random.default_rng(rng.getrandbits(32))
+    pixels = np.asarray(image, dtype=np.float32)
+    height, width = pixels.shape[:2]
+    luma = noise_rng.standard_normal((height, width, 1), dtype=np.float32) * np.float32(sigma)
+    chroma = noise_rng.standard_normal((height, width, 3), dtype=np.float32) * np.float32(sigma * 0.4)
+    return Image.fromarray(np.clip(pixels + luma + chroma, 0, 255).astype(np.uint8))
+
+
 # EXIF orientation → the transpose that displays the stored pixels upright (as ImageOps.exif_transpose)
 _DISPLAY_OP: dict[int, Image.Transpose] = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
@@ -241,13 +251,18 @@ def write_photo(
     rng: random.Random,
     orientation: int = 1,
     taken: str = "2024:06:01 12:00:00",
+    grain: float = 0.0,
 ) -> Path:
     """Write a camera-like file (format from the suffix) that *displays* `label` at `size`.
 
     JPEGs carry EXIF (camera, date taken, orientation); the pixels are stored rotated so that
-    only a viewer that honours the orientation tag sees the label the right way up.
+    only a viewer that honours the orientation tag sees the label the right way up. `grain`
+    adds sensor noise (standard deviation in 8-bit levels): without it a 12 MP JPEG is ~0.2 MB
+    of flat colour, with 5 it is ~3 MB like a phone's, and decoding costs what a real one does.
     """
     display = render(label, size, rng)
+    if grain > 0:
+        display = add_grain(display, grain, rng)
     pixels = stored_pixels(display, orientation)
     exif = Image.Exif()
     exif[0x010F] = "photosearch"  # Make
