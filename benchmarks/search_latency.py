@@ -6,7 +6,9 @@ Vectors are CLIP-like: 512-d, unit length, clustered around many "scene" centres
 power-law cluster sizes. Image queries come from the same distribution; text queries are
 shifted by a shared offset (CLIP's modality gap), which makes them harder for HNSW. Measures
 `VectorIndex.search` as the app calls it (validation and lock included, text encoder excluded),
-single query at a time, one thread.
+single query at a time, one thread. By default each kind is searched the way the app searches
+it (image queries at DEFAULT_EF, queries with words at TEXT_QUERY_EF); `--ef A B ...` sweeps
+one ef for both kinds over a single build instead.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photosearch.vector_index import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M, VectorIndex
+from photosearch.vector_index import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M, TEXT_QUERY_EF, VectorIndex
 
 
 def clip_like(n: int, dim: int, rng: np.random.Generator, centres: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -46,7 +48,7 @@ def run(
     size: int,
     dim: int,
     queries: int,
-    efs: list[int],
+    settings: list[dict[str, int]],
     threads: int,
     m: int = DEFAULT_M,
     ef_construction: int = DEFAULT_EF_CONSTRUCTION,
@@ -61,7 +63,7 @@ def run(
     gap = rng.standard_normal(dim).astype(np.float32)
     gap *= np.float32(0.8) / np.linalg.norm(gap)
 
-    index = VectorIndex(dim, capacity=size, m=m, ef_construction=ef_construction, ef=efs[0], threads=threads)
+    index = VectorIndex(dim, capacity=size, m=m, ef_construction=ef_construction, threads=threads)
     started = time.perf_counter()
     for start in range(0, size, 50_000):
         index.add(np.arange(start, min(size, start + 50_000)), data[start : start + 50_000])
@@ -76,8 +78,7 @@ def run(
             q /= np.linalg.norm(q, axis=1, keepdims=True)
         query_sets[kind] = (q, exact_top(data, q, 10))
     rows: list[dict[str, object]] = []
-    for ef in efs:  # one build, several search-time settings
-        index.ef = ef
+    for ef in settings:  # one build, several search-time settings
         result: dict[str, object] = {
             "vectors": size,
             "m": m,
@@ -89,7 +90,7 @@ def run(
             times, recalls = [], []
             for i in range(queries):
                 t0 = time.perf_counter()
-                labels, _ = index.search(q[i], 10)
+                labels, _ = index.search(q[i], 10, ef=ef[kind])
                 times.append(time.perf_counter() - t0)
                 recalls.append(len(set(labels.tolist()) & set(truth[i].tolist())) / 10)
             ms = np.array(times) * 1000
@@ -107,26 +108,28 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--dim", type=int, default=512)
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--ef", type=int, nargs="+", default=[DEFAULT_EF], help="search-time ef values to sweep")
+    parser.add_argument("--ef", type=int, nargs="+", help="search-time ef values to sweep (both kinds)")
     parser.add_argument("--threads", type=int, default=2, help="build threads")
     parser.add_argument("--m", type=int, default=DEFAULT_M, help="graph degree (hnswlib M)")
     parser.add_argument("--ef-construction", type=int, default=DEFAULT_EF_CONSTRUCTION)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    settings = [{"image": e, "text": e} for e in args.ef] if args.ef else [{"image": DEFAULT_EF, "text": TEXT_QUERY_EF}]
     rows = [
         row
         for size in args.sizes
-        for row in run(size, args.dim, args.queries, args.ef, args.threads, args.m, args.ef_construction)
+        for row in run(size, args.dim, args.queries, settings, args.threads, args.m, args.ef_construction)
     ]
     if args.json:
         print(json.dumps(rows))
         return
-    print("| vectors | build | ef | image p50 / p95 | image recall@10 | text p50 / p95 | text recall@10 |")
+    print("| vectors | build | ef image / text | image p50 / p95 | image recall@10 | text p50 / p95 | text recall@10 |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         i, t = r["image"], r["text"]
         print(
-            f"| {r['vectors']:,} | {r['build_s']} s | {r['ef']} | {i['p50_ms']} / {i['p95_ms']} ms | {i['recall_at_10']} |"  # type: ignore[index]
+            f"| {r['vectors']:,} | {r['build_s']} s | {r['ef']['image']} / {r['ef']['text']} |"  # type: ignore[index]
+            f" {i['p50_ms']} / {i['p95_ms']} ms | {i['recall_at_10']} |"  # type: ignore[index]
             f" {t['p50_ms']} / {t['p95_ms']} ms | {t['recall_at_10']} |"  # type: ignore[index]
         )
 

@@ -22,6 +22,7 @@ from .models import DEFAULT_MODEL, ModelSpec, ModelUnavailable, cached_weights, 
 from .pipeline import Indexer, IndexReport, Progress
 from .query import QueryError, Term, parse_query
 from .sync import SyncReport, sync_library
+from .vector_index import TEXT_QUERY_EF
 from .writer_lock import WriterLock
 
 CATALOG_FILE = "catalog.sqlite3"
@@ -204,12 +205,17 @@ class Library:
         return self.embedder.encode_images(pixels[None])[0]
 
     def search_vector(
-        self, vector: np.ndarray, k: int = 20, cutoff: float | None = None, exclude: set[str] | None = None
+        self,
+        vector: np.ndarray,
+        k: int = 20,
+        cutoff: float | None = None,
+        exclude: set[str] | None = None,
+        ef: int | None = None,
     ) -> list[SearchResult]:
         store = self.store
         store.refresh()
         extra = len(exclude) if exclude else 0
-        labels, scores = store.index.search(vector, k + extra)
+        labels, scores = store.index.search(vector, k + extra, ef=ef)
         paths = self.catalog.paths_for_labels(labels.tolist())
         results = [
             SearchResult(paths[label], float(score))
@@ -221,8 +227,14 @@ class Library:
             results = [r for r in results if r.score >= floor]
         return results
 
+    def search_terms(self, terms: list[Term], k: int = 20, cutoff: float | None = None) -> list[SearchResult]:
+        """Search by parsed terms; a query with words in it searches wider (it sits across the
+        modality gap, far from every photo, where HNSW needs a larger ef for the same recall)."""
+        ef = TEXT_QUERY_EF if any(t.kind == "text" for t in terms) else None
+        return self.search_vector(self.query_vector(terms), k, cutoff, ef=ef)
+
     def search(self, query: str, k: int = 20, cutoff: float | None = None, base: Path | None = None) -> list[SearchResult]:
-        return self.search_vector(self.query_vector(query, base), k, cutoff)
+        return self.search_terms(parse_query(query, base), k, cutoff)
 
     def similar(self, image: Path, k: int = 20, cutoff: float | None = None) -> list[SearchResult]:
         image = image.expanduser().resolve()

@@ -176,7 +176,7 @@ class Worker:
                     terms += [Term("image", str(Path(image).expanduser().resolve())) for image in command.images]
                     if not terms:
                         raise QueryError("the query is empty")
-                    results = self.library.search_vector(self.library.query_vector(terms), command.k, command.cutoff)
+                    results = self.library.search_terms(terms, command.k, command.cutoff)
                 else:
                     assert isinstance(command, p.Similar)
                     results = self.library.similar(Path(command.path), command.k, command.cutoff)

@@ -16,6 +16,7 @@ import pytest
 
 from photosearch import evaluation, synthetic
 from photosearch.library import Library
+from photosearch.vector_index import TEXT_QUERY_EF
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +56,28 @@ def test_orientation_red_above_blue_finds_rotated_photos(held_out: tuple[Library
     assert top == wanted
     ranks_wanted, ranks_flipped = evaluation.orientation_ranks(library, truth)
     assert max(ranks_wanted) < min(ranks_flipped)
+
+
+def test_queries_with_words_search_wider_than_image_queries(
+    held_out: tuple[Library, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text sits across CLIP's modality gap, so any query with words gets TEXT_QUERY_EF."""
+    library, truth = held_out
+    index = library.store.index
+    real_search = index.search
+    seen: list[int | None] = []
+
+    def recording_search(*args: object, **kwargs: object) -> object:
+        seen.append(kwargs.get("ef"))  # type: ignore[arg-type]
+        return real_search(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index, "search", recording_search)
+    photo = next(iter(truth))
+    assert library.search("red circle")
+    assert library.similar(Path(photo))
+    assert library.search(f"red circle + {photo}")
+    assert library.search(photo)
+    assert seen == [TEXT_QUERY_EF, None, TEXT_QUERY_EF, None]
 
 
 def test_search_while_indexing_runs(tmp_path: Path) -> None:

@@ -83,6 +83,28 @@ def test_compaction_keeps_live_vectors_only() -> None:
     assert labels[0] == 1 and scores[0] > 0.999
 
 
+def test_per_query_ef_widens_the_search_and_compaction_keeps_the_graph_settings() -> None:
+    rng = np.random.default_rng(5)
+    index = VectorIndex(32, capacity=6000, m=8, ef_construction=40, ef=10)
+    data = _unit(rng, 6000, 32)
+    index.add(np.arange(6000), data)
+    queries = _unit(rng, 40, 32)
+
+    def recall(ef: int | None) -> float:
+        hits = 0
+        for q in queries:
+            exact, _ = index.search(q, 10, exact=True)
+            approx, _ = index.search(q, 10, ef=ef)
+            hits += len(set(approx.tolist()) & set(exact.tolist()))
+        return hits / (10 * len(queries))
+
+    narrow, wide = recall(None), recall(400)
+    assert wide >= 0.99 and narrow < 0.8 and index.ef == 10  # measured: 0.37 and 0.9975
+    index.remove(np.arange(0, 6000, 2))
+    fresh = index.compacted()
+    assert (fresh._index.M, fresh._index.ef_construction, fresh.ef) == (8, 40, 10)
+
+
 def test_save_load_roundtrip_and_corruption_is_detected(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
     index = VectorIndex(8)
