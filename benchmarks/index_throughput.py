@@ -33,7 +33,7 @@ from photosearch.embedder import Embedder
 from photosearch.images import is_photo_path, load_for_model
 from photosearch.index_store import IndexStore
 from photosearch.models import BUILTIN_MODELS, ModelSpec
-from photosearch.pipeline import Indexer
+from photosearch.pipeline import Indexer, default_decode_workers
 from photosearch.sync import sync_library
 
 CAMERA_GRAIN = 5.0  # sensor noise that makes a 12 MP JPEG ~3 MB, like a phone's (decoding cost follows file size)
@@ -123,7 +123,8 @@ def main() -> None:
     rate, indexed = pipeline(embedder, photos, args.batch_size, workers)
     second = ceiling(embedder, len(files), args.batch_size)
     top = (first + second) / 2
-    decoding = decode_ceiling(files, embedder.image_size, workers or max(1, (os.cpu_count() or 2) - 1))
+    decode_workers = workers or default_decode_workers()  # what the Indexer used
+    decoding = decode_ceiling(files, embedder.image_size, decode_workers)
     result = {
         "images_per_s": round(rate, 2),
         "ceiling_images_per_s": round(top, 2),
@@ -133,7 +134,7 @@ def main() -> None:
         "photos": indexed,
         "batch_size": args.batch_size,
         "threads": args.threads,
-        "decode_workers": workers or max(1, (os.cpu_count() or 2) - 1),
+        "decode_workers": decode_workers,
         "ceiling_before_after": [round(first, 2), round(second, 2)],
         # on a GPU the decoder, not the model, is the limit: how close the pipeline gets to it
         "decode_only_images_per_s": round(decoding, 2),
