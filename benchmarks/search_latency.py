@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,6 +45,34 @@ def exact_top(data: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
     return top
 
 
+def _percentiles(times: list[float]) -> dict[str, float]:
+    ms = np.array(times) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p95_ms": round(float(np.percentile(ms, 95)), 3)}
+
+
+def _build_or_reuse(
+    data: np.ndarray, m: int, ef_construction: int, threads: int, cache: Path | None, name: str
+) -> tuple[VectorIndex, float, Path | None]:
+    """The index over `data`: loaded from `cache` when an earlier run left it there (a 1M
+    build takes an hour on two cores), else built (and left there when `cache` is given)."""
+    size, dim = data.shape
+    if cache is not None and (cache / f"{name}.json").is_file():
+        meta = json.loads((cache / f"{name}.json").read_text())
+        path = cache / f"{name}.hnsw"
+        return VectorIndex.load(path, dim, meta["size"], meta["sha256"], np.arange(size), 0), meta["build_s"], path
+    index = VectorIndex(dim, capacity=size, m=m, ef_construction=ef_construction, threads=threads)
+    started = time.perf_counter()
+    for start in range(0, size, 50_000):
+        index.add(np.arange(start, min(size, start + 50_000)), data[start : start + 50_000])
+    build_s = time.perf_counter() - started
+    if cache is None:
+        return index, build_s, None
+    cache.mkdir(parents=True, exist_ok=True)
+    file_size, sha256 = index.save(cache / f"{name}.hnsw")
+    (cache / f"{name}.json").write_text(json.dumps({"size": file_size, "sha256": sha256, "build_s": round(build_s, 1)}))
+    return index, build_s, cache / f"{name}.hnsw"
+
+
 def run(
     size: int,
     dim: int,
@@ -53,6 +82,8 @@ def run(
     m: int = DEFAULT_M,
     ef_construction: int = DEFAULT_EF_CONSTRUCTION,
     seed: int = 0,
+    cache: Path | None = None,
+    compare_pages: bool = False,
 ) -> list[dict[str, object]]:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((max(50, size // 200), dim)).astype(np.float32)
@@ -63,12 +94,16 @@ def run(
     gap = rng.standard_normal(dim).astype(np.float32)
     gap *= np.float32(0.8) / np.linalg.norm(gap)
 
-    index = VectorIndex(dim, capacity=size, m=m, ef_construction=ef_construction, threads=threads)
-    started = time.perf_counter()
-    for start in range(0, size, 50_000):
-        index.add(np.arange(start, min(size, start + 50_000)), data[start : start + 50_000])
-    build_s = time.perf_counter() - started
-    index._threads = 1
+    name = f"clip-like-{size}-d{dim}-m{m}-efc{ef_construction}-seed{seed}"
+    with tempfile.TemporaryDirectory() as scratch:
+        if compare_pages and cache is None:
+            cache = Path(scratch)
+        index, build_s, path = _build_or_reuse(data, m, ef_construction, threads, cache, name)
+        index._threads = 1
+        plain = None
+        if compare_pages and path is not None:  # the same graph on ordinary 4 KB pages
+            meta = json.loads(path.with_suffix(".json").read_text())
+            plain = VectorIndex.load(path, dim, meta["size"], meta["sha256"], np.arange(size), 0, huge_pages=False)
 
     query_sets = {}
     for kind in ("image", "text"):
@@ -85,20 +120,22 @@ def run(
             "ef_construction": ef_construction,
             "build_s": round(build_s, 1),
             "ef": ef,
+            "huge_page_mb": index.huge_page_bytes() >> 20,
         }
         for kind, (q, truth) in query_sets.items():
-            times, recalls = [], []
+            times, plain_times, recalls = [], [], []
             for i in range(queries):
                 t0 = time.perf_counter()
                 labels, _ = index.search(q[i], 10, ef=ef[kind])
                 times.append(time.perf_counter() - t0)
                 recalls.append(len(set(labels.tolist()) & set(truth[i].tolist())) / 10)
-            ms = np.array(times) * 1000
-            result[kind] = {
-                "p50_ms": round(float(np.percentile(ms, 50)), 3),
-                "p95_ms": round(float(np.percentile(ms, 95)), 3),
-                "recall_at_10": round(float(np.mean(recalls)), 4),
-            }
+                if plain is not None:  # interleaved, so both see the same machine noise
+                    t0 = time.perf_counter()
+                    plain.search(q[i], 10, ef=ef[kind])
+                    plain_times.append(time.perf_counter() - t0)
+            result[kind] = {**_percentiles(times), "recall_at_10": round(float(np.mean(recalls)), 4)}
+            if plain is not None:
+                result[kind]["small_pages"] = _percentiles(plain_times)  # type: ignore[index]
         rows.append(result)
     return rows
 
@@ -112,13 +149,25 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="build threads")
     parser.add_argument("--m", type=int, default=DEFAULT_M, help="graph degree (hnswlib M)")
     parser.add_argument("--ef-construction", type=int, default=DEFAULT_EF_CONSTRUCTION)
+    parser.add_argument("--cache", type=Path, help="keep built indexes here and reuse them in later runs")
+    parser.add_argument("--compare-pages", action="store_true", help="also time the same graph on 4 KB pages (no huge pages)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     settings = [{"image": e, "text": e} for e in args.ef] if args.ef else [{"image": DEFAULT_EF, "text": TEXT_QUERY_EF}]
     rows = [
         row
         for size in args.sizes
-        for row in run(size, args.dim, args.queries, settings, args.threads, args.m, args.ef_construction)
+        for row in run(
+            size,
+            args.dim,
+            args.queries,
+            settings,
+            args.threads,
+            args.m,
+            args.ef_construction,
+            cache=args.cache,
+            compare_pages=args.compare_pages,
+        )
     ]
     if args.json:
         print(json.dumps(rows))
@@ -132,6 +181,19 @@ def main() -> None:
             f" {i['p50_ms']} / {i['p95_ms']} ms | {i['recall_at_10']} |"  # type: ignore[index]
             f" {t['p50_ms']} / {t['p95_ms']} ms | {t['recall_at_10']} |"  # type: ignore[index]
         )
+    compared = [r for r in rows if "small_pages" in r["image"]]  # type: ignore[operator]
+    if compared:
+        print("\n| vectors | ef image / text | huge pages | image p50 / p95: huge vs 4 KB pages | text p50 / p95: huge vs 4 KB |")
+        print("|---|---|---|---|---|")
+        for r in compared:
+            cells = []
+            for kind in ("image", "text"):
+                h, s4 = r[kind], r[kind]["small_pages"]  # type: ignore[index]
+                cells.append(
+                    f"{h['p50_ms']} / {h['p95_ms']} vs {s4['p50_ms']} / {s4['p95_ms']} ms ({s4['p95_ms'] / h['p95_ms']:.2f}x)"
+                )
+            ef = r["ef"]
+            print(f"| {r['vectors']:,} | {ef['image']} / {ef['text']} | {r['huge_page_mb']} MB | {cells[0]} | {cells[1]} |")  # type: ignore[index]
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ save+add at once (see the project's pitfalls notes), so this class:
 - tracks which labels are alive itself (hnswlib counts tombstones as elements);
 - searches exactly (numpy) when the live set, or a filtered subset, is small, and falls back
   to exact search when HNSW cannot return k results;
-- saves to a new file, checks the size, fsyncs and hashes it; the caller renames it into place.
+- saves to a new file, checks the size, fsyncs and hashes it; the caller renames it into place;
+- asks Linux for huge pages under hnswlib's memory (see huge_pages; benchmarks measure the gain).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import hnswlib
 import numpy as np
+
+from .huge_pages import huge_bytes_in, huge_pages_for_new_memory
 
 EXACT_SEARCH_LIMIT = 4096  # below this many live vectors, brute force is as fast and exact
 # Measured at 1M CLIP-like vectors (benchmarks/search_latency.py, README): M=48 with
@@ -60,15 +63,21 @@ class VectorIndex:
         ef_construction: int = DEFAULT_EF_CONSTRUCTION,
         ef: int = DEFAULT_EF,
         threads: int = 1,
+        huge_pages: bool = True,
     ) -> None:
+        """`huge_pages`: False only to measure what they bring (benchmarks)."""
         if dim <= 0:
             raise ValueError("dimension must be positive")
         self.dim = dim
         self.ef = ef
+        self.huge_pages = huge_pages
         self._threads = max(1, threads)
         self._lock = threading.RLock()
         self._index = hnswlib.Index(space="cosine", dim=dim)
-        self._index.init_index(max_elements=max(16, capacity), M=m, ef_construction=ef_construction, allow_replace_deleted=False)
+        with huge_pages_for_new_memory(collapse=False, enabled=huge_pages) as self._huge_spans:  # before it fills
+            self._index.init_index(
+                max_elements=max(16, capacity), M=m, ef_construction=ef_construction, allow_replace_deleted=False
+            )
         self._index.set_ef(ef)
         self._index.set_num_threads(self._threads)
         self._alive = np.zeros(max(16, capacity), dtype=bool)
@@ -113,6 +122,10 @@ class VectorIndex:
     def deleted(self) -> int:
         return self._stored - self._live
 
+    def huge_page_bytes(self) -> int:
+        """How much of the graph's memory sits on huge pages (0 where the OS gives none)."""
+        return huge_bytes_in(self._huge_spans)
+
     def contains(self, label: int) -> bool:
         return 0 <= label < len(self._alive) and bool(self._alive[label])
 
@@ -144,7 +157,9 @@ class VectorIndex:
             needed = self._stored + len(fresh)
             capacity = self._index.get_max_elements()
             if needed > capacity:
-                self._index.resize_index(max(needed, capacity * 2))
+                with huge_pages_for_new_memory(collapse=True, enabled=self.huge_pages) as spans:
+                    self._index.resize_index(max(needed, capacity * 2))
+                self._huge_spans = spans
             self._index.add_items(data, ids, num_threads=self._threads)
             self._alive[ids] = True
             self._live += len(fresh)
@@ -180,6 +195,7 @@ class VectorIndex:
                 ef_construction=int(self._index.ef_construction),
                 ef=self.ef,
                 threads=self._threads,
+                huge_pages=self.huge_pages,
             )
             fresh.applied_seq = self.applied_seq
             for start in range(0, len(labels), 50_000):
@@ -279,6 +295,7 @@ class VectorIndex:
         expected_deleted: int,
         ef: int = DEFAULT_EF,
         threads: int = 1,
+        huge_pages: bool = True,
     ) -> VectorIndex:
         """Load a saved index after checking its size and checksum (corrupt files can segfault hnswlib).
 
@@ -296,11 +313,13 @@ class VectorIndex:
         self = cls.__new__(cls)
         self.dim = dim
         self.ef = ef
+        self.huge_pages = huge_pages
         self._threads = max(1, threads)
         self._lock = threading.RLock()
         self._index = hnswlib.Index(space="cosine", dim=dim)
         try:
-            self._index.load_index(str(path), allow_replace_deleted=False)
+            with huge_pages_for_new_memory(collapse=True, enabled=huge_pages) as self._huge_spans:  # filled by the load
+                self._index.load_index(str(path), allow_replace_deleted=False)
         except (RuntimeError, MemoryError, ValueError) as exc:
             raise IndexCorrupt(f"index file {path} cannot be read ({exc})") from None
         if self._index.dim != dim:
