@@ -46,8 +46,8 @@ def anonymous_mappings(min_bytes: int = MIN_MAPPING) -> set[Span]:
         with open("/proc/self/maps") as maps:
             for line in maps:
                 fields = line.split()
-                if len(fields) > 5 and fields[5] != "[heap]":
-                    continue  # file-backed, stack, vdso...
+                if len(fields) > 5 and not (fields[5] == "[heap]" or fields[5].startswith("[anon")):
+                    continue  # file-backed, stack, vdso... ("[anon: glibc: malloc]" when named)
                 start, end = (int(x, 16) for x in fields[0].split("-"))
                 if fields[1].startswith("rw") and end - start >= min_bytes:
                     spans.add((start, end))
