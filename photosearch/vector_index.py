@@ -28,10 +28,10 @@ from .huge_pages import huge_bytes_in, huge_pages_for_new_memory
 
 EXACT_SEARCH_LIMIT = 4096  # below this many live vectors, brute force is as fast and exact
 # Measured at 1M CLIP-like vectors (benchmarks/search_latency.py, README): M=48 with
-# ef_construction=300 reaches recall@10 0.988 for image queries at ef=160 (p95 4.8 ms on two
-# cores); M=32/200 stopped at 0.966. Text queries sit across CLIP's modality gap, away from
-# every photo, and need twice the ef for the same recall (0.983 at 320, still a few ms
-# against a text encoder that takes ~50).
+# ef_construction=300 reaches recall@10 0.987-0.988 for image queries at ef=160 (p95 4-5.5 ms
+# on two cores, run to run); M=32/200 stopped at 0.966. Text queries sit across CLIP's
+# modality gap, away from every photo, and need twice the ef for similar recall (0.976-0.983
+# at 320 across two builds, still a few ms against a text encoder that takes ~50).
 DEFAULT_M = 48
 DEFAULT_EF_CONSTRUCTION = 300
 DEFAULT_EF = 160
