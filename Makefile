@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint install
+.PHONY: run test test-fast lint install
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ lint: $(STAMP)
 	$(PY) -m ruff check photosearch tests tools benchmarks
 	$(PY) -m ruff format --check photosearch tests tools benchmarks
 	$(PY) -m mypy photosearch
+	$(VENV)/bin/lint-imports --no-cache
 
+# Everything, as CI runs it: lint, types, import contracts, the whole suite (slowest tests listed).
 test: lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
+
+# The everyday loop: the same checks without the tests marked slow (kills, restarts, watching, demo).
+test-fast: lint
+	$(PY) -m pytest -m "not slow" --durations=10 $(PYTEST_ARGS)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from index_throughput import decode_ceiling, ensure_photos
 
-from photosearch.images import centre_crop_box
+from photosearch.core.images import centre_crop_box
 
 
 def _read(path: Path) -> tuple[bytes, int]:

@@ -27,14 +27,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photosearch import synthetic
-from photosearch.catalog import Catalog
-from photosearch.embedder import Embedder
-from photosearch.images import is_photo_path, load_for_model
-from photosearch.index_store import IndexStore
-from photosearch.models import BUILTIN_MODELS, ModelSpec
-from photosearch.pipeline import Indexer, default_decode_workers
-from photosearch.sync import sync_library
+from photosearch.core.catalog import Catalog
+from photosearch.core.cpu import default_threads
+from photosearch.core.images import is_photo_path, load_for_model
+from photosearch.core.index.store import IndexStore
+from photosearch.core.models.embedder import Embedder
+from photosearch.core.models.registry import BUILTIN_MODELS, ModelSpec
+from photosearch.core.pipeline import Indexer
+from photosearch.core.scan import sync_library
+from photosearch.samples import synthetic
 
 CAMERA_GRAIN = 5.0  # sensor noise that makes a 12 MP JPEG ~3 MB, like a phone's (decoding cost follows file size)
 
@@ -123,7 +124,7 @@ def main() -> None:
     rate, indexed = pipeline(embedder, photos, args.batch_size, workers)
     second = ceiling(embedder, len(files), args.batch_size)
     top = (first + second) / 2
-    decode_workers = workers or default_decode_workers()  # what the Indexer used
+    decode_workers = workers or default_threads()  # what the Indexer used
     decoding = decode_ceiling(files, embedder.image_size, decode_workers)
     result = {
         "images_per_s": round(rate, 2),

@@ -31,13 +31,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from index_throughput import ensure_photos
 from worker_import_memory import rss_mb
 
-from photosearch import protocol as p
-from photosearch.catalog import Catalog, Embedded
-from photosearch.client import WorkerClient
-from photosearch.library import Library
-from photosearch.models import DEFAULT_MODEL, get_model
-from photosearch.sync import fingerprint, sync_library
-from photosearch.worker import WorkerSettings
+from photosearch.core.catalog import Catalog, Embedded
+from photosearch.core.fingerprint import fingerprint
+from photosearch.core.library import Library
+from photosearch.core.models.registry import DEFAULT_MODEL, get_model
+from photosearch.core.scan import sync_library
+from photosearch.records import Progress
+from photosearch.worker import protocol as p
+from photosearch.worker.client import WorkerClient
+from photosearch.worker.protocol import WorkerSettings
 
 WORDS = "dog cat beach sunset mountain city night snow car bicycle forest river birthday cake portrait street".split()  # noqa: SIM905
 
@@ -120,12 +122,12 @@ def main() -> None:
     incoming = root / "incoming"
     incoming.mkdir(exist_ok=True)
 
-    progress: list[p.Progress] = []
+    progress: list[Progress] = []
     indexing_done = threading.Event()
 
     def on_event(event: p.Event) -> None:
-        if isinstance(event, p.Progress):
-            progress.append(event)
+        if isinstance(event, p.IndexingProgress):
+            progress.append(event.progress)
         elif isinstance(event, p.StateChanged) and event.state == "idle" and progress:
             indexing_done.set()
 
@@ -133,7 +135,7 @@ def main() -> None:
     client = WorkerClient(settings, on_event=on_event, restart=False).start()
     rng = random.Random(5)
     try:
-        while client.status()["worker"]["state"] != "idle":
+        while client.status().worker.state != "idle":
             time.sleep(0.2)
         measure(client, 5, rng, 0.05)  # warm-up
         idle = measure(client, args.queries // 2, rng, 0.1)

@@ -4,7 +4,7 @@
 
 Writes N small JPEG files (content differs per file; pixel size does not matter to a re-sync,
 which must read no pixels), indexes them once with the bundled tiny model, then times
-`Library.sync()` (walk + stat + diff against the catalog) and a whole no-op `Library.index()`
+`Library.reconcile()` (walk + stat + diff against the catalog) and a whole no-op `Library.index()`
 on the unchanged folders. Also reports the peak RSS of the indexing run.
 """
 
@@ -24,7 +24,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photosearch.library import Library
+from photosearch.core.library import Library
 
 
 def write_files(folder: Path, count: int) -> None:
@@ -58,7 +58,7 @@ def main() -> None:
             sync_times, noop_times = [], []
             for _ in range(args.repeats):
                 t0 = time.perf_counter()
-                sync = library.sync()
+                sync = library.reconcile()
                 sync_times.append(time.perf_counter() - t0)
                 assert sync.touched == 0 and sync.unchanged == args.photos
                 t0 = time.perf_counter()

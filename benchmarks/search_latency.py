@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photosearch.vector_index import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M, TEXT_QUERY_EF, VectorIndex
+from photosearch.core.index.vectors import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M, TEXT_QUERY_EF, VectorIndex
 
 
 def clip_like(n: int, dim: int, rng: np.random.Generator, centres: np.ndarray, weights: np.ndarray) -> np.ndarray:

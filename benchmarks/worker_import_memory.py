@@ -23,10 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photosearch import protocol as p
-from photosearch import synthetic
-from photosearch.client import WorkerClient
-from photosearch.worker import WorkerSettings
+from photosearch.records import Progress
+from photosearch.samples import synthetic
+from photosearch.worker import protocol as p
+from photosearch.worker.client import WorkerClient
+from photosearch.worker.protocol import WorkerSettings
 
 
 def rss_mb(pid: int | None, field: str = "VmRSS:") -> float:
@@ -52,10 +53,10 @@ def main() -> None:
         synthetic.write_photo(root / "src" / f"s{i}.jpg", labels[i % len(labels)], sizes[i % 3], rng, rng.choice((1, 6)))
         for i in range(args.distinct)
     ]
-    progress: list[p.Progress] = []
+    progress: list[Progress] = []
     client = WorkerClient(
         WorkerSettings(home=str(root / "home"), model="tiny-shapes"),
-        on_event=lambda e: progress.append(e) if isinstance(e, p.Progress) else None,
+        on_event=lambda e: progress.append(e.progress) if isinstance(e, p.IndexingProgress) else None,
         restart=False,
     ).start()
     samples: list[tuple[int, float]] = []
@@ -76,7 +77,7 @@ def main() -> None:
             target = folder / f"{i // 1000:02d}" / f"IMG_{i:05d}.jpg"
             target.parent.mkdir(exist_ok=True)
             os.link(distinct[i % len(distinct)], target)
-        while client.status()["photos"]["indexed"] + client.status()["photos"]["skipped"] < args.photos:
+        while (counts := client.status().photos).indexed + counts.skipped < args.photos:
             time.sleep(1.0)
         seconds = time.monotonic() - started
         stop.set()

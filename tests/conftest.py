@@ -12,8 +12,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["PHOTOSEARCH_MODEL"] = "tiny-shapes"  # the default model in tests: real, bundled, offline
 
-from photosearch import synthetic
-from photosearch.library import Library
+from photosearch.core.library import Library
+from photosearch.samples import synthetic
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photosearch import synthetic
-from photosearch.catalog import SCHEMA_VERSION, Catalog, CatalogError, Embedded
-from photosearch.index_store import IndexStore
-from photosearch.library import Library
-from photosearch.sync import walk_photos
+from photosearch.core.catalog import SCHEMA_VERSION, Catalog, CatalogError, ChangedPhoto, Embedded, NewPhoto
+from photosearch.core.index.store import IndexStore
+from photosearch.core.library import Library
+from photosearch.core.scan import walk_photos
+from photosearch.records import IndexHealth
+from photosearch.samples import synthetic
 from tests.conftest import write_shapes
 
 LABELS = synthetic.shape_labels()[:6]
@@ -48,11 +49,11 @@ def test_corrupt_catalog_is_a_clear_error(tmp_path: Path) -> None:
 def test_change_log_follows_embeddings_in_the_same_transaction(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "c.sqlite3")
     folder = catalog.add_folder(str(tmp_path))
-    catalog.apply_scan([(folder.id, str(tmp_path / "a.jpg"), 1, 1)], [], [], [])
+    catalog.apply_scan([NewPhoto(folder.id, str(tmp_path / "a.jpg"), 1, 1)], [], [], [])
     _embed_pending(catalog)
     assert [op for _, _, op in catalog.changes_since("m", 0)] == ["add"]
     ((pid, _),) = [(p.id, p) for p in catalog.photos_in_folder(folder.id).values()]
-    catalog.apply_scan([], [(pid, 2, 2)], [], [])  # changed: pending again, old vector kept meanwhile
+    catalog.apply_scan([], [ChangedPhoto(pid, 2, 2)], [], [])  # changed: pending again, old vector kept meanwhile
     assert catalog.counts()["pending"] == 1 and catalog.embedding_count("m") == 1
     _embed_pending(catalog)
     ops = [op for _, _, op in catalog.changes_since("m", 0)]
@@ -94,12 +95,7 @@ def test_sync_new_changed_moved_removed_and_second_run_does_nothing(library: Lib
     assert vector_before is not None and vector_after is not None and np.array_equal(vector_before, vector_after)
     indexed = set(library.catalog.indexed_paths())
     assert str(moved_to) in indexed and str(paths[1]) not in indexed and len(indexed) == 6
-    assert library.status()["index"] == {
-        "vectors": 6,
-        "deleted": library.store.index.deleted,
-        "healthy": True,
-        "note": library.store.note,
-    }
+    assert library.status().index == IndexHealth(6, library.store.index.deleted, True, library.store.note)
 
 
 def test_unreadable_photos_are_recorded_and_retried_only_when_changed(library: Library, tmp_path: Path) -> None:
@@ -111,13 +107,13 @@ def test_unreadable_photos_are_recorded_and_retried_only_when_changed(library: L
     _, report = library.index()
     assert (report.indexed, report.skipped) == (2, 1)
     status = library.status()
-    assert status["skipped"] == [{"path": str(bad), "reason": status["skipped"][0]["reason"]}]
-    assert status["skipped"][0]["reason"]
+    assert [s.path for s in status.skipped] == [str(bad)]
+    assert status.skipped[0].reason
     _, again = library.index()
     assert again.skipped == 0 and again.indexed == 0  # not retried while unchanged
     shutil.copy(write_shapes(tmp_path / "good", LABELS[2:3], 7)[0], bad)
     _, fixed = library.index()
-    assert fixed.indexed == 1 and library.status()["skipped"] == []
+    assert fixed.indexed == 1 and library.status().skipped == ()
 
 
 def test_missing_folder_goes_offline_and_keeps_its_photos(library: Library, tmp_path: Path) -> None:
@@ -127,12 +123,12 @@ def test_missing_folder_goes_offline_and_keeps_its_photos(library: Library, tmp_
     library.index()
     photos.rename(tmp_path / "unplugged")
     sync, _ = library.index()
-    assert sync.offline == [str(photos)] and sync.removed == 0
-    assert library.status()["folders"] == [{"path": str(photos), "state": "offline"}]
+    assert sync.offline == (str(photos),) and sync.removed == 0
+    assert [(f.path, f.state) for f in library.status().folders] == [(str(photos), "offline")]
     assert len(library.catalog.indexed_paths()) == 3
     (tmp_path / "unplugged").rename(photos)
     sync, _ = library.index()
-    assert sync.unchanged == 3 and library.status()["folders"][0]["state"] == "online"
+    assert sync.unchanged == 3 and library.status().folders[0].state == "online"
 
 
 def test_remove_folder_removes_its_photos(library: Library, tmp_path: Path) -> None:
@@ -149,13 +145,13 @@ def test_remove_folder_removes_its_photos(library: Library, tmp_path: Path) -> N
 def test_index_snapshot_replay_and_rebuild(tmp_path: Path) -> None:
     catalog = Catalog(tmp_path / "c.sqlite3")
     folder = catalog.add_folder(str(tmp_path))
-    catalog.apply_scan([(folder.id, str(tmp_path / f"{i}.jpg"), 1, 1) for i in range(50)], [], [], [])
+    catalog.apply_scan([NewPhoto(folder.id, str(tmp_path / f"{i}.jpg"), 1, 1) for i in range(50)], [], [], [])
     _embed_pending(catalog)
     store = IndexStore(catalog, tmp_path / "index", "m", 4)
     assert store.save() and len(store.index) == 50
     # more changes after the snapshot (as if the process was killed before the next save)
     rows = list(catalog.photos_in_folder(folder.id).values())
-    catalog.apply_scan([(folder.id, str(tmp_path / "x.jpg"), 1, 1)], [], [], [rows[0].id, rows[1].id])
+    catalog.apply_scan([NewPhoto(folder.id, str(tmp_path / "x.jpg"), 1, 1)], [], [], [rows[0].id, rows[1].id])
     _embed_pending(catalog)
     reopened = IndexStore(catalog, tmp_path / "index", "m", 4)
     assert reopened.note == "loaded from snapshot" and len(reopened.index) == 49
@@ -170,7 +166,7 @@ def test_index_snapshot_replay_and_rebuild(tmp_path: Path) -> None:
 
 
 def test_one_writer_per_library_and_readers_never_save(library: Library, tmp_path: Path) -> None:
-    from photosearch.writer_lock import LibraryBusy
+    from photosearch.core.writer_lock import LibraryBusy
 
     write_shapes(tmp_path / "p", LABELS[:3], 4)
     library.add_folder(tmp_path / "p")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from photosearch import synthetic
+from photosearch.core.models.registry import TINY_MODEL_DIR
+from photosearch.samples import synthetic
 from tests.conftest import write_shapes
 
 
@@ -59,7 +60,7 @@ def test_status_json_schema(indexed: tuple[Path, Path, list[Path]]) -> None:
     env = {"PHOTOSEARCH_HOME": str(library)}
     status = json.loads(run("status", "--json", "--paths", env=env).stdout)
     assert status["model"] == "tiny-shapes"
-    assert status["folders"] == [{"path": str(photos), "state": "online"}]
+    assert status["folders"] == [{"path": str(photos), "state": "online", "photos": {"indexed": 18, "skipped": 1, "pending": 0}}]
     assert status["photos"] == {"indexed": 18, "skipped": 1, "pending": 0}
     assert status["index"]["vectors"] == 18 and status["index"]["healthy"] is True
     assert status["skipped"][0]["path"] == str(photos / "broken.png") and status["skipped"][0]["reason"]
@@ -80,7 +81,7 @@ def test_model_import_loads_through_the_same_path(indexed: tuple[Path, Path, lis
     import torch
     from safetensors.torch import load_file
 
-    bundled = Path(synthetic.__file__).parent / "resources" / "models" / "tiny-shapes.safetensors"
+    bundled = TINY_MODEL_DIR / "tiny-shapes.safetensors"
     torch_file = tmp_path / "my-weights.pt"
     torch.save(load_file(str(bundled)), torch_file)
     library = tmp_path / "lib"
@@ -106,7 +107,7 @@ def test_missing_weights_offline_fail_fast_with_a_useful_message(tmp_path: Path)
     assert "ViT-B-32" in message and "open_clip_model.safetensors" in message and "models import" in message
     assert elapsed < 30  # the 5 s budget is measured in benchmarks; this only guards against retry loops
     code = (
-        "import sys; from photosearch.cli import main\n"
+        "import sys; from photosearch.cli.main import main\n"
         f"assert main(['search', 'dog', '--model', 'ViT-B-32', '--library', {str(tmp_path / 'lib2')!r}]) == 1\n"
         "assert 'torch' not in sys.modules, 'the failure path imported torch (seconds)'"
     )
@@ -128,13 +129,14 @@ def test_usage_errors_exit_2_and_other_errors_exit_1(tmp_path: Path) -> None:
 
 def test_help_does_not_import_torch() -> None:
     code = (
-        "import sys; from photosearch.cli import main\n"
+        "import sys; from photosearch.cli.main import main\n"
         "try: main(['--help'])\nexcept SystemExit: pass\n"
         "assert 'torch' not in sys.modules"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
+@pytest.mark.slow
 def test_demo_runs_offline(tmp_path: Path) -> None:
     result = run("demo", "--folder", str(tmp_path / "demo"), "--count", "40", timeout=300)
     assert result.returncode == 0, result.stderr
@@ -142,6 +144,7 @@ def test_demo_runs_offline(tmp_path: Path) -> None:
     assert list((tmp_path / "demo").rglob("*.heic")) and (tmp_path / "demo" / ".photosearch" / "catalog.sqlite3").exists()
 
 
+@pytest.mark.slow
 def test_selftest_passes() -> None:
     result = run("selftest", timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr

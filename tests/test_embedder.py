@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from photosearch.embedder import Embedder
-from photosearch.models import get_model
+from photosearch.core.models.embedder import Embedder
+from photosearch.core.models.registry import get_model
 
 
 def test_text_prefix_encoding_equals_the_full_context() -> None:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photosearch import synthetic
-from photosearch.images import DecodeError, load_for_model
+from photosearch.core.images import DecodeError, load_for_model
+from photosearch.samples import synthetic
 from tests.conftest import corpus_dir
 
 

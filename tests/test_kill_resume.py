@@ -10,8 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from photosearch import synthetic
-from photosearch.library import Library
+import pytest
+
+from photosearch.core.library import Library
+from photosearch.samples import synthetic
+
+pytestmark = pytest.mark.slow  # real processes, kills and watching: skipped by `make test-fast`
 
 KILLS = 8
 
@@ -71,6 +75,6 @@ def test_random_sigkills_during_indexing_then_resume(tmp_path: Path) -> None:
         assert set(library.catalog.indexed_paths()) == files
         assert library.catalog.counts() == {"indexed": len(files), "skipped": 1, "pending": 0}
         status = library.status()
-        assert status["index"]["vectors"] == len(files) and status["index"]["healthy"]
+        assert status.index.vectors == len(files) and status.index.healthy
         results = library.search("a green triangle", k=4)
         assert len({r.path for r in results}) == 4

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from photosearch.query import NEGATIVE_WEIGHT, QueryError, Term, parse_query
+from photosearch.core.query import NEGATIVE_WEIGHT, QueryError, Term, parse_query
 
 
 def test_plain_words_are_one_phrase(tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from photosearch import evaluation, synthetic
-from photosearch.library import Library
-from photosearch.vector_index import TEXT_QUERY_EF
+from photosearch.core.index.vectors import TEXT_QUERY_EF
+from photosearch.core.library import Library
+from photosearch.samples import evaluation, synthetic
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,7 @@ def test_queries_with_words_search_wider_than_image_queries(
     assert seen == [TEXT_QUERY_EF, None, TEXT_QUERY_EF, None]
 
 
+@pytest.mark.slow
 def test_search_while_indexing_runs(tmp_path: Path) -> None:
     """A second thread searches while the pipeline commits batches: no errors, growing results."""
     photos = tmp_path / "photos"

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photosearch import huge_pages
-from photosearch.vector_index import EXACT_SEARCH_LIMIT, IndexCorrupt, VectorIndex
+from photosearch.core.index import huge_pages
+from photosearch.core.index.vectors import EXACT_SEARCH_LIMIT, IndexCorrupt, VectorIndex
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:

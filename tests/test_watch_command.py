@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from worker_helpers import make_photo
+
+pytestmark = pytest.mark.slow  # real processes, kills and watching: skipped by `make test-fast`
 
 
 def _cli(*args: str, library: Path) -> subprocess.CompletedProcess[str]:

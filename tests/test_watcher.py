@@ -9,9 +9,9 @@ from pathlib import Path
 
 from worker_helpers import make_photo
 
-from photosearch.catalog import Catalog
-from photosearch.sync import sync_library, sync_paths
-from photosearch.watcher import ChangeCollector, FolderWatcher
+from photosearch.core.catalog import Catalog
+from photosearch.core.scan import sync_library, sync_paths
+from photosearch.worker.watcher import ChangeCollector, FolderWatcher
 
 
 def test_collector_releases_a_burst_once_it_goes_quiet() -> None:

@@ -16,9 +16,12 @@ from pathlib import Path
 import pytest
 from worker_helpers import LABELS, converge, make_photo, stats
 
-from photosearch import protocol as p
-from photosearch.client import WorkerClient, WorkerError
-from photosearch.worker import WorkerSettings
+from photosearch.records import LibraryStatus
+from photosearch.worker import protocol as p
+from photosearch.worker.client import WorkerClient, WorkerError
+from photosearch.worker.protocol import WorkerSettings
+
+pytestmark = pytest.mark.slow  # real processes, kills and watching: skipped by `make test-fast`
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +50,17 @@ def _top_hit(client: WorkerClient, image: Path) -> str:
 
 
 def test_worker_uses_the_configured_threads_and_watches_both_folders(client: WorkerClient, space: Path) -> None:
-    worker = client.status()["worker"]
-    assert worker["threads"] == {"inference": 1, "decode": 1}
-    assert worker["watched"] == [str(space / "a"), str(space / "b")]
+    worker = client.status().worker
+    assert worker is not None and (worker.inference_threads, worker.decode_threads) == (1, 1)
+    assert worker.watched == (str(space / "a"), str(space / "b"))
 
 
 def test_created_photo_is_indexed_and_found(client: WorkerClient, space: Path) -> None:
     folder = space / "a" / "create"
-    before = stats(client)["embedded"]
+    before = stats(client).embedded
     photo = make_photo(folder / "yellow.jpg", LABELS.index(next(x for x in LABELS if x.key == "yellow triangle")), seed=1)
     converge(client, folder, {photo})
-    assert stats(client)["embedded"] - before == 1
+    assert stats(client).embedded - before == 1
     assert _top_hit(client, photo) == str(photo)
     hits = [h.path for h in client.search("a yellow triangle", k=50).hits]
     assert str(photo) in hits
@@ -67,12 +70,12 @@ def test_modified_photo_is_embedded_again(client: WorkerClient, space: Path) -> 
     folder = space / "a" / "modify"
     photo = make_photo(folder / "photo.jpg", 0, seed=2)
     converge(client, folder, {photo})
-    before = stats(client)["embedded"]
+    before = stats(client).embedded
     replacement = make_photo(space / "outside" / "modify-new.jpg", 7, seed=3)
     time.sleep(0.05)
     photo.write_bytes(replacement.read_bytes())  # in place, not a rename
-    converge(client, folder, {photo}, extra=lambda s: s["worker"]["stats"]["embedded"] > before)
-    assert stats(client)["embedded"] - before == 1
+    converge(client, folder, {photo}, extra=lambda s: s.worker.stats.embedded > before)
+    assert stats(client).embedded - before == 1
     top = client.search("", images=(str(replacement),), k=1).hits[0]
     assert top.path == str(photo) and top.score > 0.999
 
@@ -81,7 +84,7 @@ def test_rename_and_moves_keep_their_embeddings(client: WorkerClient, space: Pat
     a, b = space / "a" / "moves", space / "b" / "moves"
     photos = [make_photo(a / f"p{i}.jpg", i, seed=4) for i in range(3)]
     converge(client, a, set(photos))
-    before = stats(client)["embedded"]
+    before = stats(client).embedded
     renamed = a / "renamed.jpg"
     photos[0].rename(renamed)
     b.mkdir()
@@ -89,7 +92,7 @@ def test_rename_and_moves_keep_their_embeddings(client: WorkerClient, space: Pat
     shutil.move(photos[1], moved)  # between two watched folders
     converge(client, a, {renamed, photos[2]})
     converge(client, b, {moved})
-    assert stats(client)["embedded"] == before, "a move or rename must not decode or embed again"
+    assert stats(client).embedded == before, "a move or rename must not decode or embed again"
     assert _top_hit(client, renamed) == str(renamed)
     assert _top_hit(client, moved) == str(moved)
 
@@ -126,23 +129,23 @@ def test_bulk_copy_of_500_files_is_coalesced(client: WorkerClient, space: Path, 
     shutil.copytree(source, target)
     converge(client, target, {target / photo.name for photo in photos}, timeout=180)
     after = stats(client)
-    assert after["embedded"] - before["embedded"] == 500
-    assert after["events"] - before["events"] >= 500  # the watcher saw every file…
-    assert after["syncs"] - before["syncs"] <= 20  # …and synced them in a few batches
+    assert after.embedded - before.embedded == 500
+    assert after.events - before.events >= 500  # the watcher saw every file…
+    assert after.syncs - before.syncs <= 20  # …and synced them in a few batches
 
 
 def test_atomic_save_re_embeds_once(client: WorkerClient, space: Path) -> None:
     folder = space / "b" / "atomic"
     photo = make_photo(folder / "edited.jpg", 3, seed=9)
     converge(client, folder, {photo})
-    before = stats(client)["embedded"]
+    before = stats(client).embedded
     new_content = make_photo(space / "outside" / "edited-v2.jpg", 11, seed=9).read_bytes()
     temporary = folder / "edited.jpg.tmp"  # how editors save: write a temp file, rename it over
     temporary.write_bytes(new_content)
     os.replace(temporary, photo)
-    converge(client, folder, {photo}, extra=lambda s: s["worker"]["stats"]["embedded"] > before)
+    converge(client, folder, {photo}, extra=lambda s: s.worker.stats.embedded > before)
     time.sleep(1.5)  # room for a second (wrong) embedding to happen
-    assert stats(client)["embedded"] - before == 1
+    assert stats(client).embedded - before == 1
     assert client.search("", images=(str(space / "outside" / "edited-v2.jpg"),), k=1).hits[0].path == str(photo)
 
 
@@ -160,8 +163,8 @@ def test_a_file_written_slowly_is_embedded_once_complete(client: WorkerClient, s
             time.sleep(0.4)
     converge(client, folder, {target})
     after = stats(client)
-    assert after["embedded"] - before["embedded"] == 1
-    assert after["skipped"] == before["skipped"]
+    assert after.embedded - before.embedded == 1
+    assert after.skipped == before.skipped
     assert client.search("", images=(str(space / "outside" / "slow-source.jpg"),), k=1).hits[0].score > 0.999
 
 
@@ -172,7 +175,7 @@ def test_removing_a_folder_forgets_its_photos(client: WorkerClient, space: Path)
     converge(client, extra, set(photos))
     assert client.remove_folder(extra) == 3
     converge(client, extra, set())
-    assert str(extra) not in client.status()["worker"]["watched"]
+    assert str(extra) not in client.status().worker.watched
     make_photo(extra / "after.jpg", 9, seed=11)  # no longer watched: stays out
     time.sleep(1.5)
     converge(client, extra, set())
@@ -185,14 +188,14 @@ def test_a_vanished_folder_stays_offline_until_it_returns(client: WorkerClient, 
     converge(client, drive, set(photos))
     drive.rename(space / "drive-unplugged")  # the drive is unmounted
 
-    def offline(status: dict[str, object]) -> bool:
-        return {"path": str(drive), "state": "offline"} in status["folders"]  # type: ignore[operator]
+    def offline(status: LibraryStatus) -> bool:
+        return any(f.path == str(drive) and f.state == "offline" for f in status.folders)
 
     converge(client, drive, set(photos), extra=offline)  # photos kept while offline
     (space / "drive-unplugged").rename(drive)  # plugged back in, with one photo added elsewhere meanwhile
     added = make_photo(drive / "d9.jpg", 9, seed=12)
     status = converge(client, drive, {*photos, added}, extra=lambda s: not offline(s))
-    assert str(drive) in status["worker"]["watched"]
+    assert str(drive) in status.worker.watched
     assert any(isinstance(e, p.FolderChanged) and e.state == "offline" for e in client.events)  # type: ignore[attr-defined]
 
 
@@ -203,8 +206,8 @@ def test_pause_holds_indexing_and_resume_catches_up(client: WorkerClient, space:
         photo = make_photo(folder / "waiting.jpg", 5, seed=13)
         time.sleep(2.0)
         status = client.status(include_paths=True)
-        assert str(photo) not in status["paths"] and status["photos"]["pending"] >= 1
-        assert status["worker"]["state"] == "paused"
+        assert str(photo) not in status.paths and status.photos.pending >= 1
+        assert status.worker.state == "paused"
     finally:
         client.resume()
     converge(client, folder, {photo})
@@ -218,13 +221,13 @@ def test_bad_queries_fail_with_a_reason_and_the_worker_keeps_serving(client: Wor
     broken = space / "a" / "broken" / "broken.jpg"
     broken.parent.mkdir()
     broken.write_bytes(b"\xff\xd8\xff\xe0 this is not a photo")
-    status = converge(client, broken.parent, set(), extra=lambda s: any(x["path"] == str(broken) for x in s["skipped"]))
-    assert status["photos"]["pending"] == 0
+    status = converge(client, broken.parent, set(), extra=lambda s: any(x.path == str(broken) for x in s.skipped))
+    assert status.photos.pending == 0
     assert client.search("a red circle", k=1).hits
 
 
 def test_a_worker_that_cannot_open_the_library_is_reported_not_restarted(tmp_path: Path) -> None:
-    from photosearch.writer_lock import WriterLock
+    from photosearch.core.writer_lock import WriterLock
 
     home = tmp_path / "busy-library"
     home.mkdir()

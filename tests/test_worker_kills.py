@@ -15,12 +15,16 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from worker_helpers import converge, make_photo
 
-from photosearch import protocol as p
-from photosearch.client import WorkerClient
-from photosearch.library import Library
-from photosearch.worker import WorkerSettings
+from photosearch.core.library import Library
+from photosearch.records import PhotoCounts
+from photosearch.worker import protocol as p
+from photosearch.worker.client import WorkerClient
+from photosearch.worker.protocol import WorkerSettings
+
+pytestmark = pytest.mark.slow  # real processes, kills and watching: skipped by `make test-fast`
 
 KILLS = 20
 
@@ -115,8 +119,8 @@ def test_twenty_sigkills_while_indexing_and_watching(tmp_path: Path) -> None:
         mutator.join()
         client.wait_ready(120)
         status = converge(client, folder, set(files), timeout=180)
-        assert status["index"]["healthy"] and status["index"]["vectors"] == len(files)
-        assert status["photos"] == {"indexed": len(files), "skipped": 0, "pending": 0}
+        assert status.index.healthy and status.index.vectors == len(files)
+        assert status.photos == PhotoCounts(indexed=len(files), skipped=0, pending=0)
     finally:
         mutator.stop.set()
         client.shutdown()

@@ -7,8 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from photosearch import synthetic
-from photosearch.client import WorkerClient
+from photosearch.records import LibraryStatus, WorkerStats
+from photosearch.samples import synthetic
+from photosearch.worker.client import WorkerClient
 
 LABELS = synthetic.shape_labels()
 
@@ -26,12 +27,12 @@ def converge(client: WorkerClient, under: Path, expected: set[Path], timeout: fl
     want = {str(p) for p in expected}
     deadline = time.monotonic() + timeout
     got: set[str] = set()
-    status: dict[str, Any] = {}
+    status: LibraryStatus | None = None
     while time.monotonic() < deadline:
         status = client.status(include_paths=True)
-        got = {p for p in status["paths"] if p.startswith(prefix)}
-        worker = status["worker"]
-        if got == want and worker["idle"] and status["photos"]["pending"] == 0 and (extra is None or extra(status)):
+        got = {p for p in status.paths if p.startswith(prefix)}
+        worker = status.worker
+        if got == want and worker is not None and worker.idle and status.photos.pending == 0 and (extra is None or extra(status)):
             return status
         time.sleep(0.25)
     raise AssertionError(
@@ -40,6 +41,7 @@ def converge(client: WorkerClient, under: Path, expected: set[Path], timeout: fl
     )
 
 
-def stats(client: WorkerClient) -> dict[str, int]:
-    value: dict[str, int] = client.status()["worker"]["stats"]
-    return value
+def stats(client: WorkerClient) -> WorkerStats:
+    worker = client.status().worker
+    assert worker is not None
+    return worker.stats

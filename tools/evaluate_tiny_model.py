@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photosearch import evaluation
-from photosearch.library import Library
+from photosearch.core.library import Library
+from photosearch.samples import evaluation
 
 
 def main() -> None:

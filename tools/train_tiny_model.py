@@ -30,9 +30,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from photosearch import synthetic  # noqa: E402
-from photosearch.images import fit_square  # noqa: E402
-from photosearch.models import TINY_MODEL_DIR, TINY_MODEL_NAME  # noqa: E402
+from photosearch.core.images import fit_square  # noqa: E402
+from photosearch.core.models.registry import TINY_MODEL_DIR, TINY_MODEL_NAME  # noqa: E402
+from photosearch.samples import synthetic  # noqa: E402
 
 MEAN = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)
 STD = np.array([0.26862954, 0.26130258, 0.27577711], dtype=np.float32)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from . import protocol as p
-from .cli import duration
-from .client import WorkerClient, WorkerError
-from .worker import WorkerSettings
+from photosearch.records import Progress
+from photosearch.worker import protocol as p
+from photosearch.worker.client import WorkerClient, WorkerError
+from photosearch.worker.protocol import WorkerSettings
+
+from .text import duration
 
 
 class StatusLine:
@@ -22,7 +25,7 @@ class StatusLine:
         self.stream = stream
         self.tty = stream.isatty()
         self.state = "starting"
-        self.progress: p.Progress | None = None
+        self.progress: Progress | None = None
         self._lock = threading.Lock()
         self._last_plain = 0.0
         self._last_text = ""
@@ -33,8 +36,8 @@ class StatusLine:
             if event.state != "indexing":
                 self.progress = None
             self.render(force=True)
-        elif isinstance(event, p.Progress):
-            self.progress = event
+        elif isinstance(event, p.IndexingProgress):
+            self.progress = event.progress
             self.render()
         elif isinstance(event, p.FolderChanged):
             self.say(f"folder {event.state}: {event.path}" + (f" ({event.note})" if event.note else ""))
@@ -42,6 +45,8 @@ class StatusLine:
             self.say(f"skipped {event.path}: {event.reason}")
         elif isinstance(event, p.WorkerProblem):
             self.say(f"problem: {event.message}")
+        elif isinstance(event, p.WorkerLog) and event.level >= logging.ERROR:
+            self.say(f"error: {event.message} (details in the worker's log)")
         elif isinstance(event, p.WorkerExited):
             self.say(event.message + ("; restarting it" if event.restarting else ""))
 
@@ -83,10 +88,10 @@ def run_watch(paths: list[str], settings: WorkerSettings, stream: TextIO = sys.s
             if not Path(raw).expanduser().is_dir():
                 raise WorkerError(f"not a folder: {raw}")
             client.add_folder(raw)
-        status: dict[str, Any] = client.status()
-        if not status["folders"]:
+        status = client.status()
+        if not status.folders:
             raise WorkerError("the library has no folders yet: photosearch watch PATH…")
-        line.say(f"watching {len(status['folders'])} folder(s) of {status['library']} with {status['model']}; Ctrl+C stops")
+        line.say(f"watching {len(status.folders)} folder(s) of {status.library} with {status.model}; Ctrl+C stops")
         while not stop.wait(0.5):
             if client.fatal:
                 raise WorkerError(client.fatal)

@@ -1,4 +1,6 @@
-"""Thread priority: background work (decoding, batch inference) yields the CPU to queries.
+"""How photosearch shares the CPU: how many threads it uses, and background priority for indexing.
+
+Background work (decoding, batch inference) yields the CPU to queries.
 
 On Linux a thread's nice value is its own (setpriority with the thread id), and threads it
 starts inherit it; so lowering the indexing thread and the decode pool lets a search thread at
@@ -13,6 +15,11 @@ import sys
 import threading
 
 BACKGROUND_NICE = 10
+
+
+def default_threads() -> int:
+    """Threads for inference and for decoding: every core but one, which stays free for the user."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def make_current_thread_background(nice: int = BACKGROUND_NICE) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -129,24 +130,32 @@ def fit_square(image: Image.Image, size: int) -> Image.Image:
     return image.resize((size, size), Image.Resampling.BICUBIC, box=box, reducing_gap=3.0)
 
 
-def load_for_model(path: Path | str, size: int) -> tuple[np.ndarray, PhotoInfo]:
-    """Decode `path` to a (size, size, 3) uint8 array, upright, as the model should see it.
+def read_error_reason(exc: OSError) -> str:
+    """A human reason for a file that could not be opened or read."""
+    if isinstance(exc, FileNotFoundError):
+        return "file disappeared before it could be read"
+    if isinstance(exc, PermissionError):
+        return "no permission to read the file"
+    return f"could not read file ({exc.strerror or exc})"
+
+
+def load_for_model(source: Path | str | BinaryIO, size: int) -> tuple[np.ndarray, PhotoInfo]:
+    """Decode a photo (a path, or a binary file open at its start) to a (size, size, 3) uint8
+    array, upright, as the model should see it.
 
     Raises DecodeError with a human reason for anything that can't be indexed.
     """
     _register_heif()
     try:
-        return _load(Path(path), size)
+        return _load(Path(source) if isinstance(source, str | Path) else source, size)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
         raise DecodeError(f"image is too large to index safely ({exc})") from None
     except UnidentifiedImageError:
         raise DecodeError("not a recognised image format") from None
-    except FileNotFoundError:
-        raise DecodeError("file disappeared before it could be read") from None
-    except PermissionError:
-        raise DecodeError("no permission to read the file") from None
+    except (FileNotFoundError, PermissionError) as exc:
+        raise DecodeError(read_error_reason(exc)) from None
     except MemoryError:
         raise DecodeError("not enough memory to decode this image") from None
     except OSError as exc:
@@ -158,7 +167,7 @@ def load_for_model(path: Path | str, size: int) -> tuple[np.ndarray, PhotoInfo]:
         raise DecodeError(f"could not decode image ({type(exc).__name__}: {exc})") from None
 
 
-def _load(path: Path, size: int) -> tuple[np.ndarray, PhotoInfo]:
+def _load(path: Path | BinaryIO, size: int) -> tuple[np.ndarray, PhotoInfo]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(path) as image:

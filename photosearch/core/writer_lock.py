@@ -11,8 +11,10 @@ import os
 from pathlib import Path
 from typing import IO
 
+from photosearch.errors import UserError
 
-class LibraryBusy(Exception):
+
+class LibraryBusy(UserError):
     """Another process is writing to this library."""
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from photosearch.core.library import Library
+
 from . import synthetic
-from .library import Library
 
 SIZES = ((1024, 768), (1600, 1200), (1280, 960), (960, 1280), (2048, 1536))
 TWELVE_MP = (4000, 3000)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import multiprocessing
 import os
 import signal
@@ -24,13 +25,19 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
+from photosearch.errors import UserError
+from photosearch.records import LibraryStatus
+
 from . import protocol as p
-from .worker import FATAL_EXIT, WorkerSettings, run_worker
+from .process import run_worker  # the spawn target: the one import of the worker's side
+from .protocol import FATAL_EXIT, WorkerSettings
+
+log = logging.getLogger(__name__)
 
 MAX_EARLY_DEATHS = 3
 
 
-class WorkerError(Exception):
+class WorkerError(UserError):
     """A command failed, or the worker is not available; the message is for the user."""
 
 
@@ -174,8 +181,8 @@ class WorkerClient:
         result: p.Results = self.request(p.Similar(path=str(path), k=k, cutoff=cutoff))
         return result
 
-    def status(self, include_paths: bool = False, timeout: float | None = 60.0) -> dict[str, Any]:
-        value: dict[str, Any] = self.request(p.Status(include_paths=include_paths), timeout)
+    def status(self, include_paths: bool = False, timeout: float | None = 60.0) -> LibraryStatus:
+        value: LibraryStatus = self.request(p.Status(include_paths=include_paths), timeout)
         return value
 
     def _send(self, command: p.Command) -> None:
@@ -219,8 +226,8 @@ class WorkerClient:
         if self.on_event is not None:
             try:
                 self.on_event(event)
-            except Exception:  # a broken listener must not kill the reader
-                pass
+            except Exception:  # a broken listener must not kill the reader, but it must be seen
+                log.exception("a worker event listener failed on %s", type(event).__name__)
 
     def _finish(self, request_id: int, value: Any) -> None:
         with self._lock:

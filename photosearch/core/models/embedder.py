@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .models import ModelSpec, ModelUnavailable, resolve_weights
+from .registry import ModelSpec, ModelUnavailable, resolve_weights
 
 if TYPE_CHECKING:
     import torch

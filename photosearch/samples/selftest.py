@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from photosearch.core.library import Library
+from photosearch.core.models.registry import TINY_MODEL_NAME
+
 from . import synthetic
-from .library import Library
-from .models import TINY_MODEL_NAME
 
 
 def run_selftest(say: Callable[[str], None] = print) -> bool:
@@ -56,6 +57,6 @@ def run_selftest(say: Callable[[str], None] = print) -> bool:
             check("EXIF orientation applied", found == ["red above blue"] * 4, ", ".join(found))
             similar = library.similar(Path(next(iter(truth))), k=1)
             check("similar-photo search", bool(similar) and truth[similar[0].path] == next(iter(truth.values())))
-            check("index health", library.status()["index"]["healthy"])
+            check("index health", library.status().index.healthy)
     say(f"{'passed' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s")
     return ok

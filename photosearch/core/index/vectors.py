@@ -9,8 +9,8 @@ save+add at once (see the project's pitfalls notes), so this class:
 - searches exactly (numpy) when the live set, or a filtered subset, is small, and falls back
   to exact search when HNSW cannot return k results;
 - saves to a new file, checks the size, fsyncs and hashes it; the caller renames it into place;
-- asks Linux for huge pages under hnswlib's memory (see huge_pages): 1.2–1.35× faster searches
-  from 100k vectors up (benchmarks/search_latency.py --compare-pages).
+- asks Linux for huge pages under hnswlib's memory (see huge_pages), which makes searches of
+  large indexes faster (benchmarks/search_latency.py --compare-pages; docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ import numpy as np
 from .huge_pages import huge_bytes_in, huge_pages_for_new_memory
 
 EXACT_SEARCH_LIMIT = 4096  # below this many live vectors, brute force is as fast and exact
-# Measured at 1M CLIP-like vectors (benchmarks/search_latency.py, README): M=48 with
-# ef_construction=300 reaches recall@10 0.987-0.988 for image queries at ef=160 (p95 4-5.5 ms
-# on two cores, run to run); M=32/200 stopped at 0.966. Text queries sit across CLIP's
-# modality gap, away from every photo, and need twice the ef for similar recall (0.976-0.983
-# at 320 across two builds, still a few ms against a text encoder that takes ~50).
+# The graph and search breadths are chosen by benchmarks/search_latency.py at 1M CLIP-like
+# vectors (figures in docs/benchmarks.md): the smallest graph whose image queries reach the
+# recall target at DEFAULT_EF within the latency target. Text queries sit across CLIP's modality
+# gap, away from every photo, and need about twice the breadth for similar recall; the extra
+# milliseconds are small against the text encoder's cost.
 DEFAULT_M = 48
 DEFAULT_EF_CONSTRUCTION = 300
 DEFAULT_EF = 160
@@ -69,12 +69,7 @@ class VectorIndex:
         """`huge_pages`: False only to measure what they bring (benchmarks)."""
         if dim <= 0:
             raise ValueError("dimension must be positive")
-        self.dim = dim
-        self.ef = ef
-        self.huge_pages = huge_pages
-        self._threads = max(1, threads)
-        self._lock = threading.RLock()
-        self._index = hnswlib.Index(space="cosine", dim=dim)
+        self._set_up(dim, ef, threads, huge_pages)
         with huge_pages_for_new_memory(collapse=False, enabled=huge_pages) as self._huge_spans:  # before it fills
             self._index.init_index(
                 max_elements=max(16, capacity), M=m, ef_construction=ef_construction, allow_replace_deleted=False
@@ -115,6 +110,15 @@ class VectorIndex:
         return array
 
     # -- state ----------------------------------------------------------------------------
+
+    def _set_up(self, dim: int, ef: int, threads: int, huge_pages: bool) -> None:
+        """What a new and a loaded index share: settings, the lock, an empty hnswlib object."""
+        self.dim = dim
+        self.ef = ef
+        self.huge_pages = huge_pages
+        self._threads = max(1, threads)
+        self._lock = threading.RLock()
+        self._index = hnswlib.Index(space="cosine", dim=dim)
 
     def __len__(self) -> int:
         return self._live
@@ -312,12 +316,7 @@ class VectorIndex:
         if _file_sha256(path) != sha256:
             raise IndexCorrupt(f"index file {path} does not match its checksum")
         self = cls.__new__(cls)
-        self.dim = dim
-        self.ef = ef
-        self.huge_pages = huge_pages
-        self._threads = max(1, threads)
-        self._lock = threading.RLock()
-        self._index = hnswlib.Index(space="cosine", dim=dim)
+        self._set_up(dim, ef, threads, huge_pages)
         try:
             with huge_pages_for_new_memory(collapse=True, enabled=huge_pages) as self._huge_spans:  # filled by the load
                 self._index.load_index(str(path), allow_replace_deleted=False)

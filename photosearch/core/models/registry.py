@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
 import socket
-import tempfile
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from photosearch.errors import UserError
+
 TINY_MODEL_NAME = "tiny-shapes"
-TINY_MODEL_DIR = Path(__file__).parent / "resources" / "models"
+TINY_MODEL_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
 DEFAULT_MODEL = "ViT-B-32-256"
 GPU_QUALITY_MODEL = "ViT-L-14"
 
@@ -30,7 +28,7 @@ HUB_FILENAMES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
 NETWORK_PROBE_TIMEOUT_S = 3.0
 
 
-class ModelUnavailable(Exception):
+class ModelUnavailable(UserError):
     """A model that cannot be loaded; the message says what is missing and what to do."""
 
 
@@ -63,7 +61,7 @@ BUILTIN_MODELS: dict[str, ModelSpec] = {
             dim=512,
             image_size=256,
             licence="MIT",
-            summary="default: best quality per CPU-second (ImageNet 72.8%, ~24 photos/s on 2 CPU cores)",
+            summary="default: best quality per CPU-second (ImageNet zero-shot 72.8%)",
         ),
         ModelSpec(
             name="ViT-B-32",
@@ -73,7 +71,7 @@ BUILTIN_MODELS: dict[str, ModelSpec] = {
             dim=512,
             image_size=224,
             licence="MIT",
-            summary="fastest real model (ImageNet 66.6%, ~31 photos/s on 2 CPU cores)",
+            summary="fastest real model (ImageNet zero-shot 66.6%)",
         ),
         ModelSpec(
             name=GPU_QUALITY_MODEL,
@@ -83,7 +81,7 @@ BUILTIN_MODELS: dict[str, ModelSpec] = {
             dim=768,
             image_size=224,
             licence="MIT",
-            summary="quality model for a GPU (ImageNet 79.2%; ~1.8 photos/s on CPU)",
+            summary="quality model for a GPU (ImageNet zero-shot 79.2%; about 15× slower on a CPU)",
         ),
         ModelSpec(
             name=TINY_MODEL_NAME,
@@ -204,70 +202,3 @@ def resolve_weights(spec: ModelSpec) -> Path:
         except Exception as exc:  # a missing alternative name, or the network going away
             errors.append(f"{filename}: {type(exc).__name__}")
     raise ModelUnavailable(_missing_message(spec, f"the download failed ({'; '.join(errors)})"))
-
-
-_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def import_weights(library: Path, source: Path, arch: str, name: str | None = None) -> ModelSpec:
-    """Copy a user's weights file into the library as safetensors and register it as a model.
-
-    A torch checkpoint is read with `weights_only=True` (it cannot run code) and converted; the
-    weights are checked by loading them into the architecture before anything is registered.
-    """
-    from .embedder import load_clip_model  # torch is needed here anyway
-
-    source = source.expanduser()
-    if not source.is_file():
-        raise ModelUnavailable(f"no such weights file: {source}")
-    name = name or f"{arch}-{source.stem}"
-    if not _NAME_PATTERN.match(name):
-        raise ModelUnavailable(f"model name '{name}' may use letters, digits, '.', '_' and '-' only")
-    if name in BUILTIN_MODELS and BUILTIN_MODELS[name].weights:
-        raise ModelUnavailable(f"'{name}' is a bundled model and cannot be replaced")
-    base = BUILTIN_MODELS.get(name) or next((s for s in BUILTIN_MODELS.values() if s.arch == arch), None)
-    folder = imported_models_dir(library)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{name}.safetensors"
-    with tempfile.TemporaryDirectory(dir=folder) as scratch:
-        staged = Path(scratch) / target.name
-        _to_safetensors(source, staged)
-        config = base.config if base else None
-        probe = ModelSpec(name=name, arch=arch, dim=0, image_size=0, licence="", summary="", weights=str(staged), config=config)
-        model, dim, image_size = load_clip_model(probe, staged, device="cpu")
-        del model
-        os.replace(staged, target)
-    spec = ModelSpec(
-        name=name,
-        arch=arch,
-        dim=dim,
-        image_size=image_size,
-        licence=(base.licence + " (as published)") if base else "as published by the weights' authors",
-        summary=f"imported from {source.name} on {time.strftime('%Y-%m-%d')}",
-        weights=str(target),
-        config=config,
-        mean=base.mean if base else OPENAI_MEAN,
-        std=base.std if base else OPENAI_STD,
-    )
-    meta = folder / f"{name}.model.json"
-    meta.write_text(json.dumps(asdict(spec), indent=2))
-    return spec
-
-
-def _to_safetensors(source: Path, target: Path) -> None:
-    if source.suffix == ".safetensors":
-        shutil.copyfile(source, target)
-        return
-    import torch
-    from safetensors.torch import save_file
-
-    try:
-        checkpoint = torch.load(source, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise ModelUnavailable(f"{source.name} is not a weights file that can be loaded safely ({type(exc).__name__})") from None
-    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
-        checkpoint = checkpoint["state_dict"]
-    if not isinstance(checkpoint, dict) or not all(isinstance(v, torch.Tensor) for v in checkpoint.values()):
-        raise ModelUnavailable(f"{source.name} does not hold a plain dictionary of weights")
-    state = {k.removeprefix("module."): v.contiguous() for k, v in checkpoint.items()}
-    save_file(state, str(target))

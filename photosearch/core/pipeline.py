@@ -10,7 +10,6 @@ by the next run.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
@@ -21,34 +20,15 @@ from typing import Protocol
 
 import numpy as np
 
+from photosearch.records import IndexReport, Progress
+
 from .catalog import Catalog, Embedded, PendingPhoto
-from .images import DecodeError, PhotoInfo, load_for_model
-from .index_store import IndexStore
-from .sync import fingerprint
-from .threads import make_current_thread_background
+from .cpu import default_threads, make_current_thread_background
+from .fingerprint import fingerprint_of
+from .images import DecodeError, PhotoInfo, load_for_model, read_error_reason
+from .index.store import IndexStore
 
 PENDING_CHUNK = 2000  # photos fetched from the catalog at a time (bounds memory for huge imports)
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
-    skipped: int
-    rate: float  # photos per second over this run
-    eta_s: float | None
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 1.0
-
-
-@dataclass(frozen=True)
-class IndexReport:
-    indexed: int
-    skipped: int
-    seconds: float
-    cancelled: bool
 
 
 @dataclass(frozen=True)
@@ -66,13 +46,17 @@ class _Failed:
 
 
 def _decode(photo: PendingPhoto, size: int) -> _Decoded | _Failed:
+    """Fingerprint and decode from one open: the file's head is read from disk once."""
     try:
-        pixels, info = load_for_model(photo.path, size)
-        return _Decoded(photo, pixels, info, fingerprint(photo.path))
+        with open(photo.path, "rb") as handle:
+            print_ = fingerprint_of(handle)
+            handle.seek(0)
+            pixels, info = load_for_model(handle, size)
+        return _Decoded(photo, pixels, info, print_)
     except DecodeError as exc:
         return _Failed(photo, str(exc))
-    except OSError as exc:  # the fingerprint read failed: the file went away or became unreadable
-        return _Failed(photo, f"could not read file ({exc.strerror or exc})")
+    except OSError as exc:  # opening or fingerprinting failed: the file went away or became unreadable
+        return _Failed(photo, read_error_reason(exc))
 
 
 class Encoder(Protocol):
@@ -81,10 +65,6 @@ class Encoder(Protocol):
     image_size: int
 
     def encode_images(self, pixels: np.ndarray) -> np.ndarray: ...
-
-
-def default_decode_workers() -> int:
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class Indexer:
@@ -111,7 +91,7 @@ class Indexer:
         self.encoder = encoder
         self.model = model
         self.batch_size = max(1, batch_size)
-        self.decode_workers = decode_workers or default_decode_workers()
+        self.decode_workers = decode_workers or default_threads()
         self.on_progress = on_progress
         self.cancel = cancel or threading.Event()
         self.before_batch = before_batch

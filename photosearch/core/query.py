@@ -18,13 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from photosearch.errors import UserError
+
 from .images import is_photo_path
 
 NEGATIVE_WEIGHT = -0.5  # a negative term pulls away without cancelling the whole query
 _WEIGHT = re.compile(r"^(-?\d+(?:\.\d+)?):(.+)$", re.S)
 
 
-class QueryError(ValueError):
+class QueryError(UserError, ValueError):
     """A query that cannot be searched; the message says why."""
 
 

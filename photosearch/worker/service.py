@@ -15,45 +15,26 @@ loses at most the batch in flight, and the next start reconciles and resumes.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import queue
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+
+from photosearch.core.cpu import default_threads, make_current_thread_background
+from photosearch.core.library import Library
+from photosearch.errors import UserError
+from photosearch.records import LibraryStatus, Progress, WorkerStats, WorkerStatus
 
 from . import protocol as p
+from .protocol import CRASH_EXIT, WorkerSettings
+from .watcher import ChangeCollector, FolderWatcher
 
 log = logging.getLogger(__name__)
-
-FATAL_EXIT = 3  # the worker cannot run at all (library busy or unusable): do not restart it
-CRASH_EXIT = 70  # an unexpected error in a worker thread: restart
-
-
-@dataclass(frozen=True)
-class WorkerSettings:
-    home: str | None = None
-    model: str | None = None
-    device: str | None = None
-    threads: int | None = None  # inference threads (and decode threads); default cores − 1
-    batch_size: int = 32
-    quiet_s: float = 0.4  # debounce: a batch of events is released after this much silence…
-    max_wait_s: float = 3.0  # …or at the latest this long after its first event
-    settle_s: float = 1.0  # a file modified more recently than this is probably still being written
-    poll_s: float = 2.0  # how often offline folders and the observer are checked
-    rescan_s: float = 600.0  # how often a folder that cannot be watched is scanned
-    random_weights: bool = False  # benchmarks only: a real architecture without downloaded weights
-
-
-def default_threads() -> int:
-    return max(1, (os.cpu_count() or 2) - 1)
 
 
 class _QueryGate:
@@ -79,9 +60,6 @@ class _QueryGate:
 
 class Worker:
     def __init__(self, settings: WorkerSettings, emit: Callable[[p.Event], None]) -> None:
-        from .library import Library
-        from .watcher import ChangeCollector, FolderWatcher
-
         self.settings = settings
         self.emit = emit
         self.threads = settings.threads or default_threads()
@@ -103,7 +81,7 @@ class Worker:
         self._paused = threading.Event()
         self._rescan = threading.Event()
         self._state = "starting"
-        self._stats = {"syncs": 0, "embedded": 0, "skipped": 0, "reconciles": 0, "queries": 0}
+        self._stats = {"syncs": 0, "embedded": 0, "skipped": 0, "reconciles": 0, "queries": 0}  # see WorkerStats
         self._last_poll = 0.0
         self._scanned_at: dict[str, float] = {}
         self._writer = threading.Thread(target=self._writer_main, name="writer", daemon=True)
@@ -119,7 +97,7 @@ class Worker:
 
     def _load_model(self) -> None:
         try:
-            self.library.embedder  # noqa: B018 - the property loads it
+            self.library.load_model()
         except Exception as exc:  # e.g. weights missing: queries and indexing report it when they need it
             self.emit(p.WorkerProblem(f"cannot load the model: {_one_line(exc)}"))
         finally:
@@ -160,8 +138,6 @@ class Worker:
             self.emit(p.Failed(command.request_id, f"unknown command {type(command).__name__}"))
 
     def _answer(self, command: p.Command) -> None:
-        from .query import QueryError, Term, parse_query
-
         if isinstance(command, p.Search) and command.request_id < self._latest_search:
             self.emit(p.Failed(command.request_id, "superseded by a newer search"))
             return
@@ -172,50 +148,40 @@ class Worker:
                     self.emit(p.Reply(command.request_id, self.status(command.include_paths)))
                     return
                 if isinstance(command, p.Search):
-                    terms = parse_query(command.text) if command.text.strip() else []
-                    terms += [Term("image", str(Path(image).expanduser().resolve())) for image in command.images]
-                    if not terms:
-                        raise QueryError("the query is empty")
-                    results = self.library.search_terms(terms, command.k, command.cutoff)
+                    results = self.library.search(command.text, command.images, command.k, command.cutoff)
                 else:
                     assert isinstance(command, p.Similar)
                     results = self.library.similar(Path(command.path), command.k, command.cutoff)
             self._stats["queries"] += 1
-            hits = tuple(p.Hit(r.path, r.score) for r in results)
-            self.emit(p.Results(command.request_id, hits, (time.perf_counter() - started) * 1000))
-        except Exception as exc:  # a bad query is the user's problem to read about, never a crash
+            self.emit(p.Results(command.request_id, tuple(results), (time.perf_counter() - started) * 1000))
+        except UserError as exc:  # a bad query is the user's problem to read about, never a crash
+            self.emit(p.Failed(command.request_id, _one_line(exc)))
+        except Exception as exc:  # a bug: logged with its traceback, and still never a crash
+            log.exception("answering %s failed", type(command).__name__)
             self.emit(p.Failed(command.request_id, _one_line(exc)))
 
-    def status(self, include_paths: bool = False) -> dict[str, Any]:
-        data = self.library.status(include_paths)
-        embedder = self.library.loaded_embedder
-        data["worker"] = {
-            "pid": os.getpid(),
-            "state": self._state,
-            "paused": self._paused.is_set(),
-            "dirty_paths": len(self.collector),
-            "idle": self._state == "idle" and not len(self.collector) and self._jobs.empty(),
-            "watched": sorted(self.watcher.watched()),
-            "threads": {
-                "inference": embedder.threads if embedder is not None else self.threads,
-                "decode": self.threads,
-            },
-            "stats": dict(self._stats, events=self.collector.events),
-        }
-        return data
+    def status(self, include_paths: bool = False) -> LibraryStatus:
+        worker = WorkerStatus(
+            pid=os.getpid(),
+            state=self._state,
+            paused=self._paused.is_set(),
+            dirty_paths=len(self.collector),
+            idle=self._state == "idle" and not len(self.collector) and self._jobs.empty(),
+            watched=tuple(sorted(self.watcher.watched())),
+            inference_threads=self.library.inference_threads or self.threads,
+            decode_threads=self.threads,
+            stats=WorkerStats(**self._stats, events=self.collector.events),
+        )
+        return dataclasses.replace(self.library.status(include_paths), worker=worker)
 
     # -- the writer thread ----------------------------------------------------------------
 
     def _writer_main(self) -> None:
-        from .pipeline import Indexer
-        from .threads import make_current_thread_background
-
         make_current_thread_background()
         try:
             self._set_state("scanning")
             self._reconcile()
-            self.library.catalog.set_meta("model", self.library.spec.name)
-            self.library.catalog.mark_pending_for_model(self.library.spec.name)
+            self.library.prepare_indexing()
             while not self.stopping.is_set():
                 self._do_jobs()
                 if not self._model_loaded.is_set():
@@ -226,13 +192,9 @@ class Worker:
                     self._set_state("paused")
                     self.collector.wait(0.5)
                     continue
-                if self.library.catalog.pending_count():
+                if self.library.pending_count():
                     self._set_state("indexing")
-                    report = Indexer(
-                        self.library.catalog,
-                        self.library.store,
-                        self.library.embedder,
-                        self.library.spec.name,
+                    report = self.library.run_indexing(
                         batch_size=self.settings.batch_size,
                         decode_workers=self.threads,
                         on_progress=self._on_progress,
@@ -241,7 +203,7 @@ class Worker:
                         before_batch=self._before_batch,
                         background=True,
                         final_save=False,
-                    ).run()
+                    )
                     self._stats["embedded"] += report.indexed
                     continue
                 self._set_state("idle")
@@ -279,33 +241,29 @@ class Worker:
             self._sync_paths(paths)
 
     def _run_job(self, job: p.Command) -> None:
-        from .library import LibraryError
-
         try:
             if isinstance(job, p.AddFolder):
                 folder = self.library.add_folder(Path(job.path))
-                self.emit(p.FolderChanged(folder.path, "added"))
-                self._reconcile([folder.path])
-                self.emit(p.Reply(job.request_id, folder.path))
+                self.emit(p.FolderChanged(folder, "added"))
+                self._reconcile([folder])
+                self.emit(p.Reply(job.request_id, folder))
             elif isinstance(job, p.RemoveFolder):
                 target = str(Path(job.path).expanduser().resolve())
                 self.watcher.unwatch(target)
                 removed = self.library.remove_folder(Path(target))
                 self.emit(p.FolderChanged(target, "removed", f"{removed} photos forgotten"))
                 self.emit(p.Reply(job.request_id, removed))
-        except LibraryError as exc:
+        except UserError as exc:
             self.emit(p.Failed(job.request_id, str(exc)))
 
     def _reconcile(self, only: list[str] | None = None) -> None:
         """Scan folders fully against the catalog (at start, on request, after lost events)."""
-        from .sync import sync_library
-
         self._stats["reconciles"] += 1
-        folders = [f for f in self.library.catalog.folders() if only is None or f.path in only]
+        folders = [f for f in self.library.folders(counts=False) if only is None or f.path in only]
         for folder in folders:  # watch first: what changes during the scan is caught as events
             if os.path.isdir(folder.path):
                 self.watcher.watch(folder.path)
-        report = sync_library(self.library.catalog, folders)
+        report = self.library.reconcile([f.path for f in folders])
         now = time.monotonic()
         for folder in folders:
             self._scanned_at[folder.path] = now
@@ -315,20 +273,15 @@ class Worker:
                     self.emit(p.FolderChanged(folder.path, "offline", "folder not found; its photos are kept"))
             elif folder.state == "offline":
                 self.emit(p.FolderChanged(folder.path, "online"))
-        self.library.store.refresh()
 
     def _sync_paths(self, paths: set[str]) -> None:
-        from .sync import sync_paths
-
         self._stats["syncs"] += 1
-        report, deferred = sync_paths(self.library.catalog, paths, self.settings.settle_s)
+        report, deferred = self.library.sync_paths(paths, self.settings.settle_s)
         if deferred:
             self.collector.add(deferred, not_before=time.monotonic() + self.settings.settle_s)
         for path in report.offline:
             self.watcher.unwatch(path)
             self.emit(p.FolderChanged(path, "offline", "folder not found; its photos are kept"))
-        if report.touched:
-            self.library.store.refresh()
 
     def _check_folders(self) -> None:
         """Offline folders that came back, online ones that vanished, unwatchable ones, a dead observer."""
@@ -337,7 +290,7 @@ class Worker:
             self.watcher.restart()
             self._rescan.set()
         watched = self.watcher.watched()
-        for folder in self.library.catalog.folders():
+        for folder in self.library.folders(counts=False):
             present = os.path.isdir(folder.path)
             if folder.state == "offline" and present:
                 self._reconcile([folder.path])
@@ -358,8 +311,8 @@ class Worker:
 
     # -- progress -------------------------------------------------------------------------
 
-    def _on_progress(self, progress: Any) -> None:
-        self.emit(p.Progress(progress.done, progress.total, progress.skipped, progress.rate, progress.eta_s))
+    def _on_progress(self, progress: Progress) -> None:
+        self.emit(p.IndexingProgress(progress))
 
     def _on_skipped(self, path: str, reason: str) -> None:
         self._stats["skipped"] += 1
@@ -374,49 +327,3 @@ class Worker:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
-
-
-# -- the process entry point ---------------------------------------------------------------------
-
-
-def run_worker(conn: Connection, settings: WorkerSettings) -> None:
-    """Body of the worker process (spawned): serve commands until Shutdown, SIGTERM or a closed pipe."""
-    from .catalog import CatalogError
-    from .library import LibraryError
-    from .models import ModelUnavailable
-    from .writer_lock import LibraryBusy
-
-    logging.basicConfig(level=logging.WARNING, format="photosearch worker: %(levelname)s %(message)s")
-    send_lock = threading.Lock()
-
-    def emit(event: p.Event) -> None:
-        with send_lock:
-            try:
-                conn.send(event)
-            except (OSError, ValueError):
-                pass  # the client is gone; the command loop notices and stops
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the client's to handle
-    try:
-        worker = Worker(settings, emit)
-    except (LibraryBusy, LibraryError, CatalogError, ModelUnavailable) as exc:
-        emit(p.WorkerProblem(str(exc)))
-        conn.close()
-        sys.exit(FATAL_EXIT)
-    signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
-    emit(p.Ready(os.getpid(), worker.library.spec.name, str(worker.library.home)))
-    worker.start()
-    try:
-        while not worker.stopping.is_set():
-            try:
-                if not conn.poll(0.2):
-                    continue
-                command = conn.recv()
-            except (EOFError, OSError):
-                break  # the client died or closed the pipe
-            if isinstance(command, p.Command):
-                worker.handle(command)
-    finally:
-        emit(p.StateChanged("stopping"))
-        worker.stop()
-        conn.close()

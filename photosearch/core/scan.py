@@ -10,37 +10,32 @@ drive) is marked offline with its photos kept.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-from .catalog import Catalog, Folder, PhotoRow
+from photosearch.records import SyncReport
+
+from .catalog import Catalog, ChangedPhoto, Folder, MovedPhoto, NewPhoto, PhotoRow
+from .fingerprint import fingerprint
 from .images import PHOTO_SUFFIXES
 
 SKIPPED_DIR_NAMES = frozenset(
     {"@eaDir", "$RECYCLE.BIN", "System Volume Information", "__MACOSX", "lost+found", "#recycle", "#snapshot", "node_modules"}
 )
-FINGERPRINT_CHUNK = 64 * 1024
 
 
-def fingerprint(path: str | Path, size: int | None = None) -> str:
-    """Cheap content identity: size + first and last 64 KiB (enough to recognise a moved photo)."""
-    digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as handle:
-        if size is None:
-            size = os.fstat(handle.fileno()).st_size
-        digest.update(size.to_bytes(8, "little"))
-        digest.update(handle.read(FINGERPRINT_CHUNK))
-        if size > 2 * FINGERPRINT_CHUNK:
-            handle.seek(size - FINGERPRINT_CHUNK)
-            digest.update(handle.read(FINGERPRINT_CHUNK))
-    return digest.hexdigest()
+class FoundFile(NamedTuple):
+    """A photo file seen on disk by a scan."""
+
+    path: str
+    size: int
+    mtime_ns: int
 
 
-def walk_photos(root: Path, skip_roots: frozenset[str] = frozenset()) -> Iterator[tuple[str, int, int]]:
+def walk_photos(root: Path, skip_roots: frozenset[str] = frozenset()) -> Iterator[FoundFile]:
     """(path, size, mtime_ns) of every photo under `root`; unreadable folders are passed over."""
     seen_dirs: set[tuple[int, int]] = set()
     stack = [str(root)]
@@ -72,21 +67,7 @@ def walk_photos(root: Path, skip_roots: frozenset[str] = frozenset()) -> Iterato
                 stat = entry.stat(follow_symlinks=True)
             except OSError:
                 continue
-            yield entry.path, stat.st_size, stat.st_mtime_ns
-
-
-@dataclass
-class SyncReport:
-    new: int = 0
-    changed: int = 0
-    moved: int = 0
-    removed: int = 0
-    unchanged: int = 0
-    offline: list[str] = field(default_factory=list)
-
-    @property
-    def touched(self) -> int:
-        return self.new + self.changed + self.moved + self.removed
+            yield FoundFile(entry.path, stat.st_size, stat.st_mtime_ns)
 
 
 def sync_library(catalog: Catalog, folders: list[Folder] | None = None) -> SyncReport:
@@ -98,14 +79,14 @@ def sync_library(catalog: Catalog, folders: list[Folder] | None = None) -> SyncR
         root = Path(folder.path)
         if not root.is_dir():
             catalog.set_folder_state(folder.id, "offline")
-            diff.report.offline.append(folder.path)
+            diff.offline.append(folder.path)
             continue
         diff.compare(folder.id, catalog.photos_in_folder(folder.id), walk_photos(root, roots - {folder.path}))
-    diff.apply(catalog)
+    report = diff.apply(catalog)
     for folder in folders:
-        if folder.path not in diff.report.offline:
+        if folder.path not in report.offline:
             catalog.set_folder_state(folder.id, "online")
-    return diff.report
+    return report
 
 
 def sync_paths(catalog: Catalog, paths: Iterable[str], settle_s: float = 0.0) -> tuple[SyncReport, set[str]]:
@@ -128,15 +109,15 @@ def sync_paths(catalog: Catalog, paths: Iterable[str], settle_s: float = 0.0) ->
             continue
         if scope == folder.path and not os.path.isdir(scope):
             catalog.set_folder_state(folder.id, "offline")
-            diff.report.offline.append(folder.path)
+            diff.offline.append(folder.path)
             continue
         known = catalog.photos_under(folder.id, scope)
         found = list(_photos_at(scope, folder.path, roots))
         settled = []
         for entry in found:
-            if entry[2] > too_new:
-                deferred.add(entry[0])
-                known.pop(entry[0], None)
+            if entry.mtime_ns > too_new:
+                deferred.add(entry.path)
+                known.pop(entry.path, None)
             else:
                 settled.append(entry)
         diff.compare(folder.id, known, settled)
@@ -144,8 +125,7 @@ def sync_paths(catalog: Catalog, paths: Iterable[str], settle_s: float = 0.0) ->
         # a deferred file may be where a vanished photo moved to: decide both together, later
         deferred.update(row.path for row in diff.gone)
         diff.gone = []
-    diff.apply(catalog, vanished_moves=True)
-    return diff.report, deferred
+    return diff.apply(catalog, vanished_moves=True), deferred
 
 
 def _outermost(paths: Iterable[str]) -> list[str]:
@@ -168,7 +148,7 @@ def _owning_folder(path: str, folders: list[Folder]) -> Folder | None:
     return best
 
 
-def _photos_at(scope: str, root: str, roots: frozenset[str]) -> Iterator[tuple[str, int, int]]:
+def _photos_at(scope: str, root: str, roots: frozenset[str]) -> Iterator[FoundFile]:
     """Photos at `scope` (a file or a folder inside library folder `root`), by the walk's rules."""
     relative = os.path.relpath(scope, root)
     parts = [] if relative == "." else relative.split(os.sep)
@@ -185,57 +165,53 @@ def _photos_at(scope: str, root: str, roots: frozenset[str]) -> Iterator[tuple[s
     except OSError:
         return
     if os.path.isfile(scope):
-        yield scope, stat.st_size, stat.st_mtime_ns
+        yield FoundFile(scope, stat.st_size, stat.st_mtime_ns)
 
 
 class _Diff:
     """Compares what is on disk with the catalog rows and records the difference in one commit."""
 
     def __init__(self) -> None:
-        self.report = SyncReport()
-        self.new: list[tuple[int, str, int, int]] = []
-        self.changed: list[tuple[int, int, int]] = []
+        self.new: list[NewPhoto] = []
+        self.changed: list[ChangedPhoto] = []
         self.gone: list[PhotoRow] = []
+        self.unchanged = 0
+        self.offline: list[str] = []
 
-    def compare(self, folder_id: int, known: dict[str, PhotoRow], found: Iterable[tuple[str, int, int]]) -> None:
+    def compare(self, folder_id: int, known: dict[str, PhotoRow], found: Iterable[FoundFile]) -> None:
         """`known`: the catalog's rows for the region that `found` covers (consumed)."""
         for path, size, mtime in found:
             row = known.pop(path, None)
             if row is None:
-                self.new.append((folder_id, path, size, mtime))
+                self.new.append(NewPhoto(folder_id, path, size, mtime))
             elif row.size != size or row.mtime_ns != mtime:
-                self.changed.append((row.id, size, mtime))
+                self.changed.append(ChangedPhoto(row.id, size, mtime))
             else:
-                self.report.unchanged += 1
+                self.unchanged += 1
         self.gone.extend(known.values())
 
-    def apply(self, catalog: Catalog, vanished_moves: bool = False) -> None:
+    def apply(self, catalog: Catalog, vanished_moves: bool = False) -> SyncReport:
         """`vanished_moves`: also match new files with indexed photos whose file is gone but not
         yet seen gone (the watcher may report a move's two halves in separate batches)."""
         moved, new = _match_moves(self.new, self.gone)
         if vanished_moves and new:
-            more, new = _match_vanished(catalog, new, {m[0] for m in moved})
+            more, new = _match_vanished(catalog, new, {m.id for m in moved})
             moved += more
-        moved_ids = {m[0] for m in moved}
+        moved_ids = {m.id for m in moved}
         gone_ids = [row.id for row in self.gone if row.id not in moved_ids]
         if new or self.changed or moved or gone_ids:
             catalog.apply_scan(new, self.changed, moved, gone_ids)
-        report = self.report
-        report.new, report.changed, report.moved, report.removed = len(new), len(self.changed), len(moved), len(gone_ids)
+        return SyncReport(len(new), len(self.changed), len(moved), len(gone_ids), self.unchanged, tuple(self.offline))
 
 
-def _match_vanished(
-    catalog: Catalog, new: list[tuple[int, str, int, int]], taken: set[int]
-) -> tuple[list[tuple[int, str, int, int, int]], list[tuple[int, str, int, int]]]:
+def _match_vanished(catalog: Catalog, new: list[NewPhoto], taken: set[int]) -> tuple[list[MovedPhoto], list[NewPhoto]]:
     """Pair new files with indexed photos of the same size and fingerprint whose file is gone."""
     return _pair_by_fingerprint(
         new, lambda size: [row for row in catalog.indexed_with_size(size) if row.id not in taken and not os.path.exists(row.path)]
     )
 
 
-def _match_moves(
-    new: list[tuple[int, str, int, int]], gone: list[PhotoRow]
-) -> tuple[list[tuple[int, str, int, int, int]], list[tuple[int, str, int, int]]]:
+def _match_moves(new: list[NewPhoto], gone: list[PhotoRow]) -> tuple[list[MovedPhoto], list[NewPhoto]]:
     """Pair new files with vanished photos of the same size and fingerprint (read only those)."""
     by_size: dict[int, list[PhotoRow]] = {}
     for row in gone:
@@ -247,24 +223,24 @@ def _match_moves(
 
 
 def _pair_by_fingerprint(
-    new: list[tuple[int, str, int, int]], candidates_for: Callable[[int], list[PhotoRow]]
-) -> tuple[list[tuple[int, str, int, int, int]], list[tuple[int, str, int, int]]]:
+    new: list[NewPhoto], candidates_for: Callable[[int], list[PhotoRow]]
+) -> tuple[list[MovedPhoto], list[NewPhoto]]:
     """(moved, still new): each new file paired with at most one candidate, each candidate once."""
     used: set[int] = set()
-    moved: list[tuple[int, str, int, int, int]] = []
-    still_new: list[tuple[int, str, int, int]] = []
-    for folder_id, path, size, mtime in new:
-        candidates = [row for row in candidates_for(size) if row.id not in used]
+    moved: list[MovedPhoto] = []
+    still_new: list[NewPhoto] = []
+    for photo in new:
+        candidates = [row for row in candidates_for(photo.size) if row.id not in used]
         match = None
         if candidates:
             try:
-                print_ = fingerprint(path, size)
+                print_ = fingerprint(photo.path, photo.size)
             except OSError:
                 print_ = None
             match = next((row for row in candidates if row.fingerprint == print_), None)
         if match is None:
-            still_new.append((folder_id, path, size, mtime))
+            still_new.append(photo)
             continue
         used.add(match.id)
-        moved.append((match.id, path, size, mtime, folder_id))
+        moved.append(MovedPhoto(match.id, photo.path, photo.size, photo.mtime_ns, photo.folder_id))
     return moved, still_new

@@ -1,16 +1,40 @@
 """The worker's message protocol: typed commands in, typed events out (pickled over a pipe).
 
-Every command carries a request id chosen by the client; every reply (Reply, Results, Failed)
-carries it back, so a caller can match answers and drop stale ones ("latest wins"). Events
-without a request id (progress, state, folders, skipped files, errors) are broadcast. Plain
-frozen dataclasses of builtins only: both sides can be any Python process, and nothing here
-imports torch or Qt.
+`WorkerSettings` travels once, when the process is spawned. Every command carries a request id
+chosen by the client; every reply (Reply, Results, Failed) carries it back, so a caller can
+match answers and drop stale ones ("latest wins"). Events without a request id (progress,
+state, folders, skipped files, errors) are broadcast. Plain
+frozen dataclasses of builtins and `photosearch.records` only: both sides can be any Python
+process, and nothing here imports torch, numpy or Qt.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from photosearch.records import Progress, SearchHit
+
+FATAL_EXIT = 3  # the worker's exit status when it cannot run at all (library busy or unusable): not restarted
+CRASH_EXIT = 70  # its exit status after an unexpected error in one of its threads: restarted
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """How to start a worker (pickled into the spawned process)."""
+
+    home: str | None = None
+    model: str | None = None
+    device: str | None = None
+    threads: int | None = None  # inference threads (and decode threads); default cores − 1
+    batch_size: int = 32
+    quiet_s: float = 0.4  # debounce: a batch of events is released after this much silence…
+    max_wait_s: float = 3.0  # …or at the latest this long after its first event
+    settle_s: float = 1.0  # a file modified more recently than this is probably still being written
+    poll_s: float = 2.0  # how often offline folders and the observer are checked
+    rescan_s: float = 600.0  # how often a folder that cannot be watched is scanned
+    random_weights: bool = False  # benchmarks only: a real architecture without downloaded weights
+
 
 # -- commands (client → worker) ---------------------------------------------------------------
 
@@ -84,22 +108,17 @@ class Ready(Event):
 
 @dataclass(frozen=True)
 class Reply(Event):
-    """The answer to a command that has no richer answer type (status: a dict; others: None)."""
+    """The answer to a command that has no richer answer type (status: a LibraryStatus; others:
+    the folder's path, the number of photos removed, or None)."""
 
     request_id: int
     value: Any = None
 
 
 @dataclass(frozen=True)
-class Hit:
-    path: str
-    score: float
-
-
-@dataclass(frozen=True)
 class Results(Event):
     request_id: int
-    hits: tuple[Hit, ...]
+    hits: tuple[SearchHit, ...]
     elapsed_ms: float
 
 
@@ -112,12 +131,8 @@ class Failed(Event):
 
 
 @dataclass(frozen=True)
-class Progress(Event):
-    done: int
-    total: int
-    skipped: int
-    rate: float
-    eta_s: float | None
+class IndexingProgress(Event):
+    progress: Progress
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,15 @@ class Skipped(Event):
 class WorkerProblem(Event):
     """Something the user should know that is not the answer to a command (a watch that failed)."""
 
+    message: str
+
+
+@dataclass(frozen=True)
+class WorkerLog(Event):
+    """A warning or error the worker logged (its log file has the details): for a window to show."""
+
+    level: int
+    logger: str
     message: str
 
 

@@ -1,24 +1,35 @@
-"""The `photosearch` command line: a thin layer over `Library`.
+"""The `photosearch` command line: thin commands over the library facade and the worker client.
 
-Exit status: 0 success, 2 usage error (argparse), 1 any other error with a one-line reason on
-stderr (the full traceback of an unexpected error goes to the log file, never to the user).
-Heavy modules (torch, the catalog) are imported inside the commands so `--help` is instant.
+Exit status: 0 success, 2 usage error, 1 any other error with a one-line reason on stderr (the
+full traceback of an unexpected error goes to the log file, never to the user). Heavy modules
+(the core: numpy, hnswlib; torch behind the embedder) are imported inside the commands, so
+`--help` is instant.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import logging
 import os
 import sqlite3
 import sys
 import time
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from photosearch.errors import UsageError, UserError
+from photosearch.logs import log_unexpected, setup_logging
+from photosearch.records import SearchHit
+
+from .text import ProgressBar
+
+log = logging.getLogger(__name__)
+
 PROG = "photosearch"
+LOG_NAME = "photosearch"  # the log file of the command line and the window: <user log dir>/photosearch.log
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -95,7 +106,7 @@ def _result_options(p: argparse.ArgumentParser) -> None:
 
 
 def _library(args: argparse.Namespace, model: str | None = None) -> Any:
-    from .library import Library
+    from photosearch.core.library import Library
 
     home = Path(args.library) if getattr(args, "library", None) else None
     return Library(
@@ -106,51 +117,12 @@ def _library(args: argparse.Namespace, model: str | None = None) -> Any:
     )
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr (plain periodic lines when stderr is not a terminal)."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-        self._last_line = 0.0
-
-    def __call__(self, progress: Any) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(width * progress.fraction)
-        eta = duration(progress.eta_s) if progress.eta_s is not None else "--:--"
-        line = (
-            f"[{'#' * filled}{'.' * (width - filled)}] {progress.done}/{progress.total} photos"
-            f"  {progress.rate:5.1f}/s  ETA {eta}" + (f"  skipped {progress.skipped}" if progress.skipped else "")
-        )
-        if self.tty:
-            sys.stderr.write("\r" + line.ljust(100))
-            sys.stderr.flush()
-        elif time.monotonic() - self._last_line > 5 or progress.done == progress.total:
-            self._last_line = time.monotonic()
-            print(line, file=sys.stderr)
-
-    def finish(self) -> None:
-        if self.enabled and self.tty:
-            sys.stderr.write("\n")
-
-
-def duration(seconds: float) -> str:
-    seconds = int(seconds)
-    return (
-        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-        if seconds >= 3600
-        else f"{seconds // 60}:{seconds % 60:02d}"
-    )
-
-
 def cmd_index(args: argparse.Namespace) -> int:
     with _library(args) as library:
         for raw in args.paths:
             folder = library.add_folder(Path(raw))
-            print(f"library folder: {folder.path}", file=sys.stderr)
-        if not library.catalog.folders():
+            print(f"library folder: {folder}", file=sys.stderr)
+        if not library.folders(counts=False):
             raise UsageError("the library has no folders yet: photosearch index PATH…")
         bar = ProgressBar(not args.quiet)
         try:
@@ -167,9 +139,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from .client import WorkerError
-    from .watch_command import run_watch
-    from .worker import WorkerSettings
+    from photosearch.worker.protocol import WorkerSettings
+
+    from .watch import run_watch
 
     settings = WorkerSettings(
         home=str(Path(args.library).expanduser()) if getattr(args, "library", None) else None,
@@ -177,14 +149,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
         device=getattr(args, "device", None),
         threads=getattr(args, "threads", None),
     )
-    try:
-        return run_watch(args.paths, settings)
-    except WorkerError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
-        return 1
+    return run_watch(args.paths, settings)
 
 
-def _print_results(results: list[Any], as_json: bool) -> None:
+def _print_results(results: list[SearchHit], as_json: bool) -> None:
     if as_json:
         print(json.dumps([{"path": r.path, "score": round(r.score, 6)} for r in results], indent=1))
         return
@@ -210,21 +178,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     with _library(args) as library:
         status = library.status(include_paths=args.paths)
     if args.json:
-        print(json.dumps(status, indent=1))
+        print(json.dumps(status.to_json(), indent=1))
         return 0
-    photos, index = status["photos"], status["index"]
-    print(f"library: {status['library']}")
-    print(f"model:   {status['model']} (weights {status['model_weights']})")
-    print(f"photos:  {photos['indexed']} indexed, {photos['skipped']} skipped, {photos['pending']} pending")
-    state = "healthy" if index["healthy"] else "NEEDS REPAIR (run `photosearch index`)"
-    print(f"index:   {index['vectors']} vectors, {index['deleted']} deleted, {state} ({index['note']})")
-    print("folders:" + ("" if status["folders"] else " none yet (photosearch index PATH)"))
-    for folder in status["folders"]:
-        print(f"  {folder['path']}" + ("  [offline]" if folder["state"] == "offline" else ""))
-    if status["skipped"]:
+    photos, index = status.photos, status.index
+    print(f"library: {status.library}")
+    print(f"model:   {status.model} (weights {status.model_weights})")
+    print(f"photos:  {photos.indexed} indexed, {photos.skipped} skipped, {photos.pending} pending")
+    state = "healthy" if index.healthy else "NEEDS REPAIR (run `photosearch index`)"
+    print(f"index:   {index.vectors} vectors, {index.deleted} deleted, {state} ({index.note})")
+    print("folders:" + ("" if status.folders else " none yet (photosearch index PATH)"))
+    for folder in status.folders:
+        counts = folder.photos
+        print(
+            f"  {folder.path}  ({counts.indexed} indexed, {counts.skipped} skipped, {counts.pending} pending)"
+            + ("  [offline]" if folder.state == "offline" else "")
+        )
+    if status.skipped:
         print("skipped files:")
-        for item in status["skipped"]:
-            print(f"  {item['path']}: {item['reason']}")
+        for item in status.skipped:
+            print(f"  {item.path}: {item.reason}")
     return 0
 
 
@@ -236,61 +208,40 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .library import default_library_home
-    from .models import DEFAULT_MODEL, available_models, cached_weights, import_weights
+    from photosearch.core.library import import_model, list_models
 
-    home = Path(args.library).expanduser() if getattr(args, "library", None) else default_library_home()
+    home = Path(args.library).expanduser() if getattr(args, "library", None) else None
     if args.models_command == "import":
-        spec = import_weights(home, Path(args.file), args.arch, args.name)
-        print(f"imported {spec.name} ({spec.arch}, {spec.dim}-d); use it with --model {spec.name}")
+        info = import_model(home, Path(args.file), args.arch, args.name)
+        print(f"imported {info.name} ({info.arch}, {info.dim}-d); use it with --model {info.name}")
         return 0
-    rows = []
-    for spec in available_models(home).values():
-        try:
-            present = cached_weights(spec) is not None
-        except Exception:
-            present = False
-        rows.append(
-            {
-                "name": spec.name,
-                "arch": spec.arch,
-                "pretrained": spec.pretrained,
-                "dim": spec.dim,
-                "licence": spec.licence,
-                "downloaded": present,
-                "default": spec.name == DEFAULT_MODEL,
-                "summary": spec.summary,
-            }
-        )
+    models = list_models(home)
     if args.json:
-        print(json.dumps(rows, indent=1))
+        print(json.dumps([dataclasses.asdict(m) for m in models], indent=1))
         return 0
-    for row in rows:
-        flags = ", ".join(x for x in ("default" if row["default"] else "", "downloaded" if row["downloaded"] else "") if x)
-        print(f"{row['name']:14s} {row['licence']:30s} {row['summary']}" + (f"  [{flags}]" if flags else ""))
+    for m in models:
+        flags = ", ".join(x for x in ("default" if m.default else "", "downloaded" if m.downloaded else "") if x)
+        print(f"{m.name:14s} {m.licence:30s} {m.summary}" + (f"  [{flags}]" if flags else ""))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import DEMO_QUERIES, default_demo_folder, generate_library
-    from .library import Library
-    from .models import TINY_MODEL_NAME
+    from photosearch.core.library import Library
+    from photosearch.samples.demo import DEMO_MODEL, DEMO_QUERIES, default_demo_folder, generate_library
 
     started = time.monotonic()
     folder = Path(args.folder).expanduser() if args.folder else default_demo_folder()
     print(f"writing {args.count} sample photos to {folder} …", file=sys.stderr)
     generate_library(folder, count=args.count)
     home = Path(args.library).expanduser() if getattr(args, "library", None) else folder / ".photosearch"
-    with Library(
-        home, model=TINY_MODEL_NAME, device=getattr(args, "device", None), threads=getattr(args, "threads", None)
-    ) as library:
+    with Library(home, model=DEMO_MODEL, device=getattr(args, "device", None), threads=getattr(args, "threads", None)) as library:
         library.add_folder(folder)
         bar = ProgressBar(True)
         try:
             _, report = library.index(on_progress=bar)
         finally:
             bar.finish()
-        print(f"indexed {report.indexed} photos ({report.skipped} skipped) with the bundled '{TINY_MODEL_NAME}' model\n")
+        print(f"indexed {report.indexed} photos ({report.skipped} skipped) with the bundled '{DEMO_MODEL}' model\n")
         for query in DEMO_QUERIES:
             print(f'search "{query}":')
             for result in library.search(query, k=5):
@@ -300,13 +251,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
-    from .selftest import run_selftest
+    from photosearch.samples.selftest import run_selftest
 
     return 0 if run_selftest() else 1
-
-
-class UsageError(Exception):
-    pass
 
 
 COMMANDS = {
@@ -322,38 +269,19 @@ COMMANDS = {
 }
 
 
-def _log_unexpected(exc: BaseException) -> str:
-    try:
-        from platformdirs import user_log_dir
-
-        folder = Path(user_log_dir("photosearch"))
-        folder.mkdir(parents=True, exist_ok=True)
-        log = folder / "errors.log"
-        with open(log, "a", encoding="utf-8") as handle:
-            handle.write(time.strftime("%Y-%m-%d %H:%M:%S ") + "".join(traceback.format_exception(exc)) + "\n")
-        return f" (details in {log})"
-    except OSError:
-        return ""
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     import multiprocessing
 
     multiprocessing.freeze_support()
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .catalog import CatalogError
-    from .library import LibraryError
-    from .models import ModelUnavailable
-    from .query import QueryError
-    from .writer_lock import LibraryBusy
-
+    setup_logging(LOG_NAME)
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
-    except (LibraryError, CatalogError, ModelUnavailable, QueryError, LibraryBusy) as exc:
+    except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -367,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 1
     except Exception as exc:  # the user gets one line, the log gets the traceback
-        print(f"{PROG}: error: {type(exc).__name__}: {exc}{_log_unexpected(exc)}", file=sys.stderr)
+        print(f"{PROG}: error: {type(exc).__name__}: {exc}{log_unexpected(log, exc, LOG_NAME)}", file=sys.stderr)
         return 1
 
 

@@ -14,26 +14,19 @@ import os
 import re
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .catalog import Catalog, IndexState
-from .vector_index import IndexCorrupt, VectorIndex
+from photosearch.records import IndexHealth
+
+from ..catalog import Catalog, IndexState
+from .vectors import IndexCorrupt, VectorIndex
 
 log = logging.getLogger(__name__)
 
 SAVE_EVERY_CHANGES = 5000
 SAVE_EVERY_SECONDS = 120.0
-
-
-@dataclass(frozen=True)
-class IndexHealth:
-    vectors: int
-    deleted: int
-    healthy: bool
-    note: str
 
 
 def _safe_name(model: str) -> str:
@@ -163,9 +156,40 @@ class IndexStore:
                 path.unlink(missing_ok=True)
 
     def health(self) -> IndexHealth:
+        """The live index against the catalog (after catching up with it)."""
         self.refresh()
         healthy = len(self.index) == self.catalog.embedding_count(self.model)
         return IndexHealth(len(self.index), self.index.deleted, healthy, self.note)
+
+
+def recorded_health(catalog: Catalog, folder: Path, model: str, dim: int) -> IndexHealth:
+    """The index's health from what the catalog recorded, without loading the graph.
+
+    Reading and checksumming a large graph takes seconds; a status line must not. The snapshot
+    is checked by its recorded size only: its checksum is verified where the index is opened
+    for a search or a write, which rebuilds it if it fails."""
+    state = catalog.index_state(model)
+    count = catalog.embedding_count(model)
+    if state is None:
+        note = "no snapshot yet: built from the catalog when first opened" if count else "empty"
+        return IndexHealth(count, 0, True, note)
+    rebuild = "rebuilt from the catalog when next opened"
+    if state.dim != dim:
+        return IndexHealth(count, 0, False, f"the model's dimension changed: {rebuild}")
+    try:
+        size = (folder / state.file).stat().st_size
+    except OSError:
+        return IndexHealth(count, 0, False, f"snapshot {state.file} is missing: {rebuild}")
+    if size != state.size:
+        return IndexHealth(count, 0, False, f"snapshot {state.file} has the wrong size: {rebuild}")
+    changes = catalog.changes_since(model, state.applied_seq)
+    removed = sum(1 for _, _, op in changes if op == "remove")
+    added = len(changes) - removed
+    healthy = state.vectors + added - removed == count
+    note = "snapshot on disk" + (f", {len(changes)} newer changes to replay" if changes else ", up to date")
+    if not healthy:
+        note = f"snapshot disagrees with the catalog: {rebuild}"
+    return IndexHealth(count, state.deleted + removed, healthy, note)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -12,8 +12,11 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from photosearch.core.models.registry import TINY_MODEL_NAME
+
 from . import synthetic
 
+DEMO_MODEL = TINY_MODEL_NAME  # bundled: the demo works offline
 DEMO_QUERIES = ("a red circle", "blue square", "yellow triangle", "red above blue", "green left of white")
 _SIZES = ((1280, 960), (1600, 1200), (2048, 1536), (1200, 1600), (1920, 1080), (1536, 2048))
 

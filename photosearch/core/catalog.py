@@ -17,8 +17,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+
+from photosearch.errors import UserError
 
 SCHEMA_VERSION = 2
 
@@ -89,7 +92,7 @@ _MIGRATIONS: dict[int, str] = {
 }
 
 
-class CatalogError(Exception):
+class CatalogError(UserError):
     """The catalog file cannot be opened or used; the message is for the user."""
 
 
@@ -110,6 +113,29 @@ class PhotoRow:
     fingerprint: str | None
     status: str
     skip_reason: str | None
+
+
+class NewPhoto(NamedTuple):
+    folder_id: int
+    path: str
+    size: int
+    mtime_ns: int
+
+
+class ChangedPhoto(NamedTuple):
+    id: int
+    size: int
+    mtime_ns: int
+
+
+class MovedPhoto(NamedTuple):
+    """A photo row that keeps its id (and embedding) at a new path."""
+
+    id: int
+    path: str
+    size: int
+    mtime_ns: int
+    folder_id: int
 
 
 @dataclass(frozen=True)
@@ -238,6 +264,13 @@ class Catalog:
             db.execute("DELETE FROM folders WHERE id=?", (folder_id,))
         return int(count)
 
+    def folder_counts(self) -> dict[int, dict[str, int]]:
+        """Photos per folder and status, in one pass over the status index."""
+        counts: dict[int, dict[str, int]] = {}
+        for folder_id, status, count in self._query("SELECT folder_id, status, COUNT(*) FROM photos GROUP BY folder_id, status"):
+            counts.setdefault(int(folder_id), {})[str(status)] = int(count)
+        return counts
+
     def set_folder_state(self, folder_id: int, state: str) -> None:
         with self.transaction() as db:
             db.execute("UPDATE folders SET state=?, scanned_at=? WHERE id=?", (state, time.time(), folder_id))
@@ -272,17 +305,13 @@ class Catalog:
 
     def apply_scan(
         self,
-        new: Iterable[tuple[int, str, int, int]],
-        changed: Iterable[tuple[int, int, int]],
-        moved: Iterable[tuple[int, str, int, int, int]],
+        new: Iterable[NewPhoto],
+        changed: Iterable[ChangedPhoto],
+        moved: Iterable[MovedPhoto],
         gone: Iterable[int],
     ) -> None:
-        """Record a scan's diff in one transaction.
-
-        new: (folder id, path, size, mtime_ns) → pending; changed: (id, size, mtime_ns) → pending
-        again; moved: (id, new path, size, mtime_ns, folder id) → same row, embedding kept;
-        gone: ids → deleted with their embeddings.
-        """
+        """Record a scan's diff in one transaction: new photos and changed ones become pending,
+        moved ones keep their row and embedding, gone ids are deleted with their embeddings."""
         now = time.time()
         with self.transaction() as db:
             gone_ids = [(pid,) for pid in gone]
@@ -290,15 +319,15 @@ class Catalog:
             db.executemany("DELETE FROM photos WHERE id=?", gone_ids)
             db.executemany(
                 "UPDATE photos SET path=?, size=?, mtime_ns=?, folder_id=?, updated_at=? WHERE id=?",
-                [(path, size, mtime, folder_id, now, pid) for pid, path, size, mtime, folder_id in moved],
+                [(m.path, m.size, m.mtime_ns, m.folder_id, now, m.id) for m in moved],
             )
             db.executemany(
                 "UPDATE photos SET size=?, mtime_ns=?, status='pending', skip_reason=NULL, updated_at=? WHERE id=?",
-                [(size, mtime, now, pid) for pid, size, mtime in changed],
+                [(c.size, c.mtime_ns, now, c.id) for c in changed],
             )
             db.executemany(
                 "INSERT INTO photos(folder_id, path, size, mtime_ns, status, updated_at) VALUES(?, ?, ?, ?, 'pending', ?)",
-                [(folder_id, path, size, mtime, now) for folder_id, path, size, mtime in new],
+                [(n.folder_id, n.path, n.size, n.mtime_ns, now) for n in new],
             )
 
     def pending(self, after_id: int = 0, limit: int = 1_000_000) -> list[PendingPhoto]:

@@ -1,0 +1,47 @@
+"""Text for a terminal: a progress bar and durations (shared by `index`, `demo` and `watch`)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from photosearch.records import Progress
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (plain periodic lines when stderr is not a terminal)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self._last_line = 0.0
+
+    def __call__(self, progress: Progress) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * progress.fraction)
+        eta = duration(progress.eta_s) if progress.eta_s is not None else "--:--"
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {progress.done}/{progress.total} photos"
+            f"  {progress.rate:5.1f}/s  ETA {eta}" + (f"  skipped {progress.skipped}" if progress.skipped else "")
+        )
+        if self.tty:
+            sys.stderr.write("\r" + line.ljust(100))
+            sys.stderr.flush()
+        elif time.monotonic() - self._last_line > 5 or progress.done == progress.total:
+            self._last_line = time.monotonic()
+            print(line, file=sys.stderr)
+
+    def finish(self) -> None:
+        if self.enabled and self.tty:
+            sys.stderr.write("\n")
+
+
+def duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return (
+        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+        if seconds >= 3600
+        else f"{seconds // 60}:{seconds % 60:02d}"
+    )

@@ -1,0 +1,385 @@
+"""The library facade: the one door into the core.
+
+A library is one folder on disk holding a catalog, vector indexes and imported models. The CLI
+and the worker process talk only to this class (and the two model functions at the bottom):
+it owns the whole write path — reconciling folders, syncing the paths a watcher names,
+preparing and running indexing — so there is one conductor, and every write takes the writer
+lock. The embedder is created on first need, so `status` never loads torch; the index is opened
+on first search or write, so `status` never loads the graph either. Searching works while
+indexing runs in another thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from photosearch.errors import UserError
+from photosearch.records import (
+    FolderStatus,
+    IndexReport,
+    LibraryStatus,
+    ModelInfo,
+    PhotoCounts,
+    Progress,
+    SearchHit,
+    SkippedFile,
+    SyncReport,
+)
+
+from .catalog import Catalog, Folder
+from .images import DecodeError, load_for_model
+from .index.store import IndexStore, recorded_health
+from .index.vectors import TEXT_QUERY_EF
+from .models.registry import DEFAULT_MODEL, ModelSpec, ModelUnavailable, available_models, cached_weights, get_model
+from .pipeline import Indexer
+from .query import QueryError, Term, parse_query
+from .scan import sync_library, sync_paths
+from .writer_lock import WriterLock
+
+CATALOG_FILE = "catalog.sqlite3"
+INDEX_FOLDER = "index"
+WRITER_LOCK_FILE = "writer.lock"
+
+
+class LibraryError(UserError):
+    """A problem with the library itself (location, permissions, folders)."""
+
+
+def default_library_home() -> Path:
+    override = os.environ.get("PHOTOSEARCH_HOME")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("photosearch"))
+
+
+class Library:
+    def __init__(
+        self,
+        home: Path | None = None,
+        model: str | None = None,
+        device: str | None = None,
+        threads: int | None = None,
+        random_weights: bool = False,
+    ) -> None:
+        """`random_weights`: benchmarks only (a real architecture's cost without its download)."""
+        self.home = (home or default_library_home()).expanduser().resolve()
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LibraryError(f"cannot create library folder {self.home}: {exc.strerror or exc}") from None
+        if not os.access(self.home, os.W_OK):
+            raise LibraryError(f"library folder {self.home} is not writable")
+        self.catalog = Catalog(self.home / CATALOG_FILE)
+        chosen = model or os.environ.get("PHOTOSEARCH_MODEL") or self.catalog.get_meta("model") or DEFAULT_MODEL
+        self.spec: ModelSpec = get_model(chosen, self.home)
+        self.device = device
+        self.threads = threads
+        self.random_weights = random_weights
+        self._embedder: Any = None
+        self._store: IndexStore | None = None
+        self._lock = threading.RLock()
+        self._writer = WriterLock(self.home / WRITER_LOCK_FILE)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None and self._writer.held:
+                try:
+                    self._store.save()
+                except OSError:
+                    pass  # the catalog is the truth; the next start replays or rebuilds
+            self._writer.release()
+            self.catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def model(self) -> str:
+        return self.spec.name
+
+    @property
+    def embedder(self) -> Any:
+        """The CLIP embedder, loaded on first use (it imports torch: seconds)."""
+        with self._lock:
+            if self._embedder is None:
+                from .models.embedder import Embedder
+
+                self._embedder = Embedder(self.spec, device=self.device, threads=self.threads, random_weights=self.random_weights)
+            return self._embedder
+
+    def load_model(self) -> None:
+        """Load the embedder now (the worker overlaps this with its first scan)."""
+        self.embedder  # noqa: B018 - the property loads it
+
+    @property
+    def inference_threads(self) -> int | None:
+        """Threads the loaded embedder uses; None while it is not loaded."""
+        return self._embedder.threads if self._embedder is not None else None
+
+    @property
+    def store(self) -> IndexStore:
+        """The model's vector index, opened (verified, replayed or rebuilt) on first use."""
+        with self._lock:
+            if self._store is None:
+                self._store = IndexStore(
+                    self.catalog, self.home / INDEX_FOLDER, self.spec.name, self.spec.dim, threads=self.threads or 1
+                )
+            return self._store
+
+    # -- folders --------------------------------------------------------------------------
+
+    def folders(self, counts: bool = True) -> list[FolderStatus]:
+        """The library's folders, with their photo counts unless `counts` is False (cheaper)."""
+        per_folder = self.catalog.folder_counts() if counts else {}
+        return [FolderStatus(f.path, f.state, _photo_counts(per_folder.get(f.id, {}))) for f in self.catalog.folders()]
+
+    def add_folder(self, path: Path) -> str:
+        """Add a folder (a no-op when a library folder already covers it); returns the folder's path."""
+        folder = path.expanduser().resolve()
+        if not folder.is_dir():
+            raise LibraryError(f"not a folder: {path}")
+        for existing in self.catalog.folders():
+            if folder == Path(existing.path) or Path(existing.path) in folder.parents:
+                return existing.path
+        self.claim_writer()
+        return self.catalog.add_folder(str(folder)).path
+
+    def remove_folder(self, path: Path) -> int:
+        """Forget a folder and its photos (the files are never touched); returns how many."""
+        target = str(path.expanduser().resolve())
+        for existing in self.catalog.folders():
+            if existing.path == target:
+                self.claim_writer()
+                removed = self.catalog.remove_folder(existing.id)
+                self.store.refresh()
+                return removed
+        raise LibraryError(f"{path} is not a library folder")
+
+    # -- the write path -------------------------------------------------------------------
+
+    def claim_writer(self) -> None:
+        """Become this library's one writer (raises LibraryBusy if another process is)."""
+        self._writer.acquire()
+
+    def reconcile(self, only: Iterable[str] | None = None) -> SyncReport:
+        """Scan folders fully against the catalog (all, or the library folders named in `only`)."""
+        self.claim_writer()
+        folders: list[Folder] | None = None
+        if only is not None:
+            wanted = set(only)
+            folders = [f for f in self.catalog.folders() if f.path in wanted]
+        report = sync_library(self.catalog, folders)
+        self.store.refresh()
+        return report
+
+    def sync_paths(self, paths: Iterable[str], settle_s: float = 0.0) -> tuple[SyncReport, set[str]]:
+        """Sync only what lies at or below `paths` (a watcher's hints); returns the report and the
+        paths left for later because they were modified less than `settle_s` ago."""
+        self.claim_writer()
+        report, deferred = sync_paths(self.catalog, paths, settle_s)
+        if report.touched:
+            self.store.refresh()
+        return report, deferred
+
+    def prepare_indexing(self) -> int:
+        """Make this library's model the one it indexes for, and queue every photo that has no
+        vector for it yet; returns the number of pending photos."""
+        self.claim_writer()
+        self.catalog.set_meta("model", self.spec.name)
+        self.catalog.mark_pending_for_model(self.spec.name)
+        return self.catalog.pending_count()
+
+    def pending_count(self) -> int:
+        return self.catalog.pending_count()
+
+    def run_indexing(
+        self,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_skipped: Callable[[str, str], None] | None = None,
+        cancel: threading.Event | None = None,
+        before_batch: Callable[[], None] | None = None,
+        batch_size: int = 32,
+        decode_workers: int | None = None,
+        background: bool = False,
+        final_save: bool = True,
+    ) -> IndexReport:
+        """Embed every pending photo (see `pipeline.Indexer` for the callbacks)."""
+        self.claim_writer()
+        return Indexer(
+            self.catalog,
+            self.store,
+            self.embedder,
+            self.spec.name,
+            batch_size=batch_size,
+            decode_workers=decode_workers,
+            on_progress=on_progress,
+            on_skipped=on_skipped,
+            cancel=cancel,
+            before_batch=before_batch,
+            background=background,
+            final_save=final_save,
+        ).run()
+
+    def index(
+        self,
+        on_progress: Callable[[Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+        batch_size: int = 32,
+        decode_workers: int | None = None,
+    ) -> tuple[SyncReport, IndexReport]:
+        """Sync the folders, then embed everything pending (resuming any interrupted run)."""
+        report = self.reconcile()
+        self.prepare_indexing()
+        return report, self.run_indexing(on_progress, cancel=cancel, batch_size=batch_size, decode_workers=decode_workers)
+
+    # -- search ---------------------------------------------------------------------------
+
+    def query_vector(self, query: str | list[Term], base: Path | None = None) -> np.ndarray:
+        terms = parse_query(query, base) if isinstance(query, str) else query
+        total = np.zeros(self.spec.dim, dtype=np.float32)
+        texts = [t for t in terms if t.kind == "text"]
+        if texts:
+            vectors = self.embedder.encode_texts([t.value for t in texts])
+            for term, vector in zip(texts, vectors, strict=True):
+                total += np.float32(term.weight) * vector
+        for term in (t for t in terms if t.kind == "image"):
+            total += np.float32(term.weight) * self.image_vector(Path(term.value))
+        norm = float(np.linalg.norm(total))
+        if norm < 1e-6:
+            raise QueryError("the query's terms cancel each other out")
+        return (total / np.float32(norm)).astype(np.float32)
+
+    def image_vector(self, path: Path) -> np.ndarray:
+        """A photo's vector: from the catalog when indexed, else decoded and embedded now."""
+        stored = self.catalog.vector_for_path(self.spec.name, str(path.resolve()))
+        if stored is not None and stored.shape == (self.spec.dim,):
+            return stored
+        try:
+            pixels, _ = load_for_model(path, self.embedder.image_size)
+        except DecodeError as exc:
+            raise QueryError(f"cannot use {path} as a query: {exc}") from None
+        return self.embedder.encode_images(pixels[None])[0]
+
+    def search_vector(
+        self,
+        vector: np.ndarray,
+        k: int = 20,
+        cutoff: float | None = None,
+        exclude: set[str] | None = None,
+        ef: int | None = None,
+    ) -> list[SearchHit]:
+        store = self.store
+        store.refresh()
+        extra = len(exclude) if exclude else 0
+        labels, scores = store.index.search(vector, k + extra, ef=ef)
+        paths = self.catalog.paths_for_labels(labels.tolist())
+        results = [
+            SearchHit(paths[label], float(score))
+            for label, score in zip(labels.tolist(), scores.tolist(), strict=True)
+            if label in paths and not (exclude and paths[label] in exclude)
+        ][:k]
+        if cutoff is not None and results:
+            floor = results[0].score * cutoff
+            results = [r for r in results if r.score >= floor]
+        return results
+
+    def search_terms(self, terms: list[Term], k: int = 20, cutoff: float | None = None) -> list[SearchHit]:
+        """Search by parsed terms; a query with words in it searches wider (it sits across the
+        modality gap, far from every photo, where HNSW needs a larger ef for the same recall)."""
+        ef = TEXT_QUERY_EF if any(t.kind == "text" for t in terms) else None
+        return self.search_vector(self.query_vector(terms), k, cutoff, ef=ef)
+
+    def search(
+        self,
+        query: str,
+        images: Sequence[str | Path] = (),
+        k: int = 20,
+        cutoff: float | None = None,
+        base: Path | None = None,
+    ) -> list[SearchHit]:
+        """Text in the query syntax (`beach -people`, `"2:sunset" + ./photo.jpg`) plus image paths."""
+        terms = parse_query(query, base) if query.strip() else []
+        terms += [Term("image", str(Path(image).expanduser().resolve())) for image in images]
+        if not terms:
+            raise QueryError("the query is empty")
+        return self.search_terms(terms, k, cutoff)
+
+    def similar(self, image: Path, k: int = 20, cutoff: float | None = None) -> list[SearchHit]:
+        image = image.expanduser().resolve()
+        if not image.is_file():
+            raise QueryError(f"no such image: {image}")
+        return self.search_vector(self.image_vector(image), k, cutoff, exclude={str(image)})
+
+    # -- status ---------------------------------------------------------------------------
+
+    def status(self, include_paths: bool = False) -> LibraryStatus:
+        """Counts, folders, index health and skipped files; instant at any library size.
+
+        An index this process has open reports on itself; otherwise the health comes from what
+        the catalog recorded of the snapshot (no graph is loaded or checksummed)."""
+        if self._store is not None:
+            health = self._store.health()
+        else:
+            health = recorded_health(self.catalog, self.home / INDEX_FOLDER, self.spec.name, self.spec.dim)
+        return LibraryStatus(
+            library=str(self.home),
+            model=self.spec.name,
+            model_weights="present" if _weights_present(self.spec) else "not downloaded",
+            folders=tuple(self.folders()),
+            photos=_photo_counts(self.catalog.counts()),
+            index=health,
+            skipped=tuple(SkippedFile(p, r) for p, r in self.catalog.skipped()),
+            paths=tuple(self.catalog.indexed_paths()) if include_paths else None,
+        )
+
+
+def _photo_counts(counts: dict[str, int]) -> PhotoCounts:
+    return PhotoCounts(counts.get("indexed", 0), counts.get("skipped", 0), counts.get("pending", 0))
+
+
+def _weights_present(spec: ModelSpec) -> bool:
+    try:
+        return cached_weights(spec) is not None
+    except (ModelUnavailable, OSError, ImportError):
+        return False
+
+
+# -- models (library-independent, but reached through this door too) -----------------------------
+
+
+def list_models(home: Path | None = None) -> list[ModelInfo]:
+    """Built-in models and those imported into the library at `home`."""
+    return [
+        ModelInfo(
+            spec.name,
+            spec.arch,
+            spec.pretrained,
+            spec.dim,
+            spec.licence,
+            _weights_present(spec),
+            spec.name == DEFAULT_MODEL,
+            spec.summary,
+        )
+        for spec in available_models(home or default_library_home()).values()
+    ]
+
+
+def import_model(home: Path | None, source: Path, arch: str, name: str | None = None) -> ModelInfo:
+    """Import a weights file into the library at `home` as a model of its own (loads torch)."""
+    from .models.importer import import_weights
+
+    spec = import_weights(home or default_library_home(), source, arch, name)
+    return ModelInfo(spec.name, spec.arch, spec.pretrained, spec.dim, spec.licence, True, False, spec.summary)

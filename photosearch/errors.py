@@ -1,0 +1,15 @@
+"""One base class for every error whose message is written for the user.
+
+The command line, the worker and the window each catch `UserError` alone and show its message
+as it is (one line, no traceback); anything else is a bug, which goes to the log file.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """An error whose message says, in one line, what went wrong and what to do."""
+
+
+class UsageError(UserError):
+    """The command was asked for something it cannot do as asked (the CLI exits with status 2)."""

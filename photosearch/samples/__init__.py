@@ -1,0 +1,1 @@
+"""Sample photos and what is built from them: synthetic photos, the demo, the self-test, evaluation."""

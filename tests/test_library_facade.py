@@ -1,0 +1,180 @@
+"""The library facade as the one door: writes take the writer lock, status never loads the graph,
+records are typed, and logs go to files rather than terminals."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import write_shapes
+
+from photosearch import logs
+from photosearch.core.fingerprint import fingerprint
+from photosearch.core.library import Library
+from photosearch.core.writer_lock import LibraryBusy
+from photosearch.errors import UserError
+from photosearch.records import FolderStatus, LibraryStatus, PhotoCounts
+from photosearch.samples import synthetic
+from photosearch.worker import protocol as p
+from photosearch.worker.client import WorkerClient
+
+LABELS = synthetic.shape_labels()
+
+
+def _indexed_library(home: Path, photos: Path, count: int = 6) -> None:
+    write_shapes(photos, LABELS[:count], 3)
+    with Library(home, model="tiny-shapes", threads=2) as library:
+        library.add_folder(photos)
+        library.index()
+
+
+def test_status_reads_the_recorded_index_state_without_opening_the_graph(tmp_path: Path) -> None:
+    home, photos = tmp_path / "library", tmp_path / "photos"
+    _indexed_library(home, photos)
+    with Library(home, model="tiny-shapes") as library:
+        status = library.status()
+        assert library._store is None, "status opened the vector index"
+        assert isinstance(status, LibraryStatus)
+        assert status.index.vectors == 6 and status.index.healthy and "snapshot on disk" in status.index.note
+        assert status.folders == (FolderStatus(str(photos.resolve()), "online", PhotoCounts(6, 0, 0)),)
+        # a photo removed since the snapshot: the recorded state plus the change log still add up
+        library.claim_writer()
+        folder_id = library.catalog.folders()[0].id
+        gone = next(iter(library.catalog.photos_in_folder(folder_id).values()))
+        Path(gone.path).unlink()
+        library.catalog.apply_scan([], [], [], [gone.id])
+        status = library.status()
+        assert library._store is None
+        assert status.index.vectors == 5 and status.index.healthy and "1 newer changes to replay" in status.index.note
+
+
+def test_status_reports_a_missing_snapshot_and_the_next_open_rebuilds_it(tmp_path: Path) -> None:
+    home, photos = tmp_path / "library", tmp_path / "photos"
+    _indexed_library(home, photos)
+    for snapshot in (home / "index").glob("*.hnsw"):
+        snapshot.unlink()
+    with Library(home, model="tiny-shapes") as library:
+        status = library.status()
+        assert not status.index.healthy and "missing" in status.index.note
+        assert len(library.search("a red circle", k=3)) == 3  # opening for a search rebuilds
+        assert library.status().index.healthy
+
+
+def test_status_json_holds_no_index_load(tmp_path: Path) -> None:
+    """The command line's status on a library whose snapshot is garbage still answers at once,
+    without noticing: only opening the index verifies its checksum."""
+    home, photos = tmp_path / "library", tmp_path / "photos"
+    _indexed_library(home, photos)
+    snapshot = next((home / "index").glob("*.hnsw"))
+    snapshot.write_bytes(b"\0" * snapshot.stat().st_size)  # same size, wrong content
+    env = dict(os.environ, PHOTOSEARCH_HOME=str(home))
+    result = subprocess.run([sys.executable, "-m", "photosearch", "status", "--json"], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["index"]["vectors"] == 6
+    with Library(home, model="tiny-shapes") as library:
+        assert len(library.search("a red circle", k=2)) == 2 and library.store.note.startswith("rebuilt")
+
+
+def test_every_write_takes_the_writer_lock(tmp_path: Path) -> None:
+    home, photos = tmp_path / "library", tmp_path / "photos"
+    write_shapes(photos, LABELS[:2], 4)
+    with Library(home, model="tiny-shapes") as writer, Library(home, model="tiny-shapes") as other:
+        writer.claim_writer()
+        for write in (
+            lambda: other.add_folder(photos),
+            lambda: other.reconcile(),
+            lambda: other.sync_paths([str(photos)]),
+            lambda: other.prepare_indexing(),
+        ):
+            with pytest.raises(LibraryBusy):
+                write()
+        assert other.folders() == []  # nothing was written
+        assert isinstance(LibraryBusy("x"), UserError)
+
+
+def test_the_pipeline_fingerprints_from_the_decode_open(library: Library, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    paths = write_shapes(photos, LABELS[:3], 5)
+    library.add_folder(photos)
+    library.index()
+    rows = library.catalog.photos_in_folder(1)
+    assert {row.fingerprint for row in rows.values()} == {fingerprint(p) for p in paths}
+
+
+def test_the_cli_writes_tracebacks_to_its_log_file_not_the_terminal(tmp_path: Path) -> None:
+    # a bug stands in for the command (what is under test is how the CLI reports one)
+    code = (
+        "import sys, photosearch.cli.main as cli\ncli.COMMANDS['status'] = lambda args: 1 // 0\nsys.exit(cli.main(['status']))\n"
+    )
+    env = dict(os.environ, PHOTOSEARCH_LOG_DIR=str(tmp_path / "logs"))
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and "ZeroDivisionError" in result.stderr
+    assert "Traceback" not in result.stderr and "details in" in result.stderr
+    assert "Traceback" in (tmp_path / "logs" / "photosearch.log").read_text()
+
+
+def test_a_user_error_is_one_line_and_logs_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "library"
+    home.mkdir()
+    (home / "catalog.sqlite3").write_bytes(b"SQLite format 3\0" + b"\x07" * 4000)  # a damaged catalog
+    env = dict(os.environ, PHOTOSEARCH_HOME=str(home), PHOTOSEARCH_LOG_DIR=str(tmp_path / "logs"))
+    result = subprocess.run([sys.executable, "-m", "photosearch", "status"], env=env, capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.startswith("photosearch: error: ")
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_logging_goes_to_a_rotating_file_and_survives_a_missing_stderr(tmp_path: Path) -> None:
+    code = (
+        "import sys, logging, warnings\n"
+        "sys.stderr = None\n"
+        "from photosearch.logs import setup_logging\n"
+        "path = setup_logging('probe')\n"
+        "logging.getLogger('photosearch.core.catalog').warning('a warning for the file')\n"
+        "warnings.warn('a python warning')\n"
+        "print(path)\n"
+    )
+    env = dict(os.environ, PHOTOSEARCH_LOG_DIR=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == ""
+    text = (tmp_path / "probe.log").read_text()
+    assert "photosearch.core.catalog WARNING a warning for the file" in text and "a python warning" in text
+    assert logs.log_file("probe").name == "probe.log"
+
+
+@pytest.mark.slow
+def test_the_worker_forwards_its_warnings_and_the_client_logs_broken_listeners(tmp_path: Path) -> None:
+    home, photos = tmp_path / "library", tmp_path / "photos"
+    _indexed_library(home, photos, count=3)
+    for snapshot in (home / "index").glob("*.hnsw"):
+        snapshot.write_bytes(b"garbage")  # the worker logs a warning when it rebuilds the index
+    events: list[p.Event] = []
+
+    def listener(event: p.Event) -> None:
+        events.append(event)
+        if isinstance(event, p.Ready):
+            raise RuntimeError("a broken listener")
+
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = logged.append  # type: ignore[method-assign]
+    client_log = logging.getLogger("photosearch.worker.client")
+    client_log.addHandler(handler)
+    settings = p.WorkerSettings(home=str(home), model="tiny-shapes", threads=1)
+    with WorkerClient(settings, on_event=listener) as client:
+        client.start()
+        assert client.search("a red circle", k=2).hits
+        deadline = time.monotonic() + 30
+        while not any(isinstance(e, p.WorkerLog) for e in events) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    forwarded = [e for e in events if isinstance(e, p.WorkerLog)]
+    assert forwarded and forwarded[0].level == logging.WARNING and "rebuilding" in forwarded[0].message
+    assert forwarded[0].logger == "photosearch.core.index.store"
+    client_log.removeHandler(handler)
+    assert any("listener failed" in r.getMessage() and r.exc_info for r in logged)
