@@ -8,6 +8,7 @@ worker's pipe and read by the window's process. `to_json` gives the shape that
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +36,8 @@ class Progress:
 
 @dataclass(frozen=True)
 class SyncReport:
-    """What a scan found: counts of each kind of change, and the folders found offline."""
+    """What a scan found: counts of each kind of change, the folders found offline, the
+    folders it could not read."""
 
     new: int = 0
     changed: int = 0
@@ -43,6 +45,7 @@ class SyncReport:
     removed: int = 0
     unchanged: int = 0
     offline: tuple[str, ...] = ()
+    unreadable: tuple[str, ...] = ()  # folders that could not be read: their photos are kept
 
     @property
     def touched(self) -> int:
@@ -142,3 +145,27 @@ class ModelInfo:
     downloaded: bool
     default: bool
     summary: str
+
+
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: str) -> str:
+    """`text` (a path, or a message naming one) as a person can read it on one line.
+
+    Bytes of a file name that are not UTF-8 show as `\\xNN`; control characters (a newline or an
+    escape sequence inside a name) and bidirectional overrides are escaped, so a hostile name
+    cannot break a line, a terminal or a table. The stored path is never changed, only shown."""
+    try:
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no file name decoding produced
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if text.isprintable():
+        return text
+    return "".join(char.encode("unicode_escape").decode("ascii") if _breaks_a_line(char) else char for char in text)
+
+
+def _breaks_a_line(char: str) -> bool:
+    """Control characters, line and paragraph separators, bidirectional overrides (not the
+    joiners and other format characters that emoji and scripts need)."""
+    return unicodedata.category(char) in ("Cc", "Zl", "Zp") or char in _BIDI_CONTROLS

@@ -178,3 +178,21 @@ def test_the_worker_forwards_its_warnings_and_the_client_logs_broken_listeners(t
     assert forwarded[0].logger == "photosearch.core.index.store"
     client_log.removeHandler(handler)
     assert any("listener failed" in r.getMessage() and r.exc_info for r in logged)
+
+
+def test_cached_weights_reads_the_hub_cache_as_huggingface_hub_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from huggingface_hub import try_to_load_from_cache
+
+    from photosearch.core.models.registry import BUILTIN_MODELS, cached_weights
+
+    monkeypatch.setenv("PHOTOSEARCH_MODEL_CACHE", str(tmp_path))
+    spec = BUILTIN_MODELS["ViT-B-32"]
+    assert spec.hub_repo and cached_weights(spec) is None
+    repo = tmp_path / ("models--" + spec.hub_repo.replace("/", "--"))
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0123abcd")
+    snapshot = repo / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    (snapshot / "open_clip_model.safetensors").write_bytes(b"weights")
+    theirs = try_to_load_from_cache(spec.hub_repo, "open_clip_model.safetensors", cache_dir=str(tmp_path))
+    assert cached_weights(spec) == Path(str(theirs))

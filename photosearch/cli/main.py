@@ -22,7 +22,7 @@ from typing import Any
 
 from photosearch.errors import UsageError, UserError
 from photosearch.logs import log_unexpected, setup_logging
-from photosearch.records import SearchHit
+from photosearch.records import SearchHit, printable
 
 from .text import ProgressBar
 
@@ -121,7 +121,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     with _library(args) as library:
         for raw in args.paths:
             folder = library.add_folder(Path(raw))
-            print(f"library folder: {folder}", file=sys.stderr)
+            print(f"library folder: {printable(folder)}", file=sys.stderr)
         if not library.folders(counts=False):
             raise UsageError("the library has no folders yet: photosearch index PATH…")
         bar = ProgressBar(not args.quiet)
@@ -134,7 +134,9 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"(new {sync.new}, changed {sync.changed}, moved {sync.moved}, removed {sync.removed}, unchanged {sync.unchanged})"
         )
         for path in sync.offline:
-            print(f"folder offline (kept its photos): {path}", file=sys.stderr)
+            print(f"folder offline: missing, empty or unreadable (its photos are kept): {printable(path)}", file=sys.stderr)
+        for path in sync.unreadable:
+            print(f"folder unreadable (its photos are kept): {printable(path)}", file=sys.stderr)
     return 0
 
 
@@ -159,7 +161,7 @@ def _print_results(results: list[SearchHit], as_json: bool) -> None:
     if not results:
         print("no results (is the library indexed? see `photosearch status`)", file=sys.stderr)
     for r in results:
-        print(f"{r.score:.3f}  {r.path}")
+        print(f"{r.score:.3f}  {printable(r.path)}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -181,7 +183,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(status.to_json(), indent=1))
         return 0
     photos, index = status.photos, status.index
-    print(f"library: {status.library}")
+    print(f"library: {printable(status.library)}")
     print(f"model:   {status.model} (weights {status.model_weights})")
     print(f"photos:  {photos.indexed} indexed, {photos.skipped} skipped, {photos.pending} pending")
     state = "healthy" if index.healthy else "NEEDS REPAIR (run `photosearch index`)"
@@ -190,20 +192,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     for folder in status.folders:
         counts = folder.photos
         print(
-            f"  {folder.path}  ({counts.indexed} indexed, {counts.skipped} skipped, {counts.pending} pending)"
+            f"  {printable(folder.path)}  ({counts.indexed} indexed, {counts.skipped} skipped, {counts.pending} pending)"
             + ("  [offline]" if folder.state == "offline" else "")
         )
     if status.skipped:
         print("skipped files:")
         for item in status.skipped:
-            print(f"  {item.path}: {item.reason}")
+            print(f"  {printable(item.path)}: {item.reason}")
     return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
     with _library(args) as library:
         removed = library.remove_folder(Path(args.path))
-    print(f"removed {args.path} and {removed} photos from the library (the files are untouched)")
+    print(f"removed {printable(args.path)} and {removed} photos from the library (the files are untouched)")
     return 0
 
 
@@ -231,7 +233,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     folder = Path(args.folder).expanduser() if args.folder else default_demo_folder()
-    print(f"writing {args.count} sample photos to {folder} …", file=sys.stderr)
+    print(f"writing {args.count} sample photos to {printable(str(folder))} …", file=sys.stderr)
     generate_library(folder, count=args.count)
     home = Path(args.library).expanduser() if getattr(args, "library", None) else folder / ".photosearch"
     with Library(home, model=DEMO_MODEL, device=getattr(args, "device", None), threads=getattr(args, "threads", None)) as library:
@@ -245,8 +247,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for query in DEMO_QUERIES:
             print(f'search "{query}":')
             for result in library.search(query, k=5):
-                print(f"  {result.score:.3f}  {os.path.relpath(result.path, folder)}")
-    print(f"\ndone in {time.monotonic() - started:.0f} s. Try: photosearch --library {home} search 'white square'")
+                print(f"  {result.score:.3f}  {printable(os.path.relpath(result.path, folder))}")
+    print(
+        f"\ndone in {time.monotonic() - started:.0f} s. Try: photosearch --library {printable(str(home))} search 'white square'"
+    )
     return 0
 
 
@@ -279,23 +283,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+        print(f"{PROG}: {printable(str(exc))}", file=sys.stderr)
         return 2
     except UserError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"\n{PROG}: interrupted; indexing resumes where it stopped next time", file=sys.stderr)
         return 130
     except sqlite3.Error as exc:  # e.g. "database or disk is full"
-        print(f"{PROG}: error: catalog: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: catalog: {printable(str(exc))}", file=sys.stderr)
         return 1
     except OSError as exc:
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        print(f"{PROG}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(str(exc.strerror or exc))}{printable(where)}", file=sys.stderr)
         return 1
     except Exception as exc:  # the user gets one line, the log gets the traceback
-        print(f"{PROG}: error: {type(exc).__name__}: {exc}{log_unexpected(log, exc, LOG_NAME)}", file=sys.stderr)
+        print(f"{PROG}: error: {type(exc).__name__}: {printable(str(exc))}{log_unexpected(log, exc, LOG_NAME)}", file=sys.stderr)
         return 1
 
 

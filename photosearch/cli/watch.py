@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from photosearch.records import Progress
+from photosearch.records import Progress, printable
 from photosearch.worker import protocol as p
 from photosearch.worker.client import WorkerClient, WorkerError
 from photosearch.worker.protocol import WorkerSettings
@@ -40,13 +40,13 @@ class StatusLine:
             self.progress = event.progress
             self.render()
         elif isinstance(event, p.FolderChanged):
-            self.say(f"folder {event.state}: {event.path}" + (f" ({event.note})" if event.note else ""))
+            self.say(f"folder {event.state}: {printable(event.path)}" + (f" ({event.note})" if event.note else ""))
         elif isinstance(event, p.Skipped):
-            self.say(f"skipped {event.path}: {event.reason}")
+            self.say(f"skipped {printable(event.path)}: {event.reason}")
         elif isinstance(event, p.WorkerProblem):
-            self.say(f"problem: {event.message}")
+            self.say(f"problem: {printable(event.message)}")
         elif isinstance(event, p.WorkerLog) and event.level >= logging.ERROR:
-            self.say(f"error: {event.message} (details in the worker's log)")
+            self.say(f"error: {printable(event.message)} (details in the worker's log)")
         elif isinstance(event, p.WorkerExited):
             self.say(event.message + ("; restarting it" if event.restarting else ""))
 

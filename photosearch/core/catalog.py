@@ -23,6 +23,8 @@ import numpy as np
 
 from photosearch.errors import UserError
 
+from .path_text import from_db, to_db
+
 SCHEMA_VERSION = 2
 
 _MIGRATIONS: dict[int, str] = {
@@ -172,6 +174,13 @@ class Embedded:
     taken: str | None
 
 
+_PHOTO_COLUMNS = "id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason"
+
+
+def _photo_row(row: tuple) -> PhotoRow:
+    return PhotoRow(row[0], row[1], from_db(row[2]), *row[3:])
+
+
 class Catalog:
     """Thread-safe access to the catalog file (one connection, one lock; WAL lets other processes read)."""
 
@@ -180,7 +189,7 @@ class Catalog:
         self._lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+            self._db = sqlite3.connect(os.fsencode(path), timeout=30, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -247,13 +256,13 @@ class Catalog:
     # -- folders --------------------------------------------------------------------------
 
     def folders(self) -> list[Folder]:
-        return [Folder(*row) for row in self._query("SELECT id, path, state FROM folders ORDER BY path")]
+        return [Folder(i, from_db(p), s) for i, p, s in self._query("SELECT id, path, state FROM folders ORDER BY path")]
 
     def add_folder(self, path: str) -> Folder:
         with self.transaction() as db:
-            db.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", (path, time.time()))
-            row = db.execute("SELECT id, path, state FROM folders WHERE path=?", (path,)).fetchone()
-        return Folder(*row)
+            db.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", (to_db(path), time.time()))
+            row = db.execute("SELECT id, state FROM folders WHERE path=?", (to_db(path),)).fetchone()
+        return Folder(row[0], path, row[1])
 
     def remove_folder(self, folder_id: int) -> int:
         """Forget a folder and everything indexed in it; returns the number of photos removed."""
@@ -263,6 +272,9 @@ class Catalog:
             db.execute("DELETE FROM photos WHERE folder_id=?", (folder_id,))
             db.execute("DELETE FROM folders WHERE id=?", (folder_id,))
         return int(count)
+
+    def has_photos(self, folder_id: int) -> bool:
+        return bool(self._query("SELECT 1 FROM photos WHERE folder_id=? LIMIT 1", (folder_id,)))
 
     def folder_counts(self) -> dict[int, dict[str, int]]:
         """Photos per folder and status, in one pass over the status index."""
@@ -279,29 +291,27 @@ class Catalog:
 
     def photos_in_folder(self, folder_id: int) -> dict[str, PhotoRow]:
         rows = self._query(
-            "SELECT id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason FROM photos WHERE folder_id=?",
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE folder_id=?",
             (folder_id,),
         )
-        return {row[2]: PhotoRow(*row) for row in rows}
+        return {row.path: row for row in map(_photo_row, rows)}
 
     def photos_under(self, folder_id: int, path: str) -> dict[str, PhotoRow]:
         """A folder's photos at `path` or anywhere below it (a range scan on the path index)."""
-        below = path.rstrip(os.sep) + os.sep
+        stored = to_db(path)
+        below = stored.rstrip(os.sep) + os.sep
         after = below[:-1] + chr(ord(os.sep) + 1)  # the first string past every 'below…'
         rows = self._query(
-            "SELECT id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason FROM photos"
-            " WHERE folder_id=? AND (path=? OR (path>=? AND path<?))",
-            (folder_id, path, below, after),
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE folder_id=? AND (path=? OR (path>=? AND path<?))",
+            (folder_id, stored, below, after),
         )
-        return {row[2]: PhotoRow(*row) for row in rows}
+        return {row.path: row for row in map(_photo_row, rows)}
 
     def indexed_with_size(self, size: int) -> list[PhotoRow]:
         rows = self._query(
-            "SELECT id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason FROM photos"
-            " WHERE size=? AND status='indexed' AND fingerprint IS NOT NULL",
-            (size,),
+            f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE size=? AND status='indexed' AND fingerprint IS NOT NULL", (size,)
         )
-        return [PhotoRow(*row) for row in rows]
+        return [_photo_row(row) for row in rows]
 
     def apply_scan(
         self,
@@ -319,7 +329,7 @@ class Catalog:
             db.executemany("DELETE FROM photos WHERE id=?", gone_ids)
             db.executemany(
                 "UPDATE photos SET path=?, size=?, mtime_ns=?, folder_id=?, updated_at=? WHERE id=?",
-                [(m.path, m.size, m.mtime_ns, m.folder_id, now, m.id) for m in moved],
+                [(to_db(m.path), m.size, m.mtime_ns, m.folder_id, now, m.id) for m in moved],
             )
             db.executemany(
                 "UPDATE photos SET size=?, mtime_ns=?, status='pending', skip_reason=NULL, updated_at=? WHERE id=?",
@@ -327,7 +337,7 @@ class Catalog:
             )
             db.executemany(
                 "INSERT INTO photos(folder_id, path, size, mtime_ns, status, updated_at) VALUES(?, ?, ?, ?, 'pending', ?)",
-                [(n.folder_id, n.path, n.size, n.mtime_ns, now) for n in new],
+                [(n.folder_id, to_db(n.path), n.size, n.mtime_ns, now) for n in new],
             )
 
     def pending(self, after_id: int = 0, limit: int = 1_000_000) -> list[PendingPhoto]:
@@ -335,7 +345,7 @@ class Catalog:
         rows = self._query(
             "SELECT id, path, size, mtime_ns FROM photos WHERE status='pending' AND id>? ORDER BY id LIMIT ?", (after_id, limit)
         )
-        return [PendingPhoto(*row) for row in rows]
+        return [PendingPhoto(i, from_db(p), size, mtime) for i, p, size, mtime in rows]
 
     def commit_results(self, model: str, embedded: Sequence[Embedded], skipped: Sequence[tuple[PendingPhoto, str]]) -> None:
         """Store a batch's vectors and skips atomically.
@@ -389,12 +399,12 @@ class Catalog:
 
     def skipped(self, limit: int = 1000) -> list[tuple[str, str]]:
         return [
-            (str(p), str(r))
+            (from_db(p), str(r))
             for p, r in self._query("SELECT path, skip_reason FROM photos WHERE status='skipped' ORDER BY path LIMIT ?", (limit,))
         ]
 
     def indexed_paths(self) -> list[str]:
-        return [str(p) for (p,) in self._query("SELECT path FROM photos WHERE status='indexed' ORDER BY path")]
+        return [from_db(p) for (p,) in self._query("SELECT path FROM photos WHERE status='indexed' ORDER BY path")]
 
     # -- embeddings -----------------------------------------------------------------------
 
@@ -408,12 +418,13 @@ class Catalog:
             rows = self._query(
                 f"SELECT e.id, p.path FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.id IN ({marks})", chunk
             )
-            out.update({int(label): str(path) for label, path in rows})
+            out.update({int(label): from_db(path) for label, path in rows})
         return out
 
     def vector_for_path(self, model: str, path: str) -> np.ndarray | None:
         rows = self._query(
-            "SELECT e.vector FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE p.path=? AND e.model=?", (path, model)
+            "SELECT e.vector FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE p.path=? AND e.model=?",
+            (to_db(path), model),
         )
         return np.frombuffer(rows[0][0], dtype=np.float32).copy() if rows else None
 

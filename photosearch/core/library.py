@@ -39,7 +39,7 @@ from .index.vectors import TEXT_QUERY_EF
 from .models.registry import DEFAULT_MODEL, ModelSpec, ModelUnavailable, available_models, cached_weights, get_model
 from .pipeline import Indexer
 from .query import QueryError, Term, parse_query
-from .scan import sync_library, sync_paths
+from .scan import folder_is_online, sync_library, sync_paths
 from .writer_lock import WriterLock
 
 CATALOG_FILE = "catalog.sqlite3"
@@ -145,6 +145,12 @@ class Library:
         """The library's folders, with their photo counts unless `counts` is False (cheaper)."""
         per_folder = self.catalog.folder_counts() if counts else {}
         return [FolderStatus(f.path, f.state, _photo_counts(per_folder.get(f.id, {}))) for f in self.catalog.folders()]
+
+    def folder_available(self, path: str) -> bool:
+        """Whether a library folder can be scanned now without taking its photos for deleted
+        (missing, or suddenly empty or unreadable while it holds photos: offline)."""
+        folder = next((f for f in self.catalog.folders() if f.path == path), None)
+        return folder is not None and folder_is_online(self.catalog, folder)
 
     def add_folder(self, path: Path) -> str:
         """Add a folder (a no-op when a library folder already covers it); returns the folder's path."""

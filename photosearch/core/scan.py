@@ -35,8 +35,13 @@ class FoundFile(NamedTuple):
     mtime_ns: int
 
 
-def walk_photos(root: Path, skip_roots: frozenset[str] = frozenset()) -> Iterator[FoundFile]:
-    """(path, size, mtime_ns) of every photo under `root`; unreadable folders are passed over."""
+def walk_photos(root: Path, roots: frozenset[str] = frozenset(), unreadable: list[str] | None = None) -> Iterator[FoundFile]:
+    """(path, size, mtime_ns) of every photo under `root`.
+
+    `roots` are all the library's folders: one nested inside `root` is left to its own scan, and
+    a symbolic link whose target lies inside any of them is not followed (the target is indexed
+    where it really is, so one photo never has two entries). Folders that cannot be read are
+    passed over and added to `unreadable`, so their photos are not taken for deleted."""
     seen_dirs: set[tuple[int, int]] = set()
     stack = [str(root)]
     while stack:
@@ -52,14 +57,18 @@ def walk_photos(root: Path, skip_roots: frozenset[str] = frozenset()) -> Iterato
         try:
             entries = list(os.scandir(directory))
         except OSError:
+            if unreadable is not None:
+                unreadable.append(directory)
             continue
         for entry in entries:
             name = entry.name
             if name.startswith("."):
                 continue
             try:
+                if entry.is_symlink() and _inside_any(os.path.realpath(entry.path), roots):
+                    continue
                 if entry.is_dir(follow_symlinks=True):
-                    if name not in SKIPPED_DIR_NAMES and entry.path not in skip_roots:
+                    if name not in SKIPPED_DIR_NAMES and entry.path not in roots:
                         stack.append(entry.path)
                     continue
                 if os.path.splitext(name)[1].lower() not in PHOTO_SUFFIXES or not entry.is_file(follow_symlinks=True):
@@ -70,18 +79,47 @@ def walk_photos(root: Path, skip_roots: frozenset[str] = frozenset()) -> Iterato
             yield FoundFile(entry.path, stat.st_size, stat.st_mtime_ns)
 
 
+def _inside_any(path: str, roots: frozenset[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
+def root_state(root: str) -> str:
+    """'ok', 'missing', 'unreadable' or 'empty' (nothing at all in it: an unmounted drive's mount point)."""
+    try:
+        with os.scandir(root) as entries:
+            return "ok" if next(entries, None) is not None else "empty"
+    except (FileNotFoundError, NotADirectoryError):
+        return "missing"
+    except OSError:
+        return "unreadable" if os.path.isdir(root) else "missing"
+
+
+def folder_is_online(catalog: Catalog, folder: Folder) -> bool:
+    """Whether a library folder can be scanned without losing its photos.
+
+    A missing root is offline. A root that is suddenly empty or unreadable while the catalog
+    holds photos from it is offline too — an unplugged drive leaves its mount point behind, a
+    permission change hides everything — so its photos are kept until it is back; an empty or
+    unreadable folder that never had photos is simply empty."""
+    state = root_state(folder.path)
+    if state == "ok":
+        return True
+    return state != "missing" and not catalog.has_photos(folder.id)
+
+
 def sync_library(catalog: Catalog, folders: list[Folder] | None = None) -> SyncReport:
     """Bring the catalog's photo rows in line with the folders on disk (no decoding)."""
     folders = catalog.folders() if folders is None else folders
     roots = frozenset(f.path for f in catalog.folders())
     diff = _Diff()
     for folder in folders:
-        root = Path(folder.path)
-        if not root.is_dir():
+        if not folder_is_online(catalog, folder):
             catalog.set_folder_state(folder.id, "offline")
             diff.offline.append(folder.path)
             continue
-        diff.compare(folder.id, catalog.photos_in_folder(folder.id), walk_photos(root, roots - {folder.path}))
+        unreadable: list[str] = []
+        found = list(walk_photos(Path(folder.path), roots, unreadable))
+        diff.compare(folder.id, diff.keep_unreadable(catalog.photos_in_folder(folder.id), unreadable), found)
     report = diff.apply(catalog)
     for folder in folders:
         if folder.path not in report.offline:
@@ -107,12 +145,13 @@ def sync_paths(catalog: Catalog, paths: Iterable[str], settle_s: float = 0.0) ->
         folder = _owning_folder(scope, folders)
         if folder is None:
             continue
-        if scope == folder.path and not os.path.isdir(scope):
+        if scope == folder.path and not folder_is_online(catalog, folder):
             catalog.set_folder_state(folder.id, "offline")
             diff.offline.append(folder.path)
             continue
-        known = catalog.photos_under(folder.id, scope)
-        found = list(_photos_at(scope, folder.path, roots))
+        unreadable: list[str] = []
+        found = list(_photos_at(scope, folder.path, roots, unreadable))
+        known = diff.keep_unreadable(catalog.photos_under(folder.id, scope), unreadable)
         settled = []
         for entry in found:
             if entry.mtime_ns > too_new:
@@ -148,15 +187,17 @@ def _owning_folder(path: str, folders: list[Folder]) -> Folder | None:
     return best
 
 
-def _photos_at(scope: str, root: str, roots: frozenset[str]) -> Iterator[FoundFile]:
+def _photos_at(scope: str, root: str, roots: frozenset[str], unreadable: list[str]) -> Iterator[FoundFile]:
     """Photos at `scope` (a file or a folder inside library folder `root`), by the walk's rules."""
     relative = os.path.relpath(scope, root)
     parts = [] if relative == "." else relative.split(os.sep)
     if any(part.startswith(".") or part in SKIPPED_DIR_NAMES for part in parts):
         return
+    if scope != root and _linked_into_the_library(scope, root, roots):
+        return
     if os.path.isdir(scope):
         if scope == root or scope not in roots:
-            yield from walk_photos(Path(scope), roots - {root})
+            yield from walk_photos(Path(scope), roots, unreadable)
         return
     if os.path.splitext(scope)[1].lower() not in PHOTO_SUFFIXES:
         return
@@ -168,6 +209,12 @@ def _photos_at(scope: str, root: str, roots: frozenset[str]) -> Iterator[FoundFi
         yield FoundFile(scope, stat.st_size, stat.st_mtime_ns)
 
 
+def _linked_into_the_library(scope: str, root: str, roots: frozenset[str]) -> bool:
+    """Whether `scope` is reached through a symbolic link (below `root`) into a library folder."""
+    real = os.path.realpath(scope)
+    return real != os.path.join(os.path.realpath(root), os.path.relpath(scope, root)) and _inside_any(real, roots)
+
+
 class _Diff:
     """Compares what is on disk with the catalog rows and records the difference in one commit."""
 
@@ -177,6 +224,15 @@ class _Diff:
         self.gone: list[PhotoRow] = []
         self.unchanged = 0
         self.offline: list[str] = []
+        self.unreadable: list[str] = []
+
+    def keep_unreadable(self, known: dict[str, PhotoRow], unreadable: list[str]) -> dict[str, PhotoRow]:
+        """The catalog rows a scan can judge: those below a folder it could not read are kept."""
+        if not unreadable:
+            return known
+        self.unreadable.extend(unreadable)
+        blocked = frozenset(unreadable)
+        return {path: row for path, row in known.items() if not _inside_any(path, blocked)}
 
     def compare(self, folder_id: int, known: dict[str, PhotoRow], found: Iterable[FoundFile]) -> None:
         """`known`: the catalog's rows for the region that `found` covers (consumed)."""
@@ -201,7 +257,9 @@ class _Diff:
         gone_ids = [row.id for row in self.gone if row.id not in moved_ids]
         if new or self.changed or moved or gone_ids:
             catalog.apply_scan(new, self.changed, moved, gone_ids)
-        return SyncReport(len(new), len(self.changed), len(moved), len(gone_ids), self.unchanged, tuple(self.offline))
+        return SyncReport(
+            len(new), len(self.changed), len(moved), len(gone_ids), self.unchanged, tuple(self.offline), tuple(self.unreadable)
+        )
 
 
 def _match_vanished(catalog: Catalog, new: list[NewPhoto], taken: set[int]) -> tuple[list[MovedPhoto], list[NewPhoto]]:

@@ -36,6 +36,8 @@ from .watcher import ChangeCollector, FolderWatcher
 
 log = logging.getLogger(__name__)
 
+OFFLINE_NOTE = "folder missing, empty or unreadable; its photos are kept"
+
 
 class _QueryGate:
     """Counts running queries; the writer waits at its next batch boundary while any runs."""
@@ -270,9 +272,10 @@ class Worker:
             if folder.path in report.offline:
                 self.watcher.unwatch(folder.path)
                 if folder.state != "offline":
-                    self.emit(p.FolderChanged(folder.path, "offline", "folder not found; its photos are kept"))
+                    self.emit(p.FolderChanged(folder.path, "offline", OFFLINE_NOTE))
             elif folder.state == "offline":
                 self.emit(p.FolderChanged(folder.path, "online"))
+        self._report_unreadable(report.unreadable)
 
     def _sync_paths(self, paths: set[str]) -> None:
         self._stats["syncs"] += 1
@@ -281,7 +284,12 @@ class Worker:
             self.collector.add(deferred, not_before=time.monotonic() + self.settings.settle_s)
         for path in report.offline:
             self.watcher.unwatch(path)
-            self.emit(p.FolderChanged(path, "offline", "folder not found; its photos are kept"))
+            self.emit(p.FolderChanged(path, "offline", OFFLINE_NOTE))
+        self._report_unreadable(report.unreadable)
+
+    def _report_unreadable(self, folders: tuple[str, ...]) -> None:
+        for folder in folders:
+            self.emit(p.WorkerProblem(f"cannot read {folder}; its photos are kept"))
 
     def _check_folders(self) -> None:
         """Offline folders that came back, online ones that vanished, unwatchable ones, a dead observer."""
@@ -291,7 +299,7 @@ class Worker:
             self._rescan.set()
         watched = self.watcher.watched()
         for folder in self.library.folders(counts=False):
-            present = os.path.isdir(folder.path)
+            present = self.library.folder_available(folder.path)
             if folder.state == "offline" and present:
                 self._reconcile([folder.path])
             elif folder.state == "online" and not present:

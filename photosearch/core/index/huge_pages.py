@@ -43,7 +43,7 @@ def anonymous_mappings(min_bytes: int = MIN_MAPPING) -> set[Span]:
     """(start, end) of the process's writable anonymous mappings of at least `min_bytes`."""
     spans: set[Span] = set()
     try:
-        with open("/proc/self/maps") as maps:
+        with open("/proc/self/maps", errors="surrogateescape") as maps:  # mapped file names are bytes
             for line in maps:
                 fields = line.split()
                 if len(fields) > 5 and not (fields[5] == "[heap]" or fields[5].startswith("[anon")):
@@ -113,7 +113,7 @@ def huge_bytes_in(spans: list[Span]) -> int:
     total = 0
     overlap = 0
     try:
-        with open("/proc/self/smaps") as smaps:
+        with open("/proc/self/smaps", errors="surrogateescape") as smaps:
             for line in smaps:
                 head = line.split(maxsplit=1)[0]
                 if "-" in head and not head.endswith(":"):

@@ -278,7 +278,7 @@ class VectorIndex:
         """Write the index to `path` (a new file), verify its size, fsync; returns (size, sha256)."""
         with self._lock:
             expected = int(self._index.index_file_size())
-            self._index.save_index(str(path))  # reports no errors itself: check what it left
+            self._index.save_index(os.fsencode(path))  # bytes: any file name; reports no errors itself
         try:
             size = path.stat().st_size
         except FileNotFoundError:
@@ -319,7 +319,7 @@ class VectorIndex:
         self._set_up(dim, ef, threads, huge_pages)
         try:
             with huge_pages_for_new_memory(collapse=True, enabled=huge_pages) as self._huge_spans:  # filled by the load
-                self._index.load_index(str(path), allow_replace_deleted=False)
+                self._index.load_index(os.fsencode(path), allow_replace_deleted=False)
         except (RuntimeError, MemoryError, ValueError) as exc:
             raise IndexCorrupt(f"index file {path} cannot be read ({exc})") from None
         if self._index.dim != dim:

@@ -149,12 +149,17 @@ def cached_weights(spec: ModelSpec) -> Path | None:
         return path if path.is_file() else None
     if not spec.hub_repo:
         return None
-    from huggingface_hub import try_to_load_from_cache
-
+    # The hub cache's documented layout, read directly: importing huggingface_hub costs a
+    # quarter of a second, which `status` and `models` should not pay to look at one file.
+    repo = model_cache_dir() / ("models--" + spec.hub_repo.replace("/", "--"))
+    try:
+        revision = (repo / "refs" / "main").read_text().strip()
+    except OSError:
+        return None
     for filename in HUB_FILENAMES:
-        found = try_to_load_from_cache(spec.hub_repo, filename, cache_dir=str(model_cache_dir()))
-        if isinstance(found, str) and Path(found).is_file():
-            return Path(found)
+        found = repo / "snapshots" / revision / filename
+        if found.is_file():
+            return found
     return None
 
 

@@ -1,0 +1,206 @@
+"""Hard cases a careless user, a hostile file or a faulty machine bring: each one here lost work
+or blocked a whole library before its fix. Real files, real SQLite, real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import write_shapes
+
+from photosearch.core.library import Library
+from photosearch.core.path_text import ESCAPE, from_db, to_db
+from photosearch.records import printable
+from photosearch.samples import synthetic
+
+LABELS = synthetic.shape_labels()
+RED_CIRCLE = next(label for label in LABELS if label.key == "red circle")
+
+
+def _bytes_name(folder: Path, name: bytes) -> str:
+    """A path whose last part is raw bytes (not valid UTF-8), as Python names it on Linux."""
+    return os.fsdecode(os.path.join(os.fsencode(folder), name))
+
+
+def _cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PHOTOSEARCH_HOME=str(home))
+    return subprocess.run([sys.executable, "-m", "photosearch", *args], env=env, capture_output=True, text=True, timeout=300)
+
+
+# -- 1. file names that are not UTF-8 --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/plain/a.jpg", os.fsdecode(b"/p/caf\xe9.jpg"), "/p/" + ESCAPE + "x", "/p/\udcff" + ESCAPE + "\ud800", "/日本/写真.jpg"],
+)
+def test_paths_round_trip_through_the_catalog_text(path: str) -> None:
+    stored = to_db(path)
+    stored.encode("utf-8")  # valid UTF-8: SQLite can hold it
+    assert from_db(stored) == path
+
+
+def test_the_catalog_text_keeps_folder_prefixes() -> None:
+    folder = os.fsdecode(b"/p/\xe9t\xe9")
+    assert to_db(folder + "/a.jpg").startswith(to_db(folder) + "/")
+
+
+def test_a_photo_named_with_stray_bytes_is_indexed_like_any_other(library: Library, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    write_shapes(photos, LABELS[:3], 1)
+    odd = _bytes_name(photos, b"caf\xe9 \xff.jpg")
+    synthetic.write_photo(Path(odd), RED_CIRCLE, (320, 240), random.Random(3))
+    library.add_folder(photos)
+    sync, report = library.index()
+    assert (sync.new, report.indexed, report.skipped) == (4, 4, 0)
+    assert odd in library.catalog.indexed_paths()
+    assert odd in [hit.path for hit in library.search("a red circle", k=2)]
+    assert library.similar(Path(odd), k=3)  # a `similar` image with such a name
+    os.unlink(odd)
+    sync, _ = library.index()
+    assert sync.removed == 1 and odd not in library.catalog.indexed_paths()
+
+
+def test_a_folder_and_a_library_named_with_stray_bytes(tmp_path: Path) -> None:
+    photos = Path(_bytes_name(tmp_path, b"Urlaub \xe9t\xe9"))
+    write_shapes(photos, LABELS[:2], 2)
+    home = Path(_bytes_name(tmp_path, b"biblioth\xe8que"))
+    with Library(home, model="tiny-shapes") as library:
+        library.add_folder(photos)
+        _, report = library.index()
+        assert report.indexed == 2
+    with Library(home, model="tiny-shapes") as library:  # the snapshot is saved and loads again
+        assert len(library.search("a red circle", k=2)) == 2 and library.store.note == "loaded from snapshot"
+
+
+def test_the_cli_shows_such_names_escaped_and_json_keeps_them_exactly(tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    odd = _bytes_name(photos, b"caf\xe9.jpg")
+    newline = str(photos / "two\nlines\x1b[31m.jpg")
+    for path in (odd, newline):
+        synthetic.write_photo(Path(path), RED_CIRCLE, (320, 240), random.Random(4))
+    home = tmp_path / "library"
+    assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
+    text = _cli("search", "a", "red", "circle", home=home)
+    assert text.returncode == 0, text.stderr
+    assert "caf\\xe9.jpg" in text.stdout and "two\\nlines\\x1b[31m.jpg" in text.stdout
+    assert len(text.stdout.strip().splitlines()) == 2 and "\x1b" not in text.stdout
+    rows = json.loads(_cli("search", "a", "red", "circle", "--json", home=home).stdout)
+    assert {row["path"] for row in rows} == {odd, newline}
+    status = _cli("status", home=home)
+    assert status.returncode == 0 and "\x1b" not in status.stdout
+
+
+def test_printable_escapes_only_what_breaks_a_line() -> None:
+    assert printable(os.fsdecode(b"/a/caf\xe9.jpg")) == "/a/caf\\xe9.jpg"
+    assert printable("a\nb\x1b.jpg") == "a\\nb\\x1b.jpg"
+    assert printable("x\u202egpj.exe") == "x\\u202egpj.exe"
+    assert printable("👨\u200d👩\u200d👧 Zoë 日本.jpg") == "👨\u200d👩\u200d👧 Zoë 日本.jpg"
+
+
+# -- 2. a folder that suddenly looks empty or unreadable ------------------------------------------
+
+
+def _drop_permission_override() -> list[str]:
+    """A command prefix under which file permissions apply (root normally overrides them)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv: cannot make a folder unreadable to photosearch")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def _cli_index(home: Path, prefix: list[str] = ()) -> subprocess.CompletedProcess[str]:  # type: ignore[assignment]
+    command = [*prefix, sys.executable, "-m", "photosearch", "--library", str(home), "index", "--quiet"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_a_folder_that_is_an_empty_mount_point_goes_offline_and_keeps_its_photos(library: Library, tmp_path: Path) -> None:
+    drive = tmp_path / "drive"
+    write_shapes(drive, LABELS[:3], 5)
+    library.add_folder(drive)
+    library.index()
+    elsewhere = tmp_path / "contents-of-the-unplugged-drive"
+    drive.rename(elsewhere)
+    drive.mkdir()  # what an unplugged drive leaves behind: its empty mount point
+    sync, _ = library.index()
+    assert sync.offline == (str(drive),) and sync.removed == 0
+    assert len(library.catalog.indexed_paths()) == 3 and library.status().folders[0].state == "offline"
+    drive.rmdir()
+    elsewhere.rename(drive)  # plugged in again
+    sync, report = library.index()
+    assert (sync.unchanged, report.indexed) == (3, 0), "nothing is decoded again"
+    assert library.status().folders[0].state == "online"
+
+
+def test_an_empty_folder_that_never_had_photos_is_simply_empty(library: Library, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    library.add_folder(tmp_path / "empty")
+    sync, _ = library.index()
+    assert sync.offline == () and library.status().folders[0].state == "online"
+
+
+def test_an_unreadable_subfolder_keeps_its_photos_and_is_reported(tmp_path: Path) -> None:
+    prefix = _drop_permission_override()
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    write_shapes(photos / "a", LABELS[:2], 6)
+    write_shapes(photos / "b", LABELS[2:4], 7)
+    assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
+    (photos / "b").chmod(0)
+    try:
+        result = _cli_index(home, prefix)
+    finally:
+        (photos / "b").chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert f"folder unreadable (its photos are kept): {photos / 'b'}" in result.stderr
+    assert "removed 0" in result.stdout
+    with Library(home) as library:
+        assert len(library.catalog.indexed_paths()) == 4
+
+
+def test_an_unreadable_library_folder_goes_offline_and_comes_back(tmp_path: Path) -> None:
+    prefix = _drop_permission_override()
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    write_shapes(photos, LABELS[:3], 8)
+    assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
+    photos.chmod(0)
+    try:
+        result = _cli_index(home, prefix)
+    finally:
+        photos.chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert "folder offline" in result.stderr and "removed 0" in result.stdout
+    with Library(home) as library:
+        assert len(library.catalog.indexed_paths()) == 3 and library.status().folders[0].state == "offline"
+    again = _cli_index(home)
+    assert "unchanged 3" in again.stdout and "indexed 0" in again.stdout
+
+
+# -- 5. the same photo through a symbolic link --------------------------------------------------------
+
+
+def test_links_into_library_folders_never_index_a_photo_twice(library: Library, tmp_path: Path) -> None:
+    a, b, outside = tmp_path / "a", tmp_path / "b", tmp_path / "outside"
+    in_a = write_shapes(a, LABELS[:3], 9)
+    write_shapes(b, LABELS[3:5], 10)
+    write_shapes(outside, LABELS[5:6], 11)
+    os.symlink(a, b / "link-to-a")  # a folder linking to another library folder
+    os.symlink(in_a[0], b / "same-photo.jpg")  # a file linking to a photo of the library
+    os.symlink(in_a[1], a / "another-name.jpg")  # a link to a photo beside it
+    os.symlink(outside, b / "link-outside")  # a link out of the library is followed
+    library.add_folder(a)
+    library.add_folder(b)
+    library.index()
+    paths = library.catalog.indexed_paths()
+    assert len(paths) == 6, paths
+    assert str(b / "link-outside" / os.listdir(outside)[0]) in paths
+    report, _ = library.sync_paths([str(b / "link-to-a"), str(b / "same-photo.jpg")])  # a watcher's hints
+    assert report.new == 0
+    hits = library.search("a red circle", k=6)
+    assert len({hit.path for hit in hits}) == len(hits) == 6
