@@ -9,6 +9,7 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,131 @@ def test_links_into_library_folders_never_index_a_photo_twice(library: Library, 
     assert report.new == 0
     hits = library.search("a red circle", k=6)
     assert len({hit.path for hit in hits}) == len(hits) == 6
+
+
+# -- 3. a model switch that fails ------------------------------------------------------------------
+
+
+def test_a_model_switch_that_fails_leaves_the_library_exactly_as_it_was(tmp_path: Path) -> None:
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    write_shapes(photos, LABELS[:4], 12)
+    assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
+    with Library(home) as library:
+        before = (library.catalog.get_meta("model"), library.catalog.counts(), library.catalog.last_change())
+    env_offline = {"HF_HUB_OFFLINE": "1"}
+    failed = subprocess.run(
+        [sys.executable, "-m", "photosearch", "--library", str(home), "index", "--model", "ViT-B-32", "--quiet"],
+        env=dict(os.environ, **env_offline),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert failed.returncode == 1 and "ViT-B-32" in failed.stderr
+    with Library(home) as library:
+        assert library.model == "tiny-shapes"
+        assert (library.catalog.get_meta("model"), library.catalog.counts(), library.catalog.last_change()) == before
+    assert _cli("search", "a", "red", "circle", home=home).returncode == 0
+    again = _cli("index", "--quiet", home=home)
+    assert again.returncode == 0 and "indexed 0" in again.stdout
+
+
+def test_switching_back_to_a_model_whose_vectors_are_kept_embeds_nothing(tmp_path: Path) -> None:
+    from photosearch.core.library import import_model
+    from photosearch.core.models.registry import TINY_MODEL_DIR
+
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    write_shapes(photos, LABELS[:5], 13)
+    import_model(home, TINY_MODEL_DIR / "tiny-shapes.safetensors", "tiny-shapes", "tiny-copy")
+    with Library(home, model="tiny-shapes") as library:
+        library.add_folder(photos)
+        assert library.index()[1].indexed == 5
+    with Library(home, model="tiny-copy") as library:  # a switch begun and left (a kill, a cancel)
+        assert library.prepare_indexing() == 5
+    with Library(home, model="tiny-shapes") as library:
+        assert library.index()[1].indexed == 0, "its vectors are still in the catalog"
+    with Library(home, model="tiny-copy") as library:  # a switch carried through, then back
+        assert library.index()[1].indexed == 5
+    (photos / sorted(os.listdir(photos))[0]).write_bytes((photos / sorted(os.listdir(photos))[1]).read_bytes())
+    with Library(home, model="tiny-shapes") as library:
+        assert library.index()[1].indexed == 1, "only the photo that changed meanwhile"
+
+
+# -- 4. skips whose cause lies outside the file ---------------------------------------------------
+
+
+def test_a_photo_skipped_for_permissions_is_retried_on_the_next_scan(tmp_path: Path) -> None:
+    prefix = _drop_permission_override()
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    paths = write_shapes(photos, LABELS[:3], 14)
+    paths[0].chmod(0)
+    try:
+        command = [*prefix, sys.executable, "-m", "photosearch", "--library", str(home), "index", str(photos), "--quiet"]
+        first_run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finally:
+        paths[0].chmod(0o644)
+    assert first_run.returncode == 0, first_run.stderr
+    with Library(home) as library:
+        assert [s.reason for s in library.status().skipped] == ["no permission to read the file"]
+    second = _cli_index(home)
+    assert "indexed 1, skipped 0" in second.stdout, second.stdout
+    with Library(home) as library:
+        assert library.status().skipped == () and len(library.catalog.indexed_paths()) == 3
+
+
+def test_a_photo_skipped_for_its_content_waits_until_it_changes(library: Library, tmp_path: Path) -> None:
+    photos = tmp_path / "photos"
+    write_shapes(photos, LABELS[:1], 15)
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a whole jpeg")
+    library.add_folder(photos)
+    assert library.index()[1].skipped == 1
+    assert library.index()[1].skipped == 0  # not decoded again while unchanged
+
+
+# -- the live worker with the same hard cases -----------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_worker_indexes_odd_names_beside_good_photos_and_never_restarts(tmp_path: Path) -> None:
+    from worker_helpers import converge
+
+    from photosearch.worker.client import WorkerClient
+    from photosearch.worker.protocol import WorkerSettings
+
+    photos = tmp_path / "photos"
+    good = write_shapes(photos, LABELS[:3], 16)
+    odd = Path(_bytes_name(photos, b"\xc9t\xe9 \x80.jpg"))
+    synthetic.write_photo(odd, RED_CIRCLE, (320, 240), random.Random(17))
+    with WorkerClient(WorkerSettings(home=str(tmp_path / "library"), model="tiny-shapes", threads=1)) as client:
+        client.start()
+        client.add_folder(photos)
+        converge(client, photos, {*good, odd})
+        late = write_shapes(photos / "later", LABELS[3:4], 18)  # copied in beside it, while watching
+        converge(client, photos, {*good, odd, *late})
+        assert odd.as_posix() in [hit.path for hit in client.search("a red circle", k=4).hits]
+        assert client.restarts == 0
+
+
+@pytest.mark.slow
+def test_a_worker_whose_model_cannot_load_keeps_the_library_and_does_not_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from photosearch.worker import protocol as p
+    from photosearch.worker.client import WorkerClient
+    from photosearch.worker.protocol import WorkerSettings
+
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    write_shapes(photos, LABELS[:2], 19)
+    assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    problems: list[str] = []
+    settings = WorkerSettings(home=str(home), model="ViT-B-32", threads=1)
+    on_event = lambda e: problems.append(e.message) if isinstance(e, p.WorkerProblem) else None  # noqa: E731
+    with WorkerClient(settings, on_event=on_event) as client:
+        client.start()
+        deadline = time.monotonic() + 60
+        while (worker := client.status().worker) is not None and worker.state != "model unavailable":
+            assert time.monotonic() < deadline, worker
+            time.sleep(0.2)
+        assert client.restarts == 0 and any("cannot load the model" in m for m in problems)
+    with Library(home) as library:
+        assert library.catalog.get_meta("model") == "tiny-shapes" and library.catalog.counts()["pending"] == 0

@@ -25,7 +25,7 @@ from photosearch.errors import UserError
 
 from .path_text import from_db, to_db
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -90,6 +90,18 @@ _MIGRATIONS: dict[int, str] = {
     2: """
     -- finding where a photo went when its move is seen as two events (watcher): by size first
     CREATE INDEX photos_size ON photos(size);
+    """,
+    3: """
+    -- which version of the file (size, mtime) each vector was made from: switching back to a
+    -- model re-uses its vectors of unchanged photos instead of embedding them again
+    ALTER TABLE embeddings ADD COLUMN size INTEGER;
+    ALTER TABLE embeddings ADD COLUMN mtime_ns INTEGER;
+    UPDATE embeddings SET
+        size = (SELECT p.size FROM photos p WHERE p.id = embeddings.photo_id AND p.status = 'indexed'),
+        mtime_ns = (SELECT p.mtime_ns FROM photos p WHERE p.id = embeddings.photo_id AND p.status = 'indexed')
+        WHERE model = (SELECT value FROM meta WHERE key = 'model');
+    -- a skip whose cause lies outside the file (permissions, I/O) is retried at the next scan
+    ALTER TABLE photos ADD COLUMN skip_retry INTEGER NOT NULL DEFAULT 0;
     """,
 }
 
@@ -160,6 +172,16 @@ class PendingPhoto:
     path: str
     size: int
     mtime_ns: int
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A photo that could not be indexed, why, and whether to try again at the next scan
+    (the cause lay outside the file: permissions, an I/O error) or only when it changes."""
+
+    photo: PendingPhoto
+    reason: str
+    retry: bool = False
 
 
 @dataclass(frozen=True)
@@ -347,7 +369,7 @@ class Catalog:
         )
         return [PendingPhoto(i, from_db(p), size, mtime) for i, p, size, mtime in rows]
 
-    def commit_results(self, model: str, embedded: Sequence[Embedded], skipped: Sequence[tuple[PendingPhoto, str]]) -> None:
+    def commit_results(self, model: str, embedded: Sequence[Embedded], skipped: Sequence[Skip]) -> None:
         """Store a batch's vectors and skips atomically.
 
         A photo that changed or vanished since it was queued (its row no longer pending with the
@@ -368,23 +390,41 @@ class Catalog:
                     continue
                 db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (photo.id, model))
                 vector = np.ascontiguousarray(item.vector, dtype=np.float32)
-                db.execute("INSERT INTO embeddings(photo_id, model, vector) VALUES(?, ?, ?)", (photo.id, model, vector.tobytes()))
-            for photo, reason in skipped:
+                db.execute(
+                    "INSERT INTO embeddings(photo_id, model, vector, size, mtime_ns) VALUES(?, ?, ?, ?, ?)",
+                    (photo.id, model, vector.tobytes(), photo.size, photo.mtime_ns),
+                )
+            for skip in skipped:
+                photo = skip.photo
                 cur = db.execute(
-                    f"UPDATE photos SET status='skipped', skip_reason=?, updated_at=? WHERE {still}",
-                    (reason, now, photo.id, photo.size, photo.mtime_ns),
+                    f"UPDATE photos SET status='skipped', skip_reason=?, skip_retry=?, updated_at=? WHERE {still}",
+                    (skip.reason, int(skip.retry), now, photo.id, photo.size, photo.mtime_ns),
                 )
                 if cur.rowcount:  # the old vector of a photo that became unreadable is stale
                     db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (photo.id, model))
 
-    def mark_pending_for_model(self, model: str) -> int:
-        """Photos indexed for another model that lack a vector for `model` need embedding again."""
+    def queue_for_model(self, model: str) -> None:
+        """Make the photos' status speak for `model`: an indexed photo without a vector for it is
+        pending, and a pending photo that has one made from the file as it is now is indexed."""
         with self.transaction() as db:
-            cur = db.execute(
-                "UPDATE photos SET status='pending' WHERE status='indexed' AND id NOT IN "
-                "(SELECT photo_id FROM embeddings WHERE model=?)",
+            # a vector from before schema 3 (no size recorded) still counts, as it always did
+            db.execute(
+                "UPDATE photos SET status='pending' WHERE status='indexed' AND NOT EXISTS "
+                "(SELECT 1 FROM embeddings e WHERE e.photo_id=photos.id AND e.model=?"
+                " AND (e.size IS NULL OR (e.size=photos.size AND e.mtime_ns=photos.mtime_ns)))",
                 (model,),
             )
+            db.execute(
+                "UPDATE photos SET status='indexed', skip_reason=NULL WHERE status='pending' AND EXISTS "
+                "(SELECT 1 FROM embeddings e WHERE e.photo_id=photos.id AND e.model=?"
+                " AND e.size=photos.size AND e.mtime_ns=photos.mtime_ns)",
+                (model,),
+            )
+
+    def retry_outside_skips(self) -> int:
+        """Skips caused outside the file (permissions, I/O) become pending again; returns how many."""
+        with self.transaction() as db:
+            cur = db.execute("UPDATE photos SET status='pending', skip_retry=0 WHERE status='skipped' AND skip_retry=1")
         return cur.rowcount
 
     def counts(self) -> dict[str, int]:

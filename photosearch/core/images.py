@@ -52,7 +52,14 @@ def _register_heif() -> None:
 
 
 class DecodeError(Exception):
-    """A photo that cannot be indexed; `str(error)` is the reason shown to the user."""
+    """A photo that cannot be indexed; `str(error)` is the reason shown to the user.
+
+    `retry`: the cause lies outside the file (a permission, an I/O error, memory), so the next
+    scan tries again; otherwise only a change to the file does."""
+
+    def __init__(self, reason: str, retry: bool = False) -> None:
+        super().__init__(reason)
+        self.retry = retry
 
 
 @dataclass(frozen=True)
@@ -154,11 +161,11 @@ def load_for_model(source: Path | str | BinaryIO, size: int) -> tuple[np.ndarray
         raise DecodeError(f"image is too large to index safely ({exc})") from None
     except UnidentifiedImageError:
         raise DecodeError("not a recognised image format") from None
-    except (FileNotFoundError, PermissionError) as exc:
-        raise DecodeError(read_error_reason(exc)) from None
     except MemoryError:
-        raise DecodeError("not enough memory to decode this image") from None
+        raise DecodeError("not enough memory to decode this image", retry=True) from None
     except OSError as exc:
+        if exc.errno is not None:  # the system failed to read it (Pillow's decoding errors carry no errno)
+            raise DecodeError(read_error_reason(exc), retry=True) from None
         message = str(exc) or type(exc).__name__
         if "truncated" in message:
             raise DecodeError("file is truncated or incomplete") from None

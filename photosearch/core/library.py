@@ -202,10 +202,12 @@ class Library:
 
     def prepare_indexing(self) -> int:
         """Make this library's model the one it indexes for, and queue every photo that has no
-        vector for it yet; returns the number of pending photos."""
+        vector for it yet (re-using the vectors it kept of unchanged photos); returns the number
+        of pending photos. The model is loaded first: a model that cannot load changes nothing."""
+        self.load_model()
         self.claim_writer()
         self.catalog.set_meta("model", self.spec.name)
-        self.catalog.mark_pending_for_model(self.spec.name)
+        self.catalog.queue_for_model(self.spec.name)
         return self.catalog.pending_count()
 
     def pending_count(self) -> int:
@@ -246,7 +248,9 @@ class Library:
         batch_size: int = 32,
         decode_workers: int | None = None,
     ) -> tuple[SyncReport, IndexReport]:
-        """Sync the folders, then embed everything pending (resuming any interrupted run)."""
+        """Sync the folders, then embed everything pending (resuming any interrupted run).
+        The model is loaded before anything is written."""
+        self.load_model()
         report = self.reconcile()
         self.prepare_indexing()
         return report, self.run_indexing(on_progress, cancel=cancel, batch_size=batch_size, decode_workers=decode_workers)

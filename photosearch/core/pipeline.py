@@ -22,7 +22,7 @@ import numpy as np
 
 from photosearch.records import IndexReport, Progress
 
-from .catalog import Catalog, Embedded, PendingPhoto
+from .catalog import Catalog, Embedded, PendingPhoto, Skip
 from .cpu import default_threads, make_current_thread_background
 from .fingerprint import fingerprint_of
 from .images import DecodeError, PhotoInfo, load_for_model, read_error_reason
@@ -43,6 +43,7 @@ class _Decoded:
 class _Failed:
     photo: PendingPhoto
     reason: str
+    retry: bool  # the cause lies outside the file: try again at the next scan
 
 
 def _decode(photo: PendingPhoto, size: int) -> _Decoded | _Failed:
@@ -54,9 +55,9 @@ def _decode(photo: PendingPhoto, size: int) -> _Decoded | _Failed:
             pixels, info = load_for_model(handle, size)
         return _Decoded(photo, pixels, info, print_)
     except DecodeError as exc:
-        return _Failed(photo, str(exc))
+        return _Failed(photo, str(exc), exc.retry)
     except OSError as exc:  # opening or fingerprinting failed: the file went away or became unreadable
-        return _Failed(photo, read_error_reason(exc))
+        return _Failed(photo, read_error_reason(exc), retry=True)
 
 
 class Encoder(Protocol):
@@ -160,7 +161,7 @@ class Indexer:
         embedded = [
             Embedded(b.photo, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken) for i, b in enumerate(batch)
         ]
-        self.catalog.commit_results(self.model, embedded, [(f.photo, f.reason) for f in failures])
+        self.catalog.commit_results(self.model, embedded, [Skip(f.photo, f.reason, f.retry) for f in failures])
         if self.on_skipped is not None:
             for failure in failures:
                 self.on_skipped(failure.photo.path, failure.reason)

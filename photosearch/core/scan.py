@@ -108,9 +108,11 @@ def folder_is_online(catalog: Catalog, folder: Folder) -> bool:
 
 
 def sync_library(catalog: Catalog, folders: list[Folder] | None = None) -> SyncReport:
-    """Bring the catalog's photo rows in line with the folders on disk (no decoding)."""
+    """Bring the catalog's photo rows in line with the folders on disk (no decoding). Photos
+    skipped for a cause outside the file are queued again."""
     folders = catalog.folders() if folders is None else folders
     roots = frozenset(f.path for f in catalog.folders())
+    catalog.retry_outside_skips()  # a permission fixed, a drive that read badly: try those again
     diff = _Diff()
     for folder in folders:
         if not folder_is_online(catalog, folder):

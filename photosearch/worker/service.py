@@ -88,6 +88,7 @@ class Worker:
         self._scanned_at: dict[str, float] = {}
         self._writer = threading.Thread(target=self._writer_main, name="writer", daemon=True)
         self._model_loaded = threading.Event()
+        self._model_error: str | None = None
         self._loader = threading.Thread(target=self._load_model, name="model-loader", daemon=True)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -100,8 +101,11 @@ class Worker:
     def _load_model(self) -> None:
         try:
             self.library.load_model()
-        except Exception as exc:  # e.g. weights missing: queries and indexing report it when they need it
-            self.emit(p.WorkerProblem(f"cannot load the model: {_one_line(exc)}"))
+        except Exception as exc:  # e.g. weights missing: the library keeps its model, folders stay current
+            if not isinstance(exc, UserError):
+                log.exception("loading the model failed")
+            self._model_error = _one_line(exc)
+            self.emit(p.WorkerProblem(f"cannot load the model: {self._model_error}; photos are not indexed until it can"))
         finally:
             self._model_loaded.set()
 
@@ -183,13 +187,20 @@ class Worker:
         try:
             self._set_state("scanning")
             self._reconcile()
-            self.library.prepare_indexing()
+            prepared = False
             while not self.stopping.is_set():
                 self._do_jobs()
                 if not self._model_loaded.is_set():
                     self._set_state("loading model")
                     self._model_loaded.wait(0.2)
                     continue
+                if self._model_error is not None:  # folders stay current; nothing is embedded or switched
+                    self._set_state("model unavailable")
+                    self.collector.wait(0.5)
+                    continue
+                if not prepared:  # only now that the model loaded may the library switch to it
+                    self.library.prepare_indexing()
+                    prepared = True
                 if self._paused.is_set():
                     self._set_state("paused")
                     self.collector.wait(0.5)
