@@ -333,3 +333,84 @@ def test_a_worker_whose_model_cannot_load_keeps_the_library_and_does_not_restart
         assert client.restarts == 0 and any("cannot load the model" in m for m in problems)
     with Library(home) as library:
         assert library.catalog.get_meta("model") == "tiny-shapes" and library.catalog.counts()["pending"] == 0
+
+
+# -- 6. reading a library that cannot be written -------------------------------------------------
+
+
+def _run(prefix: list[str], home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [*prefix, sys.executable, "-m", "photosearch", "--library", str(home), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def test_search_and_status_work_from_a_read_only_library(tmp_path: Path) -> None:
+    prefix = _drop_permission_override()
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    write_shapes(photos, LABELS[:4], 20)
+    assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
+    subprocess.run(["chmod", "-R", "a-w", str(home)], check=True)  # a backup, mounted read-only
+    try:
+        search = _run(prefix, home, "search", "a", "red", "circle", "--json")
+        status = _run(prefix, home, "status", "--json")
+        index = _run(prefix, home, "index", "--quiet")
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(home)], check=True)
+    assert search.returncode == 0 and len(json.loads(search.stdout)) == 4, search.stderr
+    assert status.returncode == 0 and json.loads(status.stdout)["photos"]["indexed"] == 4, status.stderr
+    assert index.returncode == 1 and len(index.stderr.strip().splitlines()) == 1 and "not writable" in index.stderr
+
+
+def test_search_and_status_work_from_a_full_disk(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)]).returncode:
+        pytest.skip("needs to mount a small tmpfs (root) to fill a disk")
+    try:
+        photos, home = tmp_path / "photos", disk / "library"
+        write_shapes(photos, LABELS[:4], 21)
+        assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
+        filler = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        for chunk in (1 << 16, 1):  # fill the disk to the last byte
+            try:
+                while True:
+                    os.write(filler, b"\0" * chunk)
+            except OSError:
+                pass
+        os.close(filler)
+        search = _run([], home, "search", "a", "red", "circle", "--json")
+        status = _run([], home, "status")
+        write_shapes(photos, LABELS[4:5], 22)
+        index = _run([], home, "index", "--quiet")
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])
+    assert search.returncode == 0 and len(json.loads(search.stdout)) == 4, search.stderr
+    assert status.returncode == 0 and "4 indexed" in status.stdout, status.stderr
+    assert index.returncode == 1 and len(index.stderr.strip().splitlines()) == 1, index.stderr
+
+
+# -- 7. options and values that are not checked ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["search", "x", "-k", "0"], "-k/--top"),
+        (["search", "x", "-k", "-1"], "-k/--top"),
+        (["similar", "x.jpg", "--top", "many"], "-k/--top"),
+        (["search", "x", "--cutoff", "nan"], "--cutoff"),
+        (["search", "x", "--cutoff", "1.5"], "--cutoff"),
+        (["--device", "bogus", "status"], "--device"),
+        (["--threads", "0", "status"], "--threads"),
+        (["status", "--threads", "100000"], "--threads"),
+        (["index", "--workers", "-2"], "--workers"),
+        (["index", "--batch-size", "0"], "--batch-size"),
+        (["--library", "", "status"], "--library"),
+        (["search", "9" * 400 + ":sunset"], "weight"),
+        (["search", "-", "people"], "negative"),
+    ],
+)
+def test_bad_options_are_usage_errors_that_name_the_option(args: list[str], names: str, tmp_path: Path) -> None:
+    result = _cli(*args, home=tmp_path / "library")
+    assert result.returncode == 2, result.stderr
+    assert names in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("photosearch")

@@ -24,11 +24,13 @@ from photosearch.errors import UsageError, UserError
 from photosearch.logs import log_unexpected, setup_logging
 from photosearch.records import SearchHit, printable
 
+from . import options
 from .text import ProgressBar
 
 log = logging.getLogger(__name__)
 
 PROG = "photosearch"
+THREADS = options.whole_number(1, options.MAX_THREADS)
 LOG_NAME = "photosearch"  # the log file of the command line and the window: <user log dir>/photosearch.log
 
 
@@ -36,12 +38,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--library",
         metavar="DIR",
+        type=options.folder_path,
         default=argparse.SUPPRESS,
         help="library folder (default: $PHOTOSEARCH_HOME or the user data dir)",
     )
     parser.add_argument("--model", metavar="NAME", default=argparse.SUPPRESS, help="model name (see `photosearch models`)")
-    parser.add_argument("--device", metavar="DEV", default=argparse.SUPPRESS, help="auto (default), cpu, cuda, cuda:N or mps")
-    parser.add_argument("--threads", metavar="N", type=int, default=argparse.SUPPRESS, help="CPU threads for inference")
+    parser.add_argument(
+        "--device", metavar="DEV", type=options.device, default=argparse.SUPPRESS, help="auto (default), cpu, cuda, cuda:N or mps"
+    )
+    parser.add_argument(
+        "--threads", metavar="N", type=THREADS, default=argparse.SUPPRESS, help="CPU threads for inference (default: cores - 1)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,8 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="add folders to the library and index them (with a progress bar)")
     _common(p)
     p.add_argument("paths", nargs="*", metavar="PATH", help="photo folders to add (none: re-sync the library's folders)")
-    p.add_argument("--batch-size", type=int, default=32, help="photos per inference batch (default 32)")
-    p.add_argument("--workers", type=int, default=None, help="decoding threads (default: cores - 1)")
+    p.add_argument("--batch-size", type=options.whole_number(1, 4096), default=32, help="photos per inference batch (default 32)")
+    p.add_argument("--workers", type=THREADS, default=None, help="decoding threads (default: cores - 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("watch", help="keep the library current: watch its folders and index changes until Ctrl+C")
@@ -92,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="create a sample library, index it with the bundled tiny model and search it")
     _common(p)
     p.add_argument("--folder", metavar="DIR", help="where to write the sample photos (default: Pictures/photosearch-demo)")
-    p.add_argument("--count", type=int, default=240, help="number of sample photos (default 240)")
+    p.add_argument("--count", type=options.whole_number(1, 100_000), default=240, help="number of sample photos (default 240)")
 
     p = sub.add_parser("selftest", help="check this installation end to end, offline, with the bundled tiny model")
     _common(p)
@@ -100,20 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _result_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-k", "--top", type=int, default=20, help="number of results (default 20)")
-    p.add_argument("--cutoff", type=float, default=None, help="keep results scoring at least this fraction of the best (0-1)")
+    p.add_argument("-k", "--top", type=options.whole_number(1, 100_000), default=20, help="number of results (default 20)")
+    p.add_argument(
+        "--cutoff", type=options.fraction, default=None, help="keep results scoring at least this fraction of the best (0-1)"
+    )
     p.add_argument("--json", action="store_true", help='print a JSON list of {"path", "score"}')
 
 
-def _library(args: argparse.Namespace, model: str | None = None) -> Any:
+def _library(args: argparse.Namespace, for_reading: bool = False) -> Any:
+    """The library the options name; `for_reading`: the command writes nothing (see Library)."""
     from photosearch.core.library import Library
 
     home = Path(args.library) if getattr(args, "library", None) else None
     return Library(
         home,
-        model=model or getattr(args, "model", None),
+        model=getattr(args, "model", None),
         device=getattr(args, "device", None),
         threads=getattr(args, "threads", None),
+        for_reading=for_reading,
     )
 
 
@@ -165,19 +176,19 @@ def _print_results(results: list[SearchHit], as_json: bool) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    with _library(args) as library:
+    with _library(args, for_reading=True) as library:
         _print_results(library.search(" ".join(args.text), k=args.top, cutoff=args.cutoff), args.json)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
-    with _library(args) as library:
+    with _library(args, for_reading=True) as library:
         _print_results(library.similar(Path(args.image), k=args.top, cutoff=args.cutoff), args.json)
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    with _library(args) as library:
+    with _library(args, for_reading=True) as library:
         status = library.status(include_paths=args.paths)
     if args.json:
         print(json.dumps(status.to_json(), indent=1))
@@ -283,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
-        print(f"{PROG}: {printable(str(exc))}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except UserError as exc:
         print(f"{PROG}: error: {printable(str(exc))}", file=sys.stderr)

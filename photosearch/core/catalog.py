@@ -13,6 +13,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -206,14 +207,20 @@ def _photo_row(row: tuple) -> PhotoRow:
 class Catalog:
     """Thread-safe access to the catalog file (one connection, one lock; WAL lets other processes read)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        """`read_only`: open without writing anything (a library on a read-only mount or a full
+        disk); the schema must be current then, since it cannot be migrated."""
         self.path = path
+        self.read_only = read_only
         self._lock = threading.RLock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(os.fsencode(path), timeout=30, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            if read_only:
+                self._db = _open_read_only(path)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(os.fsencode(path), timeout=30, check_same_thread=False, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=30000")
             self._migrate()
@@ -250,6 +257,11 @@ class Catalog:
             if version > SCHEMA_VERSION:
                 raise CatalogError(
                     f"catalog {self.path} was written by a newer photosearch (schema {version} > {SCHEMA_VERSION})"
+                )
+            if version < SCHEMA_VERSION and self.read_only:
+                raise CatalogError(
+                    f"catalog {self.path} needs an upgrade, which a read-only library cannot take: "
+                    "run `photosearch index` once where it is writable"
                 )
             for target in range(version + 1, SCHEMA_VERSION + 1):
                 # one script, one transaction: a crash mid-migration leaves the old schema intact
@@ -540,6 +552,25 @@ class Catalog:
                     time.time(),
                 ),
             )
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that writes nothing. SQLite's read-only mode still creates the WAL index
+    beside the file; where even that is impossible (a read-only mount, a full disk) the file is
+    opened as immutable: no locks, which is right for a library nothing can write to either."""
+    if not path.is_file():
+        raise CatalogError(f"no catalog at {path}")
+    uri = "file:" + urllib.parse.quote(os.fsencode(path.resolve()))
+    last: sqlite3.Error | None = None
+    for options in ("?mode=ro", "?mode=ro&immutable=1"):
+        try:
+            db = sqlite3.connect(uri + options, uri=True, timeout=30, check_same_thread=False, isolation_level=None)
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.Error as exc:
+            last = exc
+    assert last is not None
+    raise last
 
 
 def _unpack(rows: list[tuple], dim: int) -> tuple[np.ndarray, np.ndarray]:

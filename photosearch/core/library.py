@@ -32,13 +32,13 @@ from photosearch.records import (
     SyncReport,
 )
 
-from .catalog import Catalog, Folder
+from .catalog import Catalog, CatalogError, Folder
 from .images import DecodeError, load_for_model
 from .index.store import IndexStore, recorded_health
 from .index.vectors import TEXT_QUERY_EF
 from .models.registry import DEFAULT_MODEL, ModelSpec, ModelUnavailable, available_models, cached_weights, get_model
 from .pipeline import Indexer
-from .query import QueryError, Term, parse_query
+from .query import QueryError, QuerySyntaxError, Term, parse_query
 from .scan import folder_is_online, sync_library, sync_paths
 from .writer_lock import WriterLock
 
@@ -68,16 +68,25 @@ class Library:
         device: str | None = None,
         threads: int | None = None,
         random_weights: bool = False,
+        for_reading: bool = False,
     ) -> None:
-        """`random_weights`: benchmarks only (a real architecture's cost without its download)."""
+        """`for_reading`: the caller only searches and reads status, so a library that cannot be
+        written (a read-only mount or folder, a full disk) is opened read-only instead of refused;
+        a write then fails with a clear reason. `random_weights`: benchmarks only (a real
+        architecture's cost without its download)."""
         self.home = (home or default_library_home()).expanduser().resolve()
-        try:
-            self.home.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise LibraryError(f"cannot create library folder {self.home}: {exc.strerror or exc}") from None
-        if not os.access(self.home, os.W_OK):
-            raise LibraryError(f"library folder {self.home} is not writable")
-        self.catalog = Catalog(self.home / CATALOG_FILE)
+        self.read_only = False
+        catalog_file = self.home / CATALOG_FILE
+        if for_reading and catalog_file.is_file():
+            self.catalog = self._open_for_reading(catalog_file)
+        else:
+            try:
+                self.home.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise LibraryError(f"cannot create library folder {self.home}: {exc.strerror or exc}") from None
+            if not os.access(self.home, os.W_OK):
+                raise LibraryError(f"library folder {self.home} is not writable")
+            self.catalog = Catalog(catalog_file)
         chosen = model or os.environ.get("PHOTOSEARCH_MODEL") or self.catalog.get_meta("model") or DEFAULT_MODEL
         self.spec: ModelSpec = get_model(chosen, self.home)
         self.device = device
@@ -89,6 +98,15 @@ class Library:
         self._writer = WriterLock(self.home / WRITER_LOCK_FILE)
 
     # -- lifecycle ------------------------------------------------------------------------
+
+    def _open_for_reading(self, catalog_file: Path) -> Catalog:
+        if os.access(self.home, os.W_OK):
+            try:
+                return Catalog(catalog_file)
+            except CatalogError:  # e.g. a full disk: the WAL files cannot be created
+                pass
+        self.read_only = True
+        return Catalog(catalog_file, read_only=True)
 
     def close(self) -> None:
         with self._lock:
@@ -178,6 +196,10 @@ class Library:
 
     def claim_writer(self) -> None:
         """Become this library's one writer (raises LibraryBusy if another process is)."""
+        if self.read_only:
+            raise LibraryError(
+                f"library {self.home} is read-only or its disk is full: this needs to write to it (search and status work)"
+            )
         self._writer.acquire()
 
     def reconcile(self, only: Iterable[str] | None = None) -> SyncReport:
@@ -324,7 +346,7 @@ class Library:
         terms = parse_query(query, base) if query.strip() else []
         terms += [Term("image", str(Path(image).expanduser().resolve())) for image in images]
         if not terms:
-            raise QueryError("the query is empty")
+            raise QuerySyntaxError("the query is empty")
         return self.search_terms(terms, k, cutoff)
 
     def similar(self, image: Path, k: int = 20, cutoff: float | None = None) -> list[SearchHit]:

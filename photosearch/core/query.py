@@ -18,16 +18,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from photosearch.errors import UserError
+from photosearch.errors import UsageError, UserError
 
 from .images import is_photo_path
 
 NEGATIVE_WEIGHT = -0.5  # a negative term pulls away without cancelling the whole query
+MAX_WEIGHT = 100.0  # beyond this one term drowns every other (and huge ones overflow float32)
 _WEIGHT = re.compile(r"^(-?\d+(?:\.\d+)?):(.+)$", re.S)
 
 
 class QueryError(UserError, ValueError):
     """A query that cannot be searched; the message says why."""
+
+
+class QuerySyntaxError(QueryError, UsageError):
+    """A query written so that it cannot mean anything (empty, only negative, a weight out of range)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ def _make_term(token: str, weight: float | None, base: Path) -> Term:
     match = _WEIGHT.match(token)
     if match and weight is None:
         weight, token = float(match.group(1)), match.group(2)
+        if not abs(weight) <= MAX_WEIGHT:
+            raise QuerySyntaxError(f"term weight {match.group(1)[:20]} is out of range: use -{MAX_WEIGHT:g} to {MAX_WEIGHT:g}")
     if weight is None:
         weight = NEGATIVE_WEIGHT if negative else 1.0
     elif negative:
@@ -86,9 +93,9 @@ def parse_query(text: str, base: Path | None = None) -> list[Term]:
     flush()
     terms = [t for t in terms if t.value]
     if not terms:
-        raise QueryError("the query is empty")
+        raise QuerySyntaxError("the query is empty")
     if all(t.weight <= 0 for t in terms):
-        raise QueryError("the query has only negative terms: say what to look for too")
+        raise QuerySyntaxError("the query has only negative terms: say what to look for too")
     return terms
 
 
