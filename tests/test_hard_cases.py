@@ -414,3 +414,32 @@ def test_bad_options_are_usage_errors_that_name_the_option(args: list[str], name
     assert result.returncode == 2, result.stderr
     assert names in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("photosearch")
+
+
+# -- 8. one bad row ------------------------------------------------------------------------------
+
+
+def test_damaged_vectors_are_dropped_and_embedded_again(tmp_path: Path) -> None:
+    import sqlite3
+
+    import numpy as np
+
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    paths = write_shapes(photos, LABELS[:5], 23)
+    assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
+    with sqlite3.connect(home / "catalog.sqlite3") as db:
+        labels = [row[0] for row in db.execute("SELECT id FROM embeddings ORDER BY id")]
+        db.execute("UPDATE embeddings SET vector=? WHERE id=?", (b"\x01\x02\x03", labels[0]))  # wrong length
+        db.execute("UPDATE embeddings SET vector=? WHERE id=?", (np.full(64, np.nan, np.float32).tobytes(), labels[1]))
+    for snapshot in (home / "index").glob("*.hnsw"):
+        snapshot.unlink()  # so the index is rebuilt from the catalog
+    status = _cli("status", "--json", home=home)
+    assert status.returncode == 0, status.stderr
+    search = _cli("search", "a", "red", "circle", "-k", "5", "--json", home=home)
+    assert search.returncode == 0 and len(json.loads(search.stdout)) == 3, search.stderr  # a reader searches around them
+    assert _cli("similar", str(paths[0]), home=home).returncode == 0  # its damaged vector is not used
+    index = _cli("index", "--quiet", home=home)
+    assert index.returncode == 0 and "indexed 2" in index.stdout, (index.stdout, index.stderr)
+    after = json.loads(_cli("status", "--json", home=home).stdout)
+    assert after["index"]["healthy"] and after["index"]["vectors"] == 5 and after["photos"]["indexed"] == 5
+    assert "2 damaged vectors dropped" in after["index"]["note"]

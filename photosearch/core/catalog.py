@@ -478,7 +478,26 @@ class Catalog:
             "SELECT e.vector FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE p.path=? AND e.model=?",
             (to_db(path), model),
         )
-        return np.frombuffer(rows[0][0], dtype=np.float32).copy() if rows else None
+        blob = rows[0][0] if rows else None
+        if not isinstance(blob, bytes) or len(blob) % 4:
+            return None  # none, or damaged: the caller embeds the photo instead
+        return np.frombuffer(blob, dtype=np.float32).copy()
+
+    def requeue_embeddings(self, labels: Sequence[int]) -> int:
+        """Drop these vectors and queue their photos to be embedded again; returns how many photos."""
+        photos = 0
+        with self.transaction() as db:
+            for start in range(0, len(labels), 500):
+                part = [int(x) for x in labels[start : start + 500]]
+                marks = ",".join("?" * len(part))
+                ids = [row[0] for row in db.execute(f"SELECT photo_id FROM embeddings WHERE id IN ({marks})", part)]
+                db.execute(f"DELETE FROM embeddings WHERE id IN ({marks})", part)
+                id_marks = ",".join("?" * len(ids))
+                if ids:
+                    photos += db.execute(
+                        f"UPDATE photos SET status='pending' WHERE status='indexed' AND id IN ({id_marks})", ids
+                    ).rowcount
+        return photos
 
     def embedding_labels(self, model: str) -> np.ndarray:
         """Every label (embedding id) of a model, without reading the vectors."""
@@ -489,16 +508,19 @@ class Catalog:
         return int(self._query("SELECT COUNT(*) FROM embeddings WHERE model=?", (model,))[0][0])
 
     def iter_embeddings(
-        self, model: str, dim: int, labels: Sequence[int] | None = None, chunk: int = 20000
+        self, model: str, dim: int, labels: Sequence[int] | None = None, chunk: int = 20000, damaged: list[int] | None = None
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(labels int64, vectors float32) in chunks: all of a model's vectors, or the given labels."""
+        """(labels int64, vectors float32) in chunks: all of a model's vectors, or the given labels.
+
+        A stored vector of the wrong length or with a non-finite value is left out, its label
+        added to `damaged`: one bad row must never stop a whole library."""
         if labels is not None:
             for start in range(0, len(labels), 500):
                 part = [int(x) for x in labels[start : start + 500]]
                 marks = ",".join("?" * len(part))
                 rows = self._query(f"SELECT id, vector FROM embeddings WHERE model=? AND id IN ({marks})", [model, *part])
                 if rows:
-                    yield _unpack(rows, dim)
+                    yield _unpack(rows, dim, damaged)
             return
         last = 0
         while True:
@@ -508,7 +530,7 @@ class Catalog:
             if not rows:
                 return
             last = int(rows[-1][0])
-            yield _unpack(rows, dim)
+            yield _unpack(rows, dim, damaged)
 
     def changes_since(self, model: str, seq: int) -> list[tuple[int, int, str]]:
         return [
@@ -573,7 +595,16 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     raise last
 
 
-def _unpack(rows: list[tuple], dim: int) -> tuple[np.ndarray, np.ndarray]:
-    labels = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
-    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim)
+def _unpack(rows: list[tuple], dim: int, damaged: list[int] | None) -> tuple[np.ndarray, np.ndarray]:
+    size = dim * 4
+    whole = [row for row in rows if isinstance(row[1], bytes) and len(row[1]) == size]
+    if damaged is not None and len(whole) < len(rows):
+        damaged.extend(int(row[0]) for row in rows if not (isinstance(row[1], bytes) and len(row[1]) == size))
+    labels = np.fromiter((int(r[0]) for r in whole), dtype=np.int64, count=len(whole))
+    vectors = np.frombuffer(b"".join(r[1] for r in whole), dtype=np.float32).reshape(len(whole), dim)
+    finite = np.isfinite(vectors).all(axis=1)
+    if not finite.all():
+        if damaged is not None:
+            damaged.extend(labels[~finite].tolist())
+        labels, vectors = labels[finite], vectors[finite]
     return labels, vectors

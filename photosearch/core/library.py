@@ -11,8 +11,10 @@ indexing runs in another thread.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ from .writer_lock import WriterLock
 CATALOG_FILE = "catalog.sqlite3"
 INDEX_FOLDER = "index"
 WRITER_LOCK_FILE = "writer.lock"
+REPAIR_KEY = "last_repair"  # catalog meta: what the last repair of the index did
 
 
 class LibraryError(UserError):
@@ -153,9 +156,24 @@ class Library:
         with self._lock:
             if self._store is None:
                 self._store = IndexStore(
-                    self.catalog, self.home / INDEX_FOLDER, self.spec.name, self.spec.dim, threads=self.threads or 1
+                    self.catalog,
+                    self.home / INDEX_FOLDER,
+                    self.spec.name,
+                    self.spec.dim,
+                    threads=self.threads or 1,
+                    on_damaged=self._requeue_damaged,
                 )
             return self._store
+
+    def _requeue_damaged(self, labels: list[int]) -> int:
+        """Damaged stored vectors: the writer drops them and queues their photos again (and
+        records that it did, for `status`); a reader searches around them."""
+        if not self._writer.held:
+            return 0
+        photos = self.catalog.requeue_embeddings(labels)
+        when = time.strftime("%Y-%m-%d %H:%M")
+        self.catalog.set_meta(REPAIR_KEY, f"{when}: {len(labels)} damaged vectors dropped, their photos embedded again")
+        return photos
 
     # -- folders --------------------------------------------------------------------------
 
@@ -297,7 +315,7 @@ class Library:
     def image_vector(self, path: Path) -> np.ndarray:
         """A photo's vector: from the catalog when indexed, else decoded and embedded now."""
         stored = self.catalog.vector_for_path(self.spec.name, str(path.resolve()))
-        if stored is not None and stored.shape == (self.spec.dim,):
+        if stored is not None and stored.shape == (self.spec.dim,) and np.isfinite(stored).all():
             return stored
         try:
             pixels, _ = load_for_model(path, self.embedder.image_size)
@@ -366,6 +384,9 @@ class Library:
             health = self._store.health()
         else:
             health = recorded_health(self.catalog, self.home / INDEX_FOLDER, self.spec.name, self.spec.dim)
+        repair = self.catalog.get_meta(REPAIR_KEY)
+        if repair:
+            health = dataclasses.replace(health, note=f"{health.note}; last repair {repair}")
         return LibraryStatus(
             library=str(self.home),
             model=self.spec.name,

@@ -14,6 +14,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +35,26 @@ def _safe_name(model: str) -> str:
 
 
 class IndexStore:
-    def __init__(self, catalog: Catalog, folder: Path, model: str, dim: int, threads: int = 1) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        folder: Path,
+        model: str,
+        dim: int,
+        threads: int = 1,
+        on_damaged: Callable[[list[int]], int] | None = None,
+    ) -> None:
+        """`on_damaged(labels)`: called with the labels of stored vectors that cannot be used
+        (wrong length, not finite), which the index leaves out; returns how many photos it
+        queued to be embedded again (the writer does, a reader cannot)."""
         self.catalog = catalog
         self.folder = folder
         self.model = model
         self.dim = dim
         self.threads = threads
+        self.on_damaged = on_damaged
         self.note = "not opened"
+        self.damaged = 0  # vectors left out as damaged and not repaired
         self._replay_lock = threading.Lock()
         self._saved_seq = 0
         self._saved_at = time.monotonic()
@@ -85,8 +99,10 @@ class IndexStore:
         seq = self.catalog.last_change()  # read first: later changes are replayed after
         count = self.catalog.embedding_count(self.model)
         index = VectorIndex(self.dim, capacity=max(1024, count), threads=self.threads)
-        for labels, vectors in self.catalog.iter_embeddings(self.model, self.dim):
+        damaged: list[int] = []
+        for labels, vectors in self.catalog.iter_embeddings(self.model, self.dim, damaged=damaged):
             index.add(labels, vectors)
+        self._left_out(damaged)
         index.applied_seq = seq
         self._saved_seq = -1  # force a snapshot at the next save
         self._replay_into(index)
@@ -103,11 +119,24 @@ class IndexStore:
                 return 0
             adds = [label for _, label, op in changes if op == "add"]
             removes = [label for _, label, op in changes if op == "remove"]
-            for labels, vectors in self.catalog.iter_embeddings(self.model, self.dim, labels=adds):
+            damaged: list[int] = []
+            for labels, vectors in self.catalog.iter_embeddings(self.model, self.dim, labels=adds, damaged=damaged):
                 index.add(labels, vectors)  # a label added then removed in this span is not in the catalog
             index.remove(removes)
+            self._left_out(damaged)
             index.applied_seq = changes[-1][0]
             return len(changes)
+
+    def _left_out(self, damaged: list[int]) -> None:
+        if not damaged:
+            return
+        requeued = self.on_damaged(damaged) if self.on_damaged is not None else 0
+        log.warning("%d damaged vectors of %s left out of the index; %d photos queued again", len(damaged), self.model, requeued)
+        if requeued:
+            self.note += f"; repaired: {len(damaged)} damaged vectors dropped, their photos embedded again"
+        else:
+            self.damaged += len(damaged)
+            self.note += f"; {self.damaged} damaged vectors left out (`photosearch index` repairs them)"
 
     def refresh(self) -> int:
         """Bring the live index up to the catalog, compacting when tombstones pile up."""
@@ -158,7 +187,7 @@ class IndexStore:
     def health(self) -> IndexHealth:
         """The live index against the catalog (after catching up with it)."""
         self.refresh()
-        healthy = len(self.index) == self.catalog.embedding_count(self.model)
+        healthy = len(self.index) == self.catalog.embedding_count(self.model) and not self.damaged
         return IndexHealth(len(self.index), self.index.deleted, healthy, self.note)
 
 
