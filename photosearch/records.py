@@ -83,6 +83,16 @@ class IndexHealth:
 
 
 @dataclass(frozen=True)
+class CatalogHealth:
+    """The catalog file's own health: SQLite's quick check (where cheap, or asked for) and its backup."""
+
+    checked: bool  # the quick check ran (it reads every page: skipped on a large catalog unless asked)
+    ok: bool  # nothing wrong was found (True when not checked)
+    note: str
+    backup: str | None  # when the last verified backup was made, if there is one
+
+
+@dataclass(frozen=True)
 class SkippedFile:
     path: str
     reason: str
@@ -121,6 +131,7 @@ class LibraryStatus:
     folders: tuple[FolderStatus, ...]
     photos: PhotoCounts
     index: IndexHealth
+    catalog: CatalogHealth
     skipped: tuple[SkippedFile, ...]
     paths: tuple[str, ...] | None = None  # every indexed path, when asked for
     worker: WorkerStatus | None = None  # when answered by a running worker

@@ -42,7 +42,7 @@ def test_schema_is_versioned_and_newer_schemas_are_refused(tmp_path: Path) -> No
 def test_corrupt_catalog_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(CatalogError, match="cannot open catalog"):
+    with pytest.raises(CatalogError, match=r"is damaged.*photosearch repair"):
         Catalog(path)
 
 

@@ -443,3 +443,54 @@ def test_damaged_vectors_are_dropped_and_embedded_again(tmp_path: Path) -> None:
     after = json.loads(_cli("status", "--json", home=home).stdout)
     assert after["index"]["healthy"] and after["index"]["vectors"] == 5 and after["photos"]["indexed"] == 5
     assert "2 damaged vectors dropped" in after["index"]["note"]
+
+
+# -- 9. a damaged catalog ------------------------------------------------------------------------
+
+
+def _damage_a_page(catalog: Path, table: str) -> None:
+    """Overwrite the root page of `table` with garbage, as a failing disk would."""
+    import sqlite3
+
+    with sqlite3.connect(catalog) as db:
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name=?", (table,)).fetchone()[0]
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    with open(catalog, "r+b") as handle:
+        handle.seek((root - 1) * page_size)
+        handle.write(random.Random(5).randbytes(page_size))
+
+
+def test_a_damaged_catalog_is_reported_and_restored_from_its_backup(tmp_path: Path) -> None:
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    write_shapes(photos, LABELS[:4], 24)
+    assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
+    assert (home / "catalog.backup.sqlite3").is_file(), "indexing keeps a verified backup"
+    status = json.loads(_cli("status", "--json", home=home).stdout)
+    assert status["catalog"]["checked"] and status["catalog"]["ok"]
+    _damage_a_page(home / "catalog.sqlite3", "photos")
+    status = _cli("status", home=home)
+    assert "photosearch repair" in status.stdout + status.stderr and "healthy" not in status.stdout.split("catalog:")[-1]
+    search = _cli("search", "a", "red", "circle", home=home)
+    assert search.returncode == 1 and "damaged" in search.stderr and "photosearch repair" in search.stderr
+    assert len(search.stderr.strip().splitlines()) == 1
+    repaired = _cli("repair", home=home)
+    assert repaired.returncode == 0 and "restored the catalog from its backup" in repaired.stdout, repaired.stderr
+    assert list(home.glob("catalog.damaged-*.sqlite3")), "the damaged file is kept"
+    assert _cli("index", "--quiet", home=home).returncode == 0
+    rows = json.loads(_cli("search", "a", "red", "circle", "-k", "4", "--json", home=home).stdout)
+    assert len(rows) == 4
+    assert "nothing to repair" in _cli("repair", home=home).stdout
+
+
+def test_a_damaged_catalog_never_replaces_a_good_backup(library: Library, tmp_path: Path) -> None:
+    write_shapes(tmp_path / "photos", LABELS[:2], 25)
+    library.add_folder(tmp_path / "photos")
+    library.index()
+    backup = library.home / "catalog.backup.sqlite3"
+    good = backup.read_bytes()
+    library.close()
+    _damage_a_page(library.home / "catalog.sqlite3", "embeddings")
+    with Library(library.home, model="tiny-shapes") as damaged:
+        damaged.claim_writer()
+        assert not damaged.maybe_back_up(every_s=0)
+    assert backup.read_bytes() == good

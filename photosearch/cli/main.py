@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--paths", action="store_true", help="with --json: include every indexed path")
+    p.add_argument("--check", action="store_true", help="check the whole catalog file (seconds on a large library)")
+
+    p = sub.add_parser("repair", help="restore a damaged catalog from its backup (the damaged file is kept)")
+    _common(p)
 
     p = sub.add_parser("remove", help="remove a folder (and its photos) from the library; files are not touched")
     _common(p)
@@ -130,6 +134,7 @@ def _library(args: argparse.Namespace, for_reading: bool = False) -> Any:
 
 def cmd_index(args: argparse.Namespace) -> int:
     with _library(args) as library:
+        library.load_model()  # a model that cannot load fails here, before anything is written
         for raw in args.paths:
             folder = library.add_folder(Path(raw))
             print(f"library folder: {printable(folder)}", file=sys.stderr)
@@ -189,7 +194,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     with _library(args, for_reading=True) as library:
-        status = library.status(include_paths=args.paths)
+        status = library.status(include_paths=args.paths, check=args.check)
     if args.json:
         print(json.dumps(status.to_json(), indent=1))
         return 0
@@ -199,6 +204,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"photos:  {photos.indexed} indexed, {photos.skipped} skipped, {photos.pending} pending")
     state = "healthy" if index.healthy else "NEEDS REPAIR (run `photosearch index`)"
     print(f"index:   {index.vectors} vectors, {index.deleted} deleted, {state} ({index.note})")
+    catalog = status.catalog
+    backup = f"; backup of {catalog.backup}" if catalog.backup else "; no backup yet"
+    print(f"catalog: {'ok' if catalog.ok else 'DAMAGED'} ({catalog.note}{backup})")
     print("folders:" + ("" if status.folders else " none yet (photosearch index PATH)"))
     for folder in status.folders:
         counts = folder.photos
@@ -210,6 +218,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("skipped files:")
         for item in status.skipped:
             print(f"  {printable(item.path)}: {item.reason}")
+    return 0
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from photosearch.core.library import repair_library
+
+    print(repair_library(Path(args.library) if getattr(args, "library", None) else None))
     return 0
 
 
@@ -278,6 +293,7 @@ COMMANDS = {
     "similar": cmd_similar,
     "status": cmd_status,
     "remove": cmd_remove,
+    "repair": cmd_repair,
     "models": cmd_models,
     "demo": cmd_demo,
     "selftest": cmd_selftest,

@@ -111,6 +111,19 @@ class CatalogError(UserError):
     """The catalog file cannot be opened or used; the message is for the user."""
 
 
+class CatalogDamaged(CatalogError):
+    """The catalog file is damaged (SQLite found a malformed page)."""
+
+
+def _is_damage(exc: sqlite3.DatabaseError) -> bool:
+    text = str(exc)
+    return "malformed" in text or "not a database" in text
+
+
+def damage_message(path: Path, exc: BaseException | str) -> str:
+    return f"the catalog {path} is damaged ({exc}): run `photosearch repair` to restore it from its backup"
+
+
 @dataclass(frozen=True)
 class Folder:
     id: int
@@ -225,6 +238,8 @@ class Catalog:
             self._db.execute("PRAGMA busy_timeout=30000")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                raise CatalogDamaged(damage_message(path, exc)) from None
             raise CatalogError(f"cannot open catalog {path}: {exc}") from None
         except OSError as exc:
             raise CatalogError(f"cannot open catalog {path}: {exc.strerror or exc}") from None
@@ -238,18 +253,61 @@ class Catalog:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any error."""
-        with self._lock:
+        with self._lock, self._damage_explained():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
-        with self._lock:
+        with self._lock, self._damage_explained():
             return self._db.execute(sql, args).fetchall()
+
+    @contextmanager
+    def _damage_explained(self) -> Iterator[None]:
+        """SQLite's "database disk image is malformed" becomes a message that says what to do."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if _is_damage(exc):
+                raise CatalogDamaged(damage_message(self.path, exc)) from None
+            raise
+
+    def check_integrity(self) -> str:
+        """'ok', or what SQLite's quick check found wrong (reads every page: seconds on a big catalog)."""
+        try:
+            rows = self._query("PRAGMA quick_check")
+        except CatalogDamaged as exc:
+            return str(exc)
+        return "ok" if rows and rows[0][0] == "ok" else "; ".join(str(r[0]) for r in rows[:3])
+
+    def back_up(self, target: Path) -> bool:
+        """Copy the catalog to `target` with SQLite's online backup, verified before it replaces
+        the previous copy (a damaged catalog never overwrites a good backup)."""
+        staged = target.with_name(target.name + ".tmp")
+        staged.unlink(missing_ok=True)
+        # its own connection: WAL lets it read beside the writer, so searches never wait for it
+        source = sqlite3.connect(os.fsencode(self.path), timeout=30)
+        copy = sqlite3.connect(os.fsencode(staged))
+        try:
+            source.backup(copy, pages=1024)
+            sound = copy.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        except sqlite3.DatabaseError:
+            sound = False
+        finally:
+            copy.close()
+            source.close()
+        if not sound:
+            staged.unlink(missing_ok=True)
+            return False
+        with open(staged, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(staged, target)
+        return True
 
     def _migrate(self) -> None:
         with self._lock:
@@ -271,9 +329,6 @@ class Catalog:
                     if self._db.in_transaction:
                         self._db.execute("ROLLBACK")
                     raise
-
-    def check_integrity(self) -> str:
-        return str(self._query("PRAGMA quick_check")[0][0])
 
     # -- meta -----------------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ indexing runs in another thread.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -23,6 +25,7 @@ import numpy as np
 
 from photosearch.errors import UserError
 from photosearch.records import (
+    CatalogHealth,
     FolderStatus,
     IndexReport,
     LibraryStatus,
@@ -34,7 +37,7 @@ from photosearch.records import (
     SyncReport,
 )
 
-from .catalog import Catalog, CatalogError, Folder
+from .catalog import Catalog, CatalogError, Folder, damage_message
 from .images import DecodeError, load_for_model
 from .index.store import IndexStore, recorded_health
 from .index.vectors import TEXT_QUERY_EF
@@ -47,7 +50,13 @@ from .writer_lock import WriterLock
 CATALOG_FILE = "catalog.sqlite3"
 INDEX_FOLDER = "index"
 WRITER_LOCK_FILE = "writer.lock"
+BACKUP_FILE = "catalog.backup.sqlite3"
+BACKUP_EVERY_S = 24 * 3600  # a verified copy of the catalog, at most this often
+QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024  # `status` checks a catalog this small every time
 REPAIR_KEY = "last_repair"  # catalog meta: what the last repair of the index did
+
+
+log = logging.getLogger(__name__)
 
 
 class LibraryError(UserError):
@@ -293,7 +302,9 @@ class Library:
         self.load_model()
         report = self.reconcile()
         self.prepare_indexing()
-        return report, self.run_indexing(on_progress, cancel=cancel, batch_size=batch_size, decode_workers=decode_workers)
+        indexed = self.run_indexing(on_progress, cancel=cancel, batch_size=batch_size, decode_workers=decode_workers)
+        self.maybe_back_up()
+        return report, indexed
 
     # -- search ---------------------------------------------------------------------------
 
@@ -375,11 +386,44 @@ class Library:
 
     # -- status ---------------------------------------------------------------------------
 
-    def status(self, include_paths: bool = False) -> LibraryStatus:
-        """Counts, folders, index health and skipped files; instant at any library size.
+    def check_catalog(self, full: bool = False) -> CatalogHealth:
+        """SQLite's quick check of the catalog — always when `full`, else only where it is cheap."""
+        backup_file = self.home / BACKUP_FILE
+        backup = time.strftime("%Y-%m-%d %H:%M", time.localtime(backup_file.stat().st_mtime)) if backup_file.is_file() else None
+        try:
+            size = self.catalog.path.stat().st_size
+        except OSError:
+            size = 0
+        if not full and size > QUICK_CHECK_MAX_BYTES:
+            return CatalogHealth(False, True, "not checked (large): `photosearch status --check` checks it", backup)
+        verdict = self.catalog.check_integrity()
+        if verdict == "ok":
+            return CatalogHealth(True, True, "checked", backup)
+        note = verdict if "photosearch repair" in verdict else damage_message(self.catalog.path, verdict)
+        return CatalogHealth(True, False, note, backup)
+
+    def maybe_back_up(self, every_s: float = BACKUP_EVERY_S) -> bool:
+        """The writer keeps a verified copy of the catalog, refreshed at most every `every_s`."""
+        if self.read_only or not self._writer.held:
+            return False
+        target = self.home / BACKUP_FILE
+        try:
+            if time.time() - target.stat().st_mtime < every_s:
+                return False
+        except OSError:
+            pass  # no backup yet
+        made = self.catalog.back_up(target)
+        if not made:
+            log.warning("the catalog failed its check: the previous backup is kept")
+        return made
+
+    def status(self, include_paths: bool = False, check: bool = False) -> LibraryStatus:
+        """Counts, folders, index and catalog health, skipped files; instant at any library size.
 
         An index this process has open reports on itself; otherwise the health comes from what
-        the catalog recorded of the snapshot (no graph is loaded or checksummed)."""
+        the catalog recorded of the snapshot (no graph is loaded or checksummed). The catalog
+        is quick-checked when small, or when `check` asks."""
+        catalog_health = self.check_catalog(full=check)
         if self._store is not None:
             health = self._store.health()
         else:
@@ -394,6 +438,7 @@ class Library:
             folders=tuple(self.folders()),
             photos=_photo_counts(self.catalog.counts()),
             index=health,
+            catalog=catalog_health,
             skipped=tuple(SkippedFile(p, r) for p, r in self.catalog.skipped()),
             paths=tuple(self.catalog.indexed_paths()) if include_paths else None,
         )
@@ -436,3 +481,67 @@ def import_model(home: Path | None, source: Path, arch: str, name: str | None = 
 
     spec = import_weights(home or default_library_home(), source, arch, name)
     return ModelInfo(spec.name, spec.arch, spec.pretrained, spec.dim, spec.licence, True, False, spec.summary)
+
+
+# -- repair -------------------------------------------------------------------------------------
+
+
+def repair_library(home: Path | None = None) -> str:
+    """Restore a damaged catalog from its verified backup; returns what was done, for the user.
+
+    The damaged file is kept beside it (renamed), never deleted. Without a usable backup a new
+    catalog is started with the folders that can still be read from the old one: nothing of the
+    photos is lost, only the work of embedding them, which `photosearch index` does again."""
+    home = (home or default_library_home()).expanduser().resolve()
+    catalog_file, backup_file = home / CATALOG_FILE, home / BACKUP_FILE
+    if not catalog_file.is_file():
+        raise LibraryError(f"no catalog at {catalog_file}: nothing to repair")
+    if _file_verdict(catalog_file) == "ok":
+        return f"the catalog {catalog_file} is sound: nothing to repair"
+    lock = WriterLock(home / WRITER_LOCK_FILE)
+    lock.acquire()
+    try:
+        aside = home / f"catalog.damaged-{time.strftime('%Y%m%d-%H%M%S')}.sqlite3"
+        os.replace(catalog_file, aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{catalog_file}{suffix}").unlink(missing_ok=True)
+        if backup_file.is_file() and _file_verdict(backup_file) == "ok":
+            shutil.copyfile(backup_file, catalog_file)
+            made = time.strftime("%Y-%m-%d %H:%M", time.localtime(backup_file.stat().st_mtime))
+            return (
+                f"restored the catalog from its backup of {made} (the damaged one is kept as {aside.name}); "
+                "`photosearch index` catches up with what changed since"
+            )
+        folders = _readable_folders(aside)
+        fresh = Catalog(catalog_file)
+        for path in folders:
+            fresh.add_folder(path)
+        fresh.close()
+        return (
+            f"no usable backup: started a new catalog with the {len(folders)} folders that could be read "
+            f"(the damaged one is kept as {aside.name}); `photosearch index` embeds their photos again"
+        )
+    finally:
+        lock.release()
+
+
+def _file_verdict(path: Path) -> str:
+    try:
+        catalog = Catalog(path, read_only=True)
+    except CatalogError as exc:
+        return str(exc)
+    try:
+        return catalog.check_integrity()
+    finally:
+        catalog.close()
+
+
+def _readable_folders(path: Path) -> list[str]:
+    try:
+        catalog = Catalog(path, read_only=True)
+        try:
+            return [f.path for f in catalog.folders()]
+        finally:
+            catalog.close()
+    except CatalogError:
+        return []
