@@ -494,3 +494,87 @@ def test_a_damaged_catalog_never_replaces_a_good_backup(library: Library, tmp_pa
         damaged.claim_writer()
         assert not damaged.maybe_back_up(every_s=0)
     assert backup.read_bytes() == good
+
+
+# -- 10. noise on the terminal -------------------------------------------------------------------
+
+
+def test_library_warnings_go_to_the_log_not_the_terminal(tmp_path: Path) -> None:
+    from conftest import corpus_dir
+
+    photos, home, logs = tmp_path / "photos", tmp_path / "library", tmp_path / "logs"
+    shutil.copytree(corpus_dir("tricky"), photos)
+    env = dict(os.environ, PHOTOSEARCH_HOME=str(home), PHOTOSEARCH_LOG_DIR=str(logs))
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "photosearch", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    index = run("index", str(photos), "--quiet")
+    assert index.returncode == 0, index.stderr
+    assert [line for line in index.stderr.splitlines() if not line.startswith("library folder: ")] == []
+    outside = tmp_path / "query.jpg"
+    synthetic.write_photo(outside, RED_CIRCLE, (640, 480), random.Random(26))
+    similar = run("similar", str(outside))  # decoded and embedded on the spot
+    assert similar.returncode == 0 and similar.stderr == "", similar.stderr
+    status = run("status")
+    assert status.returncode == 0 and status.stderr == ""
+    assert "skipped files:" in status.stdout  # the broken ones are reported, one line each
+
+
+# -- 11. decoding memory shared by all decode threads ---------------------------------------------
+
+
+def test_the_memory_budget_is_never_exceeded_and_an_oversize_picture_runs_alone() -> None:
+    import threading
+
+    from photosearch.core.memory_budget import MemoryBudget
+
+    budget = MemoryBudget(100)
+    held = [0]
+    most = [0]
+    lock = threading.Lock()
+
+    def decode(cost: int) -> None:
+        with budget.reserve(cost):
+            with lock:
+                held[0] += min(cost, 100)
+                most[0] = max(most[0], held[0])
+            time.sleep(0.002)
+            with lock:
+                held[0] -= min(cost, 100)
+
+    rng = random.Random(27)
+    threads = [threading.Thread(target=decode, args=(rng.choice((5, 30, 60, 250)),)) for _ in range(60)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(t.is_alive() for t in threads)
+    assert 0 < most[0] <= 100 and budget.peak_reserved <= 100
+
+
+def test_large_photos_take_turns_within_the_decode_budget(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from photosearch.core.catalog import Catalog
+    from photosearch.core.images import decode_cost
+    from photosearch.core.index.store import IndexStore
+    from photosearch.core.models.embedder import Embedder
+    from photosearch.core.models.registry import get_model
+    from photosearch.core.pipeline import Indexer
+    from photosearch.core.scan import sync_library
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(4):
+        Image.new("RGB", (2000, 1500), (40 * i, 90, 200)).save(photos / f"big-{i}.png")
+    one = decode_cost(2000, 1500, "RGB")
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    catalog.add_folder(str(photos))
+    sync_library(catalog)
+    embedder = Embedder(get_model("tiny-shapes"), device="cpu", threads=1)
+    store = IndexStore(catalog, tmp_path / "index", "tiny-shapes", embedder.dim)
+    indexer = Indexer(catalog, store, embedder, "tiny-shapes", batch_size=2, decode_workers=3, decode_budget=one + one // 2)
+    report = indexer.run()
+    assert report.indexed == 4
+    assert indexer.budget.peak_reserved == one, "three threads, but one large decode at a time"
+    catalog.close()

@@ -13,12 +13,15 @@ Why this module is careful:
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .memory_budget import MemoryBudget
 
 # Real phone/camera photos reach ~200 MP; refuse only what no camera makes.
 MAX_PIXELS = 250_000_000
@@ -146,15 +149,16 @@ def read_error_reason(exc: OSError) -> str:
     return f"could not read file ({exc.strerror or exc})"
 
 
-def load_for_model(source: Path | str | BinaryIO, size: int) -> tuple[np.ndarray, PhotoInfo]:
+def load_for_model(source: Path | str | BinaryIO, size: int, budget: MemoryBudget | None = None) -> tuple[np.ndarray, PhotoInfo]:
     """Decode a photo (a path, or a binary file open at its start) to a (size, size, 3) uint8
-    array, upright, as the model should see it.
+    array, upright, as the model should see it. With a `budget`, the pixels are only decoded
+    once it holds what they will need (known from the header, before anything is allocated).
 
     Raises DecodeError with a human reason for anything that can't be indexed.
     """
     _register_heif()
     try:
-        return _load(Path(source) if isinstance(source, str | Path) else source, size)
+        return _load(Path(source) if isinstance(source, str | Path) else source, size, budget)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
@@ -174,7 +178,13 @@ def load_for_model(source: Path | str | BinaryIO, size: int) -> tuple[np.ndarray
         raise DecodeError(f"could not decode image ({type(exc).__name__}: {exc})") from None
 
 
-def _load(path: Path | BinaryIO, size: int) -> tuple[np.ndarray, PhotoInfo]:
+def decode_cost(width: int, height: int, mode: str) -> int:
+    """Bytes a decode of this picture may hold at its peak: the decoded pixels and one converted copy."""
+    per_pixel = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "I;16": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3}.get(mode, 4)
+    return width * height * (per_pixel + 3)
+
+
+def _load(path: Path | BinaryIO, size: int, budget: MemoryBudget | None) -> tuple[np.ndarray, PhotoInfo]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(path) as image:
@@ -183,18 +193,25 @@ def _load(path: Path | BinaryIO, size: int) -> tuple[np.ndarray, PhotoInfo]:
                 raise DecodeError(f"image has no pixels ({width}×{height})")
             if width * height > MAX_PIXELS:
                 raise DecodeError(f"image is too large to index safely ({width}×{height} pixels)")
-            orientation = _orientation(image)
-            taken = _exif_taken(image)
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
             if image.format == "JPEG" and image.mode in ("RGB", "L", "CMYK", "YCbCr"):
                 # DCT scaling: decode at the smallest 1/2^n scale still >= size on both sides.
                 image.draft(image.mode, (size, size))
-            image.load()  # a truncated file raises (Pillow's LOAD_TRUNCATED_IMAGES stays off)
-            upright: Image.Image = ImageOps.exif_transpose(image) if orientation != 1 else image
-            rgb = _flatten_to_rgb(upright)
-            picture = fit_square(rgb, size)
-            array = np.asarray(picture, dtype=np.uint8)
+            # after draft(), image.size is what will really be decoded; reading EXIF may decode
+            # too (a PNG's eXIf chunk can follow its pixels), so it happens inside the budget
+            with budget.reserve(decode_cost(*image.size, image.mode)) if budget else nullcontext():
+                try:
+                    orientation = _orientation(image)
+                    taken = _exif_taken(image)
+                    image.load()  # a truncated file raises (Pillow's LOAD_TRUNCATED_IMAGES stays off)
+                    upright: Image.Image = ImageOps.exif_transpose(image) if orientation != 1 else image
+                    rgb = _flatten_to_rgb(upright)
+                    array = np.asarray(fit_square(rgb, size), dtype=np.uint8)
+                    for picture in {id(p): p for p in (rgb, upright)}.values():
+                        picture.close()
+                finally:
+                    image.close()  # the decoded pixels go back before the budget does
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return array, PhotoInfo(width=width, height=height, taken=taken)

@@ -27,6 +27,7 @@ from .cpu import default_threads, make_current_thread_background
 from .fingerprint import fingerprint_of
 from .images import DecodeError, PhotoInfo, load_for_model, read_error_reason
 from .index.store import IndexStore
+from .memory_budget import DEFAULT_DECODE_BUDGET, MemoryBudget
 
 PENDING_CHUNK = 2000  # photos fetched from the catalog at a time (bounds memory for huge imports)
 
@@ -46,13 +47,13 @@ class _Failed:
     retry: bool  # the cause lies outside the file: try again at the next scan
 
 
-def _decode(photo: PendingPhoto, size: int) -> _Decoded | _Failed:
+def _decode(photo: PendingPhoto, size: int, budget: MemoryBudget) -> _Decoded | _Failed:
     """Fingerprint and decode from one open: the file's head is read from disk once."""
     try:
         with open(photo.path, "rb") as handle:
             print_ = fingerprint_of(handle)
             handle.seek(0)
-            pixels, info = load_for_model(handle, size)
+            pixels, info = load_for_model(handle, size, budget)
         return _Decoded(photo, pixels, info, print_)
     except DecodeError as exc:
         return _Failed(photo, str(exc), exc.retry)
@@ -83,10 +84,12 @@ class Indexer:
         on_skipped: Callable[[str, str], None] | None = None,
         background: bool = False,
         final_save: bool = True,
+        decode_budget: int = DEFAULT_DECODE_BUDGET,
     ) -> None:
         """`before_batch` runs before each inference (the worker applies its jobs and yields to
         queries there); `background` lowers the decode threads' priority; `final_save` writes an
-        index snapshot at the end (else only when due)."""
+        index snapshot at the end (else only when due); `decode_budget`: bytes that all decode
+        threads together may hold for pixels at once."""
         self.catalog = catalog
         self.store = store
         self.encoder = encoder
@@ -97,6 +100,7 @@ class Indexer:
         self.cancel = cancel or threading.Event()
         self.before_batch = before_batch
         self.on_skipped = on_skipped
+        self.budget = MemoryBudget(decode_budget)
         self.background = background
         self.final_save = final_save
 
@@ -124,7 +128,7 @@ class Indexer:
         initializer = make_current_thread_background if self.background else None
         with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode", initializer=initializer) as pool:
             decoded = _DecodeQueue(
-                self.catalog, pool, self.encoder.image_size, ahead=self.batch_size * 2 + self.decode_workers * 2
+                self.catalog, pool, self.encoder.image_size, self.budget, ahead=self.batch_size * 2 + self.decode_workers * 2
             )
             try:
                 for item in decoded:
@@ -172,10 +176,11 @@ class Indexer:
 class _DecodeQueue:
     """Pending photos, decoded by the pool at most `ahead` photos in front of the consumer, in order."""
 
-    def __init__(self, catalog: Catalog, pool: ThreadPoolExecutor, size: int, ahead: int) -> None:
+    def __init__(self, catalog: Catalog, pool: ThreadPoolExecutor, size: int, budget: MemoryBudget, ahead: int) -> None:
         self.catalog = catalog
         self.pool = pool
         self.size = size
+        self.budget = budget
         self.ahead = max(1, ahead)
         self.in_flight: deque[Future[_Decoded | _Failed]] = deque()
         self.waiting: deque[PendingPhoto] = deque()
@@ -191,7 +196,7 @@ class _DecodeQueue:
                     self.after_id = chunk[-1].id
                     self.waiting.extend(chunk)
             while self.waiting and len(self.in_flight) < self.ahead:
-                self.in_flight.append(self.pool.submit(_decode, self.waiting.popleft(), self.size))
+                self.in_flight.append(self.pool.submit(_decode, self.waiting.popleft(), self.size, self.budget))
             if not self.in_flight:
                 return
             yield self.in_flight.popleft().result()

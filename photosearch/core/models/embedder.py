@@ -128,7 +128,10 @@ class Embedder:
         """(N, S, S, 3) uint8 → normalised (N, 3, S, S) tensor on the device (transfer as uint8: 4× less)."""
         import torch
 
-        batch = torch.from_numpy(np.ascontiguousarray(pixels)).to(self.device, non_blocking=True)
+        pixels = np.ascontiguousarray(pixels)
+        if not pixels.flags.writeable:  # a decoded picture is read-only; torch wants to own writable memory
+            pixels = pixels.copy()
+        batch = torch.from_numpy(pixels).to(self.device, non_blocking=True)
         batch = batch.permute(0, 3, 1, 2).to(self.dtype)
         return (batch - self._mean) / self._std
 
