@@ -34,6 +34,11 @@ def _cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "photosearch", *args], env=env, capture_output=True, text=True, timeout=300)
 
 
+def _run(prefix: list[str], home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [*prefix, sys.executable, "-m", "photosearch", "--library", str(home), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
 # -- 1. file names that are not UTF-8 --------------------------------------------------------------
 
 
@@ -117,11 +122,6 @@ def _drop_permission_override() -> list[str]:
     return ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
 
 
-def _cli_index(home: Path, prefix: list[str] = ()) -> subprocess.CompletedProcess[str]:  # type: ignore[assignment]
-    command = [*prefix, sys.executable, "-m", "photosearch", "--library", str(home), "index", "--quiet"]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
-
-
 def test_a_folder_that_is_an_empty_mount_point_goes_offline_and_keeps_its_photos(library: Library, tmp_path: Path) -> None:
     drive = tmp_path / "drive"
     write_shapes(drive, LABELS[:3], 5)
@@ -155,7 +155,7 @@ def test_an_unreadable_subfolder_keeps_its_photos_and_is_reported(tmp_path: Path
     assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
     (photos / "b").chmod(0)
     try:
-        result = _cli_index(home, prefix)
+        result = _run(prefix, home, "index", "--quiet")
     finally:
         (photos / "b").chmod(0o755)
     assert result.returncode == 0, result.stderr
@@ -172,14 +172,14 @@ def test_an_unreadable_library_folder_goes_offline_and_comes_back(tmp_path: Path
     assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
     photos.chmod(0)
     try:
-        result = _cli_index(home, prefix)
+        result = _run(prefix, home, "index", "--quiet")
     finally:
         photos.chmod(0o755)
     assert result.returncode == 0, result.stderr
     assert "folder offline" in result.stderr and "removed 0" in result.stdout
     with Library(home) as library:
         assert len(library.catalog.indexed_paths()) == 3 and library.status().folders[0].state == "offline"
-    again = _cli_index(home)
+    again = _run([], home, "index", "--quiet")
     assert "unchanged 3" in again.stdout and "indexed 0" in again.stdout
 
 
@@ -263,14 +263,13 @@ def test_a_photo_skipped_for_permissions_is_retried_on_the_next_scan(tmp_path: P
     paths = write_shapes(photos, LABELS[:3], 14)
     paths[0].chmod(0)
     try:
-        command = [*prefix, sys.executable, "-m", "photosearch", "--library", str(home), "index", str(photos), "--quiet"]
-        first_run = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        first_run = _run(prefix, home, "index", str(photos), "--quiet")
     finally:
         paths[0].chmod(0o644)
     assert first_run.returncode == 0, first_run.stderr
     with Library(home) as library:
         assert [s.reason for s in library.status().skipped] == ["no permission to read the file"]
-    second = _cli_index(home)
+    second = _run([], home, "index", "--quiet")
     assert "indexed 1, skipped 0" in second.stdout, second.stdout
     with Library(home) as library:
         assert library.status().skipped == () and len(library.catalog.indexed_paths()) == 3
@@ -336,11 +335,6 @@ def test_a_worker_whose_model_cannot_load_keeps_the_library_and_does_not_restart
 
 
 # -- 6. reading a library that cannot be written -------------------------------------------------
-
-
-def _run(prefix: list[str], home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [*prefix, sys.executable, "-m", "photosearch", "--library", str(home), *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
 
 def test_search_and_status_work_from_a_read_only_library(tmp_path: Path) -> None:

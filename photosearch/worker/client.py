@@ -1,10 +1,11 @@
 """The worker's client: starts the worker process, sends commands, delivers its events.
 
-Used by the GUI, `photosearch watch` and tests. It never imports torch or Qt. A reader thread
-receives events and hands each to `on_event` (the GUI turns them into signals) and completes the
-matching request's Future. If the worker dies without being asked to, the client reports it
-(WorkerExited), fails the requests in flight, starts a new worker and re-sends the pause state;
-the caller never dies with it. A worker that cannot run at all (library busy, unusable) exits
+Used by `photosearch watch` and the tests, and made for the window to come. It never imports
+the core, torch or Qt. A reader thread receives events and hands each to `on_event` (a window
+turns them into Qt signals for its own thread) and completes the matching request's Future. If
+the worker dies without being asked to, the client reports it (WorkerExited), fails the
+requests in flight, starts a new worker and re-sends the pause state; the caller never dies
+with it. A worker that cannot run at all (library busy, unusable) exits
 with FATAL_EXIT and is not restarted.
 """
 

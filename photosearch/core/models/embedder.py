@@ -1,7 +1,7 @@
 """The CLIP embedder: uint8 pictures and query strings in, unit-length float32 vectors out.
 
 torch and open_clip are imported here, lazily, and nowhere else in the core: importing
-photosearch must stay fast, and the GUI process must never load them. Any model (bundled,
+photosearch must stay fast, and the window's process (the worker client) must never load them. Any model (bundled,
 downloaded or imported) is an open_clip architecture plus a weights file, loaded by the same
 `load_clip_model`.
 """
