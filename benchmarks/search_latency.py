@@ -6,9 +6,12 @@ Vectors are CLIP-like: 512-d, unit length, clustered around many "scene" centres
 power-law cluster sizes. Image queries come from the same distribution; text queries are
 shifted by a shared offset (CLIP's modality gap), which makes them harder for HNSW. Measures
 `VectorIndex.search` as the app calls it (validation and lock included, text encoder excluded),
-single query at a time, one thread. By default each kind is searched the way the app searches
-it (image queries at DEFAULT_EF, queries with words at TEXT_QUERY_EF); `--ef A B ...` sweeps
-one ef for both kinds over a single build instead.
+single query at a time, one thread. By default each kind is searched at the uncalibrated
+defaults (image queries at DEFAULT_EF, queries with words at TEXT_QUERY_EF); `--calibrate`
+first runs the app's own calibration on the built graph (core/index/calibration.py: its own
+sample, not these queries) and measures at the breadth it chose, which is what a library
+searches at; `--ef A B ...` sweeps one ef for both kinds over a single build instead. The
+processor's name is printed with the results: these machines differ up to 3×.
 """
 
 from __future__ import annotations
@@ -24,7 +27,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from photosearch.core.index.calibration import calibrate
 from photosearch.core.index.vectors import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M, TEXT_QUERY_EF, VectorIndex
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        import platform
+
+        return platform.processor() or "unknown"
 
 
 def clip_like(n: int, dim: int, rng: np.random.Generator, centres: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -84,6 +98,7 @@ def run(
     seed: int = 0,
     cache: Path | None = None,
     compare_pages: bool = False,
+    calibrated: bool = False,
 ) -> list[dict[str, object]]:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((max(50, size // 200), dim)).astype(np.float32)
@@ -105,6 +120,12 @@ def run(
             meta = json.loads(path.with_suffix(".json").read_text())
             plain = VectorIndex.load(path, dim, meta["size"], meta["sha256"], np.arange(size), 0, huge_pages=False)
 
+    calibration: dict[str, object] = {}
+    if calibrated:
+        found = calibrate(index)
+        settings = [{"image": found.image.ef, "text": found.text.ef}]
+        calibration = {"calibrate_s": found.seconds, "calibrated": {c.kind: c.__dict__ for c in (found.image, found.text)}}
+
     query_sets = {}
     for kind in ("image", "text"):
         q = clip_like(queries, dim, rng, centres, weights)
@@ -121,6 +142,8 @@ def run(
             "build_s": round(build_s, 1),
             "ef": ef,
             "huge_page_mb": index.huge_page_bytes() >> 20,
+            "cpu": cpu_name(),
+            **calibration,
         }
         for kind, (q, truth) in query_sets.items():
             times, plain_times, recalls = [], [], []
@@ -151,6 +174,8 @@ def main() -> None:
     parser.add_argument("--ef-construction", type=int, default=DEFAULT_EF_CONSTRUCTION)
     parser.add_argument("--cache", type=Path, help="keep built indexes here and reuse them in later runs")
     parser.add_argument("--compare-pages", action="store_true", help="also time the same graph on 4 KB pages (no huge pages)")
+    parser.add_argument("--calibrate", action="store_true", help="search at the breadth the app's calibration chooses")
+    parser.add_argument("--seed", type=int, default=0, help="data seed (the same seed twice: two builds of the same data)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     settings = [{"image": e, "text": e} for e in args.ef] if args.ef else [{"image": DEFAULT_EF, "text": TEXT_QUERY_EF}]
@@ -165,13 +190,16 @@ def main() -> None:
             args.threads,
             args.m,
             args.ef_construction,
+            seed=args.seed,
             cache=args.cache,
             compare_pages=args.compare_pages,
+            calibrated=args.calibrate,
         )
     ]
     if args.json:
         print(json.dumps(rows))
         return
+    print(f"CPU: {rows[0]['cpu'] if rows else cpu_name()}")
     print("| vectors | build | ef image / text | image p50 / p95 | image recall@10 | text p50 / p95 | text recall@10 |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:

@@ -75,11 +75,24 @@ class FolderStatus:
 
 
 @dataclass(frozen=True)
+class SearchCalibration:
+    """The search breadth chosen for one kind of query from recall measured on this library's graph."""
+
+    kind: str  # image · text
+    ef: int
+    recall: float  # recall@10 against exact search, measured at `ef`
+    p95_ms: float  # one search at `ef`, measured meanwhile
+    target: float
+    latency_bound: bool  # the latency ceiling stopped the search for a larger ef before the target
+
+
+@dataclass(frozen=True)
 class IndexHealth:
     vectors: int
     deleted: int
     healthy: bool
     note: str
+    search: tuple[SearchCalibration, ...] = ()  # empty: exact search (a small library) or not calibrated yet
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from photosearch.core.index.vectors import TEXT_QUERY_EF
+from photosearch.core.index.vectors import DEFAULT_EF, TEXT_QUERY_EF
 from photosearch.core.library import Library
 from photosearch.samples import evaluation, synthetic
 
@@ -61,7 +61,8 @@ def test_orientation_red_above_blue_finds_rotated_photos(held_out: tuple[Library
 def test_queries_with_words_search_wider_than_image_queries(
     held_out: tuple[Library, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Text sits across CLIP's modality gap, so any query with words gets TEXT_QUERY_EF."""
+    """Text sits across CLIP's modality gap, so any query with words searches wider (uncalibrated:
+    TEXT_QUERY_EF; image queries DEFAULT_EF)."""
     library, truth = held_out
     index = library.store.index
     real_search = index.search
@@ -77,7 +78,7 @@ def test_queries_with_words_search_wider_than_image_queries(
     assert library.similar(Path(photo))
     assert library.search(f"red circle + {photo}")
     assert library.search(photo)
-    assert seen == [TEXT_QUERY_EF, None, TEXT_QUERY_EF, None]
+    assert seen == [TEXT_QUERY_EF, DEFAULT_EF, TEXT_QUERY_EF, DEFAULT_EF]
 
 
 @pytest.mark.slow

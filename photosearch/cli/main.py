@@ -22,7 +22,7 @@ from typing import Any
 
 from photosearch.errors import UsageError, UserError
 from photosearch.logs import log_unexpected, setup_logging
-from photosearch.records import SearchHit, printable
+from photosearch.records import SearchCalibration, SearchHit, printable
 
 from . import options
 from .text import ProgressBar
@@ -204,6 +204,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"photos:  {photos.indexed} indexed, {photos.skipped} skipped, {photos.pending} pending")
     state = "healthy" if index.healthy else "NEEDS REPAIR (run `photosearch index`)"
     print(f"index:   {index.vectors} vectors, {index.deleted} deleted, {state} ({index.note})")
+    if index.search:
+        print("search:  " + ", ".join(_breadth(c) for c in index.search))
     catalog = status.catalog
     backup = f"; backup of {catalog.backup}" if catalog.backup else "; no backup yet"
     print(f"catalog: {'ok' if catalog.ok else 'DAMAGED'} ({catalog.note}{backup})")
@@ -219,6 +221,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         for item in status.skipped:
             print(f"  {printable(item.path)}: {item.reason}")
     return 0
+
+
+def _breadth(calibration: SearchCalibration) -> str:
+    bound = f", short of {calibration.target:g}: latency-bound" if calibration.latency_bound else ""
+    return f"{calibration.kind} queries at ef {calibration.ef} (recall@10 {calibration.recall:.3f}{bound})"
 
 
 def cmd_repair(args: argparse.Namespace) -> int:

@@ -40,7 +40,6 @@ from photosearch.records import (
 from .catalog import Catalog, CatalogError, Folder, damage_message
 from .images import DecodeError, load_for_model
 from .index.store import IndexStore, recorded_health
-from .index.vectors import TEXT_QUERY_EF
 from .models.registry import DEFAULT_MODEL, ModelSpec, ModelUnavailable, available_models, cached_weights, get_model
 from .pipeline import Indexer
 from .query import QueryError, QuerySyntaxError, Term, parse_query
@@ -122,6 +121,8 @@ class Library:
 
     def close(self) -> None:
         with self._lock:
+            if self._store is not None:
+                self._store.stop_calibration()  # an unfinished one is done again next time
             if self._store is not None and self._writer.held:
                 try:
                     self._store.save()
@@ -303,8 +304,17 @@ class Library:
         report = self.reconcile()
         self.prepare_indexing()
         indexed = self.run_indexing(on_progress, cancel=cancel, batch_size=batch_size, decode_workers=decode_workers)
+        self.calibrate_search()
         self.maybe_back_up()
         return report, indexed
+
+    def calibrate_search(self, background: bool = False) -> bool:
+        """The writer measures a new graph's recall and records the search breadth each kind of
+        query needs (see index/calibration.py); returns whether a calibration ran or started."""
+        if not self._writer.held or self._store is None or not self._store.needs_calibration():
+            return False
+        self._store.calibrate(background)
+        return True
 
     # -- search ---------------------------------------------------------------------------
 
@@ -358,9 +368,10 @@ class Library:
         return results
 
     def search_terms(self, terms: list[Term], k: int = 20, cutoff: float | None = None) -> list[SearchHit]:
-        """Search by parsed terms; a query with words in it searches wider (it sits across the
-        modality gap, far from every photo, where HNSW needs a larger ef for the same recall)."""
-        ef = TEXT_QUERY_EF if any(t.kind == "text" for t in terms) else None
+        """Search by parsed terms, as wide as this graph's calibration says each kind needs (a
+        query with words in it sits across the modality gap, far from every photo, where HNSW
+        needs a larger ef for the same recall)."""
+        ef = self.store.search_ef("text" if any(t.kind == "text" for t in terms) else "image")
         return self.search_vector(self.query_vector(terms), k, cutoff, ef=ef)
 
     def search(
@@ -382,7 +393,7 @@ class Library:
         image = image.expanduser().resolve()
         if not image.is_file():
             raise QueryError(f"no such image: {image}")
-        return self.search_vector(self.image_vector(image), k, cutoff, exclude={str(image)})
+        return self.search_vector(self.image_vector(image), k, cutoff, exclude={str(image)}, ef=self.store.search_ef("image"))
 
     # -- status ---------------------------------------------------------------------------
 

@@ -220,6 +220,7 @@ class Worker:
                     self._stats["embedded"] += report.indexed
                     continue
                 self._set_state("idle")
+                self.library.calibrate_search(background=True)  # a new graph: measure its recall
                 self.library.maybe_back_up()  # a stat while fresh; a verified copy once a day
                 self.collector.wait(min(0.5, self.settings.poll_s))
         except BaseException as exc:  # a writer that died silently would leave a zombie worker

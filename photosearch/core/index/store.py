@@ -9,20 +9,25 @@ that don't add up) is rebuilt from the catalog: minutes of work, never lost data
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from photosearch.records import IndexHealth
+from photosearch.records import IndexHealth, SearchCalibration
 
 from ..catalog import Catalog, IndexState
-from .vectors import IndexCorrupt, VectorIndex
+from ..cpu import make_current_thread_background
+from .calibration import Calibration, CalibrationStopped, calibrate
+from .vectors import DEFAULT_EF, EXACT_SEARCH_LIMIT, TEXT_QUERY_EF, IndexCorrupt, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +60,14 @@ class IndexStore:
         self.on_damaged = on_damaged
         self.note = "not opened"
         self.damaged = 0  # vectors left out as damaged and not repaired
+        self.graph_id = ""  # which build of the graph this is (calibrations belong to one)
+        self.calibration: Calibration | None = None
+        self._calibrating: tuple[threading.Thread, threading.Event] | None = None
         self._replay_lock = threading.Lock()
         self._saved_seq = 0
         self._saved_at = time.monotonic()
         self.index = self._open()
+        self.calibration = stored_calibration(self.catalog, self.model, self.graph_id)
 
     # -- opening --------------------------------------------------------------------------
 
@@ -68,6 +77,7 @@ class IndexStore:
             try:
                 index = self._load(state)
                 self._saved_seq = state.applied_seq
+                self.graph_id = self.catalog.get_meta(_graph_key(self.model)) or uuid.uuid4().hex
                 self.note = "loaded from snapshot"
                 self._replay_into(index)
                 if len(index) == self.catalog.embedding_count(self.model):
@@ -105,6 +115,7 @@ class IndexStore:
         self._left_out(damaged)
         index.applied_seq = seq
         self._saved_seq = -1  # force a snapshot at the next save
+        self.graph_id = uuid.uuid4().hex
         self._replay_into(index)
         return index
 
@@ -142,10 +153,12 @@ class IndexStore:
         """Bring the live index up to the catalog, compacting when tombstones pile up."""
         applied = self._replay_into(self.index)
         if self.index.needs_compaction():
+            self.stop_calibration()
             with self._replay_lock:
                 compacted = self.index.compacted()
                 self.index = compacted
                 self._saved_seq = -1
+                self.graph_id, self.calibration = uuid.uuid4().hex, None
         return applied
 
     def maybe_save(self) -> bool:
@@ -172,6 +185,7 @@ class IndexStore:
             os.replace(temporary, final)
             _fsync_dir(self.folder)
             self.catalog.set_index_state(IndexState(self.model, name, size, sha256, self.dim, seq, len(index), index.deleted))
+            self.catalog.set_meta(_graph_key(self.model), self.graph_id)
             self._saved_seq = seq
             self._saved_at = time.monotonic()
         self._remove_old_snapshots(keep=name)
@@ -188,7 +202,78 @@ class IndexStore:
         """The live index against the catalog (after catching up with it)."""
         self.refresh()
         healthy = len(self.index) == self.catalog.embedding_count(self.model) and not self.damaged
-        return IndexHealth(len(self.index), self.index.deleted, healthy, self.note)
+        search = (self.calibration.image, self.calibration.text) if self.calibration else ()
+        return IndexHealth(len(self.index), self.index.deleted, healthy, self.note, search)
+
+    # -- search breadth -------------------------------------------------------------------
+
+    def search_ef(self, kind: str) -> int:
+        """The breadth to search `kind` ('image' or 'text') queries at: calibrated on this graph,
+        else the defaults (benchmarks/search_latency.py chose them)."""
+        calibration = self.calibration
+        if calibration is not None:
+            return calibration.ef(kind)
+        return DEFAULT_EF if kind == "image" else TEXT_QUERY_EF
+
+    def needs_calibration(self) -> bool:
+        """A graph without a calibration, large enough to be searched approximately."""
+        return self.calibration is None and len(self.index) > EXACT_SEARCH_LIMIT and self._calibrating is None
+
+    def calibrate(self, background: bool = False) -> None:
+        """Measure this graph's recall and record the breadth each kind of query needs. In the
+        background it runs at low priority and searches go on with the previous values; an
+        interrupted calibration records nothing and is done again next time."""
+        index, graph_id, stop = self.index, self.graph_id, threading.Event()
+
+        def work() -> None:
+            if background:
+                make_current_thread_background()
+            try:
+                result = calibrate(index, stop=stop)
+            except CalibrationStopped:
+                return
+            finally:
+                self._calibrating = None
+            if graph_id != self.graph_id:
+                return  # the graph was replaced meanwhile: its successor calibrates itself
+            self.calibration = result
+            self.catalog.set_meta(_calibration_key(self.model), json.dumps({"graph": graph_id, **dataclasses.asdict(result)}))
+            log.info("calibrated %s: %s", self.model, result)
+
+        if not background:
+            work()
+            return
+        thread = threading.Thread(target=work, name="calibration", daemon=True)
+        self._calibrating = (thread, stop)
+        thread.start()
+
+    def stop_calibration(self) -> None:
+        running = self._calibrating
+        if running is not None:
+            running[1].set()
+            running[0].join()
+
+
+def _graph_key(model: str) -> str:
+    return f"graph:{model}"
+
+
+def _calibration_key(model: str) -> str:
+    return f"calibration:{model}"
+
+
+def stored_calibration(catalog: Catalog, model: str, graph_id: str) -> Calibration | None:
+    """The calibration recorded for this build of the graph, if any (else the graph is new)."""
+    text = catalog.get_meta(_calibration_key(model))
+    if not text or not graph_id:
+        return None
+    try:
+        data = json.loads(text)
+        if data.get("graph") != graph_id:
+            return None
+        return Calibration(SearchCalibration(**data["image"]), SearchCalibration(**data["text"]), float(data["seconds"]))
+    except (ValueError, TypeError, KeyError):
+        return None
 
 
 def recorded_health(catalog: Catalog, folder: Path, model: str, dim: int) -> IndexHealth:
@@ -218,7 +303,9 @@ def recorded_health(catalog: Catalog, folder: Path, model: str, dim: int) -> Ind
     note = "snapshot on disk" + (f", {len(changes)} newer changes to replay" if changes else ", up to date")
     if not healthy:
         note = f"snapshot disagrees with the catalog: {rebuild}"
-    return IndexHealth(count, state.deleted + removed, healthy, note)
+    calibration = stored_calibration(catalog, model, catalog.get_meta(_graph_key(model)) or "")
+    search = (calibration.image, calibration.text) if calibration else ()
+    return IndexHealth(count, state.deleted + removed, healthy, note, search)
 
 
 def _fsync_dir(folder: Path) -> None:

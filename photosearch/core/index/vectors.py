@@ -208,6 +208,11 @@ class VectorIndex:
                 fresh.add(part, self._get(part))
             return fresh
 
+    def vectors_of(self, labels: np.ndarray) -> np.ndarray:
+        """The stored vectors of live `labels` (a copy)."""
+        with self._lock:
+            return self._get(self._labels(labels))
+
     def _get(self, labels: np.ndarray) -> np.ndarray:
         if len(labels) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)

@@ -1,0 +1,143 @@
+"""Choose the search breadth (hnswlib's ef) from recall measured on the library's own graph.
+
+HNSW's recall at a given ef depends on the data, the build order and the thread schedule, so a
+constant is right for one build and wrong for the next. After a build, a rebuild or a
+compaction (and when an index is first opened without one) a sample of the index's own vectors
+is searched at increasing ef and compared with exact search; the smallest ef that reaches the
+target recall@10 is kept for each kind of query, unless a search at that ef is slower than the
+latency ceiling, in which case the largest ef within it is kept and the recall it reaches is
+reported. Image queries are photos of the library ("more like this"); text queries sit across
+CLIP's modality gap, away from every photo, so they are the same sample shifted by a fixed
+offset (as benchmarks/search_latency.py models them), or recent real text queries when the
+caller has some. Searching goes on meanwhile with the previous values.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from photosearch.records import SearchCalibration
+
+from .vectors import VectorIndex
+
+TARGET_RECALL = {"image": 0.99, "text": 0.98}
+EF_STEPS = (32, 48, 64, 96, 128, 160, 200, 240, 320, 400, 480, 640, 800)
+LATENCY_CEILING_S = 0.005  # p95 of one search (benchmarks/search_latency.py, docs/benchmarks.md)
+SAMPLE = 200
+GAP_NORM = 0.8  # how far a caption's vector sits from the photos it describes (CLIP's modality gap)
+K = 10
+
+
+class CalibrationStopped(Exception):
+    """The calibration was asked to stop (the index is closing or being replaced)."""
+
+
+@dataclass(frozen=True)
+class Calibration:
+    image: SearchCalibration
+    text: SearchCalibration
+    seconds: float
+
+    def ef(self, kind: str) -> int:
+        return self.image.ef if kind == "image" else self.text.ef
+
+
+def calibrate(
+    index: VectorIndex,
+    sample: int = SAMPLE,
+    text_queries: np.ndarray | None = None,
+    stop: threading.Event | None = None,
+    seed: int = 0,
+    ceiling_s: float = LATENCY_CEILING_S,
+) -> Calibration:
+    """Measure recall@10 against exact search at increasing ef, for image and text queries."""
+    started = time.perf_counter()
+    images, texts = calibration_queries(index, sample, seed, stop)
+    if text_queries is not None and len(text_queries) >= sample // 4:
+        texts = _unit(text_queries)
+    return Calibration(
+        _sweep("image", index, images, _exact_top(index, images, K, stop), stop, ceiling_s),
+        _sweep("text", index, texts, _exact_top(index, texts, K, stop), stop, ceiling_s),
+        round(time.perf_counter() - started, 2),
+    )
+
+
+def calibration_queries(
+    index: VectorIndex, sample: int = SAMPLE, seed: int = 0, stop: threading.Event | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(image queries, text queries), held back from the graph.
+
+    A vector of the graph is no fair query: the walk that reaches its own node finds its
+    neighbours by the graph's own edges, and recall looks better than it is for a new photo.
+    So each sampled photo is moved as far as its nearest neighbour lies from it, in a
+    random direction: a new photo like it, on no node. Text queries are those moved across the
+    modality gap (a fixed offset)."""
+    rng = np.random.default_rng(seed)
+    labels = index.live_labels()
+    picked = np.sort(rng.choice(labels, size=min(sample, len(labels)), replace=False))
+    vectors = index.vectors_of(picked)
+    # the nearest neighbour only sets a distance: a wide approximate search finds it well enough
+    nearest = [index.search(vector, 2, ef=EF_STEPS[-1])[0] for vector in vectors]
+    neighbour = np.array([row[row != own][0] for row, own in zip(nearest, picked, strict=True)])
+    spacing = np.linalg.norm(vectors - index.vectors_of(neighbour), axis=1, keepdims=True)
+    noise = rng.standard_normal(vectors.shape).astype(np.float32)
+    images = _unit(vectors + noise / np.linalg.norm(noise, axis=1, keepdims=True) * spacing)
+    gap = rng.standard_normal(index.dim).astype(np.float32)
+    gap *= np.float32(GAP_NORM) / np.float32(np.linalg.norm(gap))
+    return images, _unit(images + gap)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(vectors / np.linalg.norm(vectors, axis=1, keepdims=True), dtype=np.float32)
+
+
+def _exact_top(index: VectorIndex, queries: np.ndarray, k: int, stop: threading.Event | None) -> np.ndarray:
+    """The true k nearest labels of each query, reading the index's vectors a chunk at a time
+    (a million 512-d vectors are 2 GB: never all copied at once)."""
+    best_labels = np.full((len(queries), k), -1, dtype=np.int64)
+    best_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+    live = index.live_labels()
+    for start in range(0, len(live), 50_000):
+        if stop is not None and stop.is_set():
+            raise CalibrationStopped
+        chunk = live[start : start + 50_000]
+        scores = queries @ index.vectors_of(chunk).T
+        labels = np.concatenate([best_labels, np.broadcast_to(chunk, (len(queries), len(chunk)))], axis=1)
+        scores = np.concatenate([best_scores, scores], axis=1)
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        best_labels = np.take_along_axis(labels, top, axis=1)
+        best_scores = np.take_along_axis(scores, top, axis=1)
+    return best_labels
+
+
+def _sweep(
+    kind: str,
+    index: VectorIndex,
+    queries: np.ndarray,
+    truth: np.ndarray,
+    stop: threading.Event | None,
+    ceiling_s: float,
+) -> SearchCalibration:
+    target = TARGET_RECALL[kind]
+    chosen: SearchCalibration | None = None
+    for ef in EF_STEPS:
+        recalls, times = [], []
+        for query, expected in zip(queries, truth, strict=True):
+            if stop is not None and stop.is_set():
+                raise CalibrationStopped
+            t0 = time.perf_counter()
+            found, _ = index.search(query, K, ef=ef)
+            times.append(time.perf_counter() - t0)
+            recalls.append(len(np.intersect1d(found, expected)) / K)
+        recall, p95_ms = float(np.mean(recalls)), float(np.percentile(times, 95) * 1000)
+        if p95_ms > ceiling_s * 1000 and chosen is not None:
+            return SearchCalibration(kind, chosen.ef, chosen.recall, chosen.p95_ms, target, latency_bound=True)
+        chosen = SearchCalibration(kind, ef, round(recall, 4), round(p95_ms, 3), target, latency_bound=False)
+        if recall >= target:
+            return chosen
+    assert chosen is not None
+    return chosen
