@@ -125,3 +125,17 @@ def test_small_libraries_search_exactly_and_are_not_calibrated(library: Library,
     library.add_folder(tmp_path / "photos")
     library.index()
     assert not library.store.needs_calibration() and library.status().index.search == ()
+
+
+def test_a_graph_that_doubled_since_it_was_measured_is_measured_again(tmp_path: Path) -> None:
+    home = tmp_path / "library"
+    _big_library(home)
+    with Library(home, model="tiny-shapes") as library:
+        library.claim_writer()
+        assert library.store.needs_calibration() and library.calibrate_search()
+        measured = library.store.calibration
+        assert measured is not None and measured.vectors == len(library.store.index)
+        grown = VectorIndex(DIM, capacity=1)  # stands in for the same graph after many additions
+        grown.add(np.arange(2 * measured.vectors), _clustered(2 * measured.vectors, np.random.default_rng(4)))
+        library.store.index = grown
+        assert library.store.needs_calibration()

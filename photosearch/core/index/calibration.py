@@ -41,6 +41,7 @@ class Calibration:
     image: SearchCalibration
     text: SearchCalibration
     seconds: float
+    vectors: int = 0  # the graph's size when measured: it is measured again once that doubled
 
     def ef(self, kind: str) -> int:
         return self.image.ef if kind == "image" else self.text.ef
@@ -63,6 +64,7 @@ def calibrate(
         _sweep("image", index, images, _exact_top(index, images, K, stop), stop, ceiling_s),
         _sweep("text", index, texts, _exact_top(index, texts, K, stop), stop, ceiling_s),
         round(time.perf_counter() - started, 2),
+        len(index),
     )
 
 

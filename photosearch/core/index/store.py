@@ -216,8 +216,11 @@ class IndexStore:
         return DEFAULT_EF if kind == "image" else TEXT_QUERY_EF
 
     def needs_calibration(self) -> bool:
-        """A graph without a calibration, large enough to be searched approximately."""
-        return self.calibration is None and len(self.index) > EXACT_SEARCH_LIMIT and self._calibrating is None
+        """A graph large enough to be searched approximately, never measured (a new build, a
+        compaction) or grown to twice its size since it was."""
+        size = len(self.index)
+        stale = self.calibration is None or size >= 2 * self.calibration.vectors
+        return stale and size > EXACT_SEARCH_LIMIT and self._calibrating is None
 
     def calibrate(self, background: bool = False) -> None:
         """Measure this graph's recall and record the breadth each kind of query needs. In the
@@ -271,7 +274,12 @@ def stored_calibration(catalog: Catalog, model: str, graph_id: str) -> Calibrati
         data = json.loads(text)
         if data.get("graph") != graph_id:
             return None
-        return Calibration(SearchCalibration(**data["image"]), SearchCalibration(**data["text"]), float(data["seconds"]))
+        return Calibration(
+            SearchCalibration(**data["image"]),
+            SearchCalibration(**data["text"]),
+            float(data["seconds"]),
+            int(data.get("vectors", 0)),
+        )
     except (ValueError, TypeError, KeyError):
         return None
 
