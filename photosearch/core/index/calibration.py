@@ -14,8 +14,10 @@ caller has some. Searching goes on meanwhile with the previous values.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,6 +49,9 @@ class Calibration:
         return self.image.ef if kind == "image" else self.text.ef
 
 
+VectorSource = Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]]
+
+
 def calibrate(
     index: VectorIndex,
     sample: int = SAMPLE,
@@ -54,15 +59,20 @@ def calibrate(
     stop: threading.Event | None = None,
     seed: int = 0,
     ceiling_s: float = LATENCY_CEILING_S,
+    vectors: VectorSource | None = None,
 ) -> Calibration:
-    """Measure recall@10 against exact search at increasing ef, for image and text queries."""
+    """Measure recall@10 against exact search at increasing ef, for image and text queries.
+
+    `vectors`: where exact search reads the vectors, in (labels, vectors) chunks — the catalog,
+    which serves them several times faster than hnswlib hands its own back (the default)."""
     started = time.perf_counter()
     images, texts = calibration_queries(index, sample, seed, stop)
     if text_queries is not None and len(text_queries) >= sample // 4:
         texts = _unit(text_queries)
+    truth = _exact_top(index, np.concatenate([images, texts]), K, stop, vectors)  # one pass over every vector
     return Calibration(
-        _sweep("image", index, images, _exact_top(index, images, K, stop), stop, ceiling_s),
-        _sweep("text", index, texts, _exact_top(index, texts, K, stop), stop, ceiling_s),
+        _sweep("image", index, images, truth[: len(images)], stop, ceiling_s),
+        _sweep("text", index, texts, truth[len(images) :], stop, ceiling_s),
         round(time.perf_counter() - started, 2),
         len(index),
     )
@@ -97,23 +107,40 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors / np.linalg.norm(vectors, axis=1, keepdims=True), dtype=np.float32)
 
 
-def _exact_top(index: VectorIndex, queries: np.ndarray, k: int, stop: threading.Event | None) -> np.ndarray:
-    """The true k nearest labels of each query, reading the index's vectors a chunk at a time
-    (a million 512-d vectors are 2 GB: never all copied at once)."""
+def _exact_top(
+    index: VectorIndex, queries: np.ndarray, k: int, stop: threading.Event | None, vectors: VectorSource | None
+) -> np.ndarray:
+    """The true k nearest live labels of each query, reading the vectors a chunk at a time (a
+    million 512-d vectors are 2 GB: never all held at once)."""
     best_labels = np.full((len(queries), k), -1, dtype=np.int64)
     best_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-    live = index.live_labels()
-    for start in range(0, len(live), 50_000):
+    for chunk, data in vectors() if vectors is not None else _index_chunks(index):
         if stop is not None and stop.is_set():
             raise CalibrationStopped
-        chunk = live[start : start + 50_000]
-        scores = queries @ index.vectors_of(chunk).T
+        live = index.alive(chunk)  # the source may hold a vector the index has not taken in yet
+        chunk, data = chunk[live], data[live]
+        scores = queries @ data.T
         labels = np.concatenate([best_labels, np.broadcast_to(chunk, (len(queries), len(chunk)))], axis=1)
         scores = np.concatenate([best_scores, scores], axis=1)
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         best_labels = np.take_along_axis(labels, top, axis=1)
         best_scores = np.take_along_axis(scores, top, axis=1)
     return best_labels
+
+
+def reaches(recall: float, neighbours: int, target: float) -> bool:
+    """Whether a recall measured over `neighbours` true neighbours is above `target` with ~90 %
+    confidence (a 200-query sample measures recall to about ±0.002 near 0.99: the point estimate
+    alone would pick the borderline breadth about half the time)."""
+    spread = 1.28 * math.sqrt(max(recall * (1 - recall), 1e-12) / max(1, neighbours))
+    return recall - spread >= target
+
+
+def _index_chunks(index: VectorIndex) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    live = index.live_labels()
+    for start in range(0, len(live), 50_000):
+        chunk = live[start : start + 50_000]
+        yield chunk, index.vectors_of(chunk)
 
 
 def _sweep(
@@ -139,7 +166,7 @@ def _sweep(
         if p95_ms > ceiling_s * 1000 and chosen is not None:
             return SearchCalibration(kind, chosen.ef, chosen.recall, chosen.p95_ms, target, latency_bound=True)
         chosen = SearchCalibration(kind, ef, round(recall, 4), round(p95_ms, 3), target, latency_bound=False)
-        if recall >= target:
+        if reaches(recall, len(queries) * K, target):
             return chosen
     assert chosen is not None
     return chosen

@@ -232,7 +232,7 @@ class IndexStore:
             if background:
                 make_current_thread_background()
             try:
-                result = calibrate(index, stop=stop)
+                result = calibrate(index, stop=stop, vectors=lambda: self.catalog.iter_embeddings(self.model, self.dim))
             except CalibrationStopped:
                 return
             finally:

@@ -134,6 +134,14 @@ class VectorIndex:
     def contains(self, label: int) -> bool:
         return 0 <= label < len(self._alive) and bool(self._alive[label])
 
+    def alive(self, labels: np.ndarray) -> np.ndarray:
+        """Which of `labels` are live vectors of this index (a boolean mask)."""
+        ids = np.asarray(labels, dtype=np.int64)
+        known = (ids >= 0) & (ids < len(self._alive))
+        mask = np.zeros(len(ids), dtype=bool)
+        mask[known] = self._alive[ids[known]]
+        return mask
+
     def live_labels(self) -> np.ndarray:
         with self._lock:
             return np.flatnonzero(self._alive).astype(np.int64)
