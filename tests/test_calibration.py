@@ -140,3 +140,24 @@ def test_a_graph_that_doubled_since_it_was_measured_is_measured_again(tmp_path: 
         grown.add(np.arange(2 * measured.vectors), _clustered(2 * measured.vectors, np.random.default_rng(4)))
         library.store.index = grown
         assert library.store.needs_calibration()
+
+
+@pytest.mark.slow
+def test_the_worker_calibrates_a_new_graph_when_idle_and_searches_meanwhile(tmp_path: Path) -> None:
+    import time
+
+    from photosearch.worker.client import WorkerClient
+    from photosearch.worker.protocol import WorkerSettings
+
+    home = tmp_path / "library"
+    _big_library(home)  # its folder is not on this disk: offline, photos kept, still searchable
+    with WorkerClient(WorkerSettings(home=str(home), model="tiny-shapes", threads=1)) as client:
+        client.start()
+        assert len(client.search("a red circle", k=5).hits) == 5  # before and while it calibrates
+        deadline = time.monotonic() + 60
+        while not (status := client.status()).index.search:
+            assert time.monotonic() < deadline, status.index
+            time.sleep(0.2)
+        assert {c.kind for c in status.index.search} == {"image", "text"}
+    with Library(home, model="tiny-shapes") as library:
+        assert library.status().index.search == status.index.search  # recorded, for the next start
