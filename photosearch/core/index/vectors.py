@@ -27,11 +27,10 @@ import numpy as np
 from .huge_pages import huge_bytes_in, huge_pages_for_new_memory
 
 EXACT_SEARCH_LIMIT = 4096  # below this many live vectors, brute force is as fast and exact
-# The graph and search breadths are chosen by benchmarks/search_latency.py at 1M CLIP-like
-# vectors (figures in docs/benchmarks.md): the smallest graph whose image queries reach the
-# recall target at DEFAULT_EF within the latency target. Text queries sit across CLIP's modality
-# gap, away from every photo, and need about twice the breadth for similar recall; the extra
-# milliseconds are small against the text encoder's cost.
+# The graph is chosen by benchmarks/search_latency.py at 1M CLIP-like vectors (figures in
+# docs/benchmarks.md). How wide a search looks is measured per graph (calibration.py); the two
+# breadths below are what a graph not measured yet searches at. Text queries sit across CLIP's
+# modality gap, away from every photo, and need about twice the breadth of image queries.
 DEFAULT_M = 48
 DEFAULT_EF_CONSTRUCTION = 300
 DEFAULT_EF = 160
