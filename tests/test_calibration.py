@@ -161,3 +161,19 @@ def test_the_worker_calibrates_a_new_graph_when_idle_and_searches_meanwhile(tmp_
         assert {c.kind for c in status.index.search} == {"image", "text"}
     with Library(home, model="tiny-shapes") as library:
         assert library.status().index.search == status.index.search  # recorded, for the next start
+
+
+def test_recent_real_text_queries_are_measured_instead_of_the_shifted_sample(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    data = _clustered(6000, rng)
+    index = VectorIndex(DIM, capacity=6000, m=6, ef_construction=24)
+    index.add(np.arange(6000), data)
+    real = _clustered(80, np.random.default_rng(6))  # stand-ins for recent real text queries
+    measured = calibrate(index, sample=80, text_queries=real, ceiling_s=10.0).text
+    assert _recall(index, real, measured.ef, data) == pytest.approx(measured.recall, abs=1e-4)  # these were measured
+    home = tmp_path / "library"
+    _big_library(home)
+    with Library(home, model="tiny-shapes") as library:
+        library.search("a red circle", k=3)
+        library.search("blue square -triangle", k=3)
+        assert len(library._recent_text) == 2

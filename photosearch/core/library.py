@@ -17,6 +17,7 @@ import os
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ BACKUP_FILE = "catalog.backup.sqlite3"
 BACKUP_EVERY_S = 24 * 3600  # a verified copy of the catalog, at most this often
 QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024  # `status` checks a catalog this small every time
 REPAIR_KEY = "last_repair"  # catalog meta: what the last repair of the index did
+RECENT_TEXT_QUERIES = 200  # kept in memory: real text queries, for the next calibration
 
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,7 @@ class Library:
         self._store: IndexStore | None = None
         self._lock = threading.RLock()
         self._writer = WriterLock(self.home / WRITER_LOCK_FILE)
+        self._recent_text: deque[np.ndarray] = deque(maxlen=RECENT_TEXT_QUERIES)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -313,7 +316,8 @@ class Library:
         query needs (see index/calibration.py); returns whether a calibration ran or started."""
         if not self._writer.held or self._store is None or not self._store.needs_calibration():
             return False
-        self._store.calibrate(background)
+        recent = np.array(self._recent_text, dtype=np.float32) if self._recent_text else None
+        self._store.calibrate(background, text_queries=recent)
         return True
 
     # -- search ---------------------------------------------------------------------------
@@ -371,8 +375,11 @@ class Library:
         """Search by parsed terms, as wide as this graph's calibration says each kind needs (a
         query with words in it sits across the modality gap, far from every photo, where HNSW
         needs a larger ef for the same recall)."""
-        ef = self.store.search_ef("text" if any(t.kind == "text" for t in terms) else "image")
-        return self.search_vector(self.query_vector(terms), k, cutoff, ef=ef)
+        words = any(t.kind == "text" for t in terms)
+        vector = self.query_vector(terms)
+        if words:
+            self._recent_text.append(vector)  # real text queries make the next calibration truer
+        return self.search_vector(vector, k, cutoff, ef=self.store.search_ef("text" if words else "image"))
 
     def search(
         self,

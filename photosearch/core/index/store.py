@@ -222,17 +222,23 @@ class IndexStore:
         stale = self.calibration is None or size >= 2 * self.calibration.vectors
         return stale and size > EXACT_SEARCH_LIMIT and self._calibrating is None
 
-    def calibrate(self, background: bool = False) -> None:
+    def calibrate(self, background: bool = False, text_queries: np.ndarray | None = None) -> None:
         """Measure this graph's recall and record the breadth each kind of query needs. In the
         background it runs at low priority and searches go on with the previous values; an
-        interrupted calibration records nothing and is done again next time."""
+        interrupted calibration records nothing and is done again next time. `text_queries`:
+        recent real ones, used when there are enough (else the sample shifted across the gap)."""
         index, graph_id, stop = self.index, self.graph_id, threading.Event()
 
         def work() -> None:
             if background:
                 make_current_thread_background()
             try:
-                result = calibrate(index, stop=stop, vectors=lambda: self.catalog.iter_embeddings(self.model, self.dim))
+                result = calibrate(
+                    index,
+                    text_queries=text_queries,
+                    stop=stop,
+                    vectors=lambda: self.catalog.iter_embeddings(self.model, self.dim),
+                )
             except CalibrationStopped:
                 return
             finally:
