@@ -139,21 +139,25 @@ def test_save_into_missing_folder_raises(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not huge_pages.supported(), reason="needs Linux with transparent huge pages")
 def test_graph_memory_is_backed_by_huge_pages_when_built_grown_and_loaded(tmp_path: Path) -> None:
-    """HNSW walks memory at random: 2 MB pages spare it a TLB miss per step (benchmarks).
-    Sizes are above 32 MB, where glibc always gives a block its own mapping."""
+    """HNSW walks memory at random: 2 MB pages spare it a TLB miss per step (benchmarks). The
+    index advises its memory for them, built, grown and loaded. Sizes are above 32 MB, where
+    glibc always gives a block its own mapping."""
     rng = np.random.default_rng(6)
     n = 20_000
     data = _unit(rng, n, 512)
     index = VectorIndex(512, capacity=n // 2 + 6000, m=4, ef_construction=10)  # ~34 MB, grown to ~68
     index.add(np.arange(n // 2), data[: n // 2])
-    assert index.huge_page_bytes() >= 8 << 20
+    assert index.huge_page_advised_bytes() >= 16 << 20
     index.add(np.arange(n // 2, n), data[n // 2 :])
-    assert index.huge_page_bytes() >= 16 << 20
+    assert index.huge_page_advised_bytes() >= 32 << 20
     size, sha = index.save(tmp_path / "a.hnsw")
     loaded = VectorIndex.load(tmp_path / "a.hnsw", 512, size, sha, np.arange(n), 0)
     plain = VectorIndex.load(tmp_path / "a.hnsw", 512, size, sha, np.arange(n), 0, huge_pages=False)
-    assert loaded.huge_page_bytes() >= 16 << 20 and plain.huge_page_bytes() == 0
+    assert loaded.huge_page_advised_bytes() >= 32 << 20 and plain.huge_page_advised_bytes() == 0
     assert loaded.search(data[7], 1)[0][0] == plain.search(data[7], 1)[0][0] == 7
+    # Whether the kernel backs the advice depends on free 2 MB blocks (a fragmented machine has
+    # none): that is measured by benchmarks/search_latency.py (huge_page_mb), not asserted here.
+    assert plain.huge_page_bytes() == 0 and loaded.huge_page_bytes() <= loaded.huge_page_advised_bytes()
 
 
 def test_without_huge_pages_the_index_still_works(monkeypatch: pytest.MonkeyPatch) -> None:

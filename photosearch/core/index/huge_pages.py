@@ -106,12 +106,23 @@ def huge_pages_for_new_memory(collapse: bool, enabled: bool = True) -> Iterator[
 
 def huge_bytes_in(spans: list[Span]) -> int:
     """About how much of `spans` is backed by huge pages now (AnonHugePages, /proc/self/smaps).
+    That depends on the kernel finding free 2 MB blocks: on a fragmented machine it may be 0.
 
     The kernel may since have merged a span with a neighbouring mapping, so each mapping that
     overlaps a span counts for at most the overlap.
     """
-    total = 0
-    overlap = 0
+    return _smaps_totals(spans)[0]
+
+
+def advised_bytes_in(spans: list[Span]) -> int:
+    """How much of `spans` lies in mappings advised for huge pages (VmFlags 'hg'): what this
+    module controls, whatever the kernel could then provide."""
+    return _smaps_totals(spans)[1]
+
+
+def _smaps_totals(spans: list[Span]) -> tuple[int, int]:
+    """(bytes on huge pages, bytes advised) of the mappings overlapping `spans`."""
+    huge = advised = overlap = 0
     try:
         with open("/proc/self/smaps", errors="surrogateescape") as smaps:
             for line in smaps:
@@ -120,7 +131,9 @@ def huge_bytes_in(spans: list[Span]) -> int:
                     start, end = (int(x, 16) for x in head.split("-"))
                     overlap = sum(max(0, min(end, b) - max(start, a)) for a, b in spans)
                 elif overlap and head == "AnonHugePages:":
-                    total += min(int(line.split()[1]) * 1024, overlap)
+                    huge += min(int(line.split()[1]) * 1024, overlap)
+                elif overlap and head == "VmFlags:" and "hg" in line.split()[1:]:
+                    advised += overlap
     except OSError:
-        return 0
-    return total
+        return 0, 0
+    return huge, advised

@@ -24,7 +24,7 @@ from pathlib import Path
 import hnswlib
 import numpy as np
 
-from .huge_pages import huge_bytes_in, huge_pages_for_new_memory
+from .huge_pages import advised_bytes_in, huge_bytes_in, huge_pages_for_new_memory
 
 EXACT_SEARCH_LIMIT = 4096  # below this many live vectors, brute force is as fast and exact
 # The graph is chosen by benchmarks/search_latency.py at 1M CLIP-like vectors (figures in
@@ -129,6 +129,10 @@ class VectorIndex:
     def huge_page_bytes(self) -> int:
         """How much of the graph's memory sits on huge pages (0 where the OS gives none)."""
         return huge_bytes_in(self._huge_spans)
+
+    def huge_page_advised_bytes(self) -> int:
+        """How much of the graph's memory is advised for huge pages (the kernel backs it when it can)."""
+        return advised_bytes_in(self._huge_spans)
 
     def contains(self, label: int) -> bool:
         return 0 <= label < len(self._alive) and bool(self._alive[label])
