@@ -195,11 +195,10 @@ class Library:
         per_folder = self.catalog.folder_counts() if counts else {}
         return [FolderStatus(f.path, f.state, _photo_counts(per_folder.get(f.id, {}))) for f in self.catalog.folders()]
 
-    def folder_available(self, path: str) -> bool:
-        """Whether a library folder can be scanned now without taking its photos for deleted
-        (missing, or suddenly empty or unreadable while it holds photos: offline)."""
-        folder = next((f for f in self.catalog.folders() if f.path == path), None)
-        return folder is not None and folder_is_online(self.catalog, folder)
+    def available_folders(self) -> set[str]:
+        """The library folders that can be scanned now without taking their photos for deleted
+        (not missing, nor suddenly empty or unreadable while they hold photos)."""
+        return {f.path for f in self.catalog.folders() if folder_is_online(self.catalog, f)}
 
     def add_folder(self, path: Path) -> str:
         """Add a folder (a no-op when a library folder already covers it); returns the folder's path."""

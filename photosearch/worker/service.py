@@ -311,8 +311,9 @@ class Worker:
             self.watcher.restart()
             self._rescan.set()
         watched = self.watcher.watched()
+        available = self.library.available_folders()
         for folder in self.library.folders(counts=False):
-            present = self.library.folder_available(folder.path)
+            present = folder.path in available
             if folder.state == "offline" and present:
                 self._reconcile([folder.path])
             elif folder.state == "online" and not present:
