@@ -1,7 +1,7 @@
-"""`python -m photosearch`."""
+"""`python -m photosearch`: the same program as the `photosearch` command."""
 
 import sys
 
-from .cli.main import main
+from .launcher import main
 
 sys.exit(main())

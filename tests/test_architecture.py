@@ -46,10 +46,16 @@ def _loaded_after_import(modules: list[str] | tuple[str, ...]) -> set[str]:
 
 
 def test_every_module_belongs_to_a_room_or_is_shared() -> None:
-    shared = {"photosearch.errors", "photosearch.records", "photosearch.logs"}
+    shared = {"photosearch.errors", "photosearch.records", "photosearch.logs", "photosearch.launcher"}
     for name in _modules():
         parts = name.split(".")
         assert name in shared or parts[1] in ROOMS, name
+
+
+def test_the_launcher_loads_neither_the_window_nor_the_core_before_it_knows_which() -> None:
+    loaded = _loaded_after_import(("photosearch.launcher",))
+    assert not {m.split(".")[0] for m in loaded} & set(HEAVY + QT)
+    assert not [m for m in loaded if m.startswith(("photosearch.core", "photosearch.gui", "photosearch.cli"))]
 
 
 def test_the_gui_process_side_loads_no_core_torch_or_numpy() -> None:

@@ -17,12 +17,13 @@ import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from photosearch.errors import UsageError, UserError
 from photosearch.logs import log_unexpected, setup_logging
-from photosearch.records import SearchCalibration, SearchHit, printable
+from photosearch.records import SearchCalibration, SearchFilter, SearchHit, printable
 
 from . import options
 from .text import ProgressBar
@@ -94,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
     models_sub = p.add_subparsers(dest="models_command", metavar="ACTION")
+    down = models_sub.add_parser("download", help="download a model's weights now (with a progress bar; Ctrl+C cancels)")
+    _common(down)
+    down.add_argument("name", metavar="NAME")
     imp = models_sub.add_parser("import", help="import a local weights file (.safetensors, or a torch file)")
     _common(imp)
     imp.add_argument("file", metavar="FILE")
@@ -107,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("selftest", help="check this installation end to end, offline, with the bundled tiny model")
     _common(p)
+
+    sub.add_parser(
+        "gui",
+        help="open the window (the default with no command); `photosearch gui --help` lists its options",
+        add_help=False,
+    )
     return parser
 
 
@@ -115,7 +125,23 @@ def _result_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--cutoff", type=options.fraction, default=None, help="keep results scoring at least this fraction of the best (0-1)"
     )
-    p.add_argument("--json", action="store_true", help='print a JSON list of {"path", "score"}')
+    p.add_argument(
+        "--folder",
+        metavar="DIR",
+        action="append",
+        type=options.folder_path,
+        default=[],
+        help="only photos in this folder, at any depth (repeat for several)",
+    )
+    p.add_argument("--after", metavar="DATE", help="only photos taken in or after DATE (YYYY, YYYY-MM, YYYY-MM-DD[ HH:MM])")
+    p.add_argument("--before", metavar="DATE", help="only photos taken in or before DATE (the period it names is included)")
+    p.add_argument(
+        "--json", action="store_true", help='print a JSON list of {"path", "score", "id", "taken", "width", "height", "size"}'
+    )
+
+
+def _filter(args: argparse.Namespace) -> SearchFilter:
+    return SearchFilter(tuple(args.folder), args.after, args.before)
 
 
 def _library(args: argparse.Namespace, for_reading: bool = False) -> Any:
@@ -170,9 +196,9 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return run_watch(args.paths, settings)
 
 
-def _print_results(results: list[SearchHit], as_json: bool) -> None:
+def _print_results(results: Sequence[SearchHit], as_json: bool) -> None:
     if as_json:
-        print(json.dumps([{"path": r.path, "score": round(r.score, 6)} for r in results], indent=1))
+        print(json.dumps([_hit_json(r) for r in results], indent=1))
         return
     if not results:
         print("no results (is the library indexed? see `photosearch status`)", file=sys.stderr)
@@ -180,15 +206,30 @@ def _print_results(results: list[SearchHit], as_json: bool) -> None:
         print(f"{r.score:.3f}  {printable(r.path)}")
 
 
+def _hit_json(hit: SearchHit) -> dict[str, Any]:
+    taken = None
+    if hit.taken is not None:  # wall-clock seconds: shown as the camera's clock read
+        taken = datetime.fromtimestamp(hit.taken, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return {
+        "path": hit.path,
+        "score": round(hit.score, 6),
+        "id": hit.id,
+        "taken": taken,
+        "width": hit.width,
+        "height": hit.height,
+        "size": hit.size,
+    }
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     with _library(args, for_reading=True) as library:
-        _print_results(library.search(" ".join(args.text), k=args.top, cutoff=args.cutoff), args.json)
+        _print_results(library.search(" ".join(args.text), k=args.top, cutoff=args.cutoff, where=_filter(args)), args.json)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace) -> int:
     with _library(args, for_reading=True) as library:
-        _print_results(library.similar(Path(args.image), k=args.top, cutoff=args.cutoff), args.json)
+        _print_results(library.similar(Path(args.image), k=args.top, cutoff=args.cutoff, where=_filter(args)), args.json)
     return 0
 
 
@@ -246,6 +287,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     from photosearch.core.library import import_model, list_models
 
     home = Path(args.library).expanduser() if getattr(args, "library", None) else None
+    if args.models_command == "download":
+        return _download(home, args.name)
     if args.models_command == "import":
         info = import_model(home, Path(args.file), args.arch, args.name)
         print(f"imported {info.name} ({info.arch}, {info.dim}-d); use it with --model {info.name}")
@@ -257,6 +300,24 @@ def cmd_models(args: argparse.Namespace) -> int:
     for m in models:
         flags = ", ".join(x for x in ("default" if m.default else "", "downloaded" if m.downloaded else "") if x)
         print(f"{m.name:14s} {m.licence:30s} {m.summary}" + (f"  [{flags}]" if flags else ""))
+    return 0
+
+
+def _download(home: Path | None, name: str) -> int:
+    import threading
+
+    from photosearch.core.library import download_model
+
+    cancel = threading.Event()
+    bar = ProgressBar(True)
+    try:
+        path = download_model(name, home, on_progress=bar.download, cancel=cancel)
+    except KeyboardInterrupt:
+        cancel.set()
+        raise
+    finally:
+        bar.finish()
+    print(f"{name}: weights at {printable(str(path))}")
     return 0
 
 

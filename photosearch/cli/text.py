@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from photosearch.records import Progress
+from photosearch.records import DownloadProgress, Progress
 
 
 class ProgressBar:
@@ -33,6 +33,25 @@ class ProgressBar:
             self._last_line = time.monotonic()
             print(line, file=sys.stderr)
 
+    def download(self, progress: DownloadProgress) -> None:
+        """The same bar for a download: bytes, rate, and the time left when the size is known."""
+        if not self.enabled:
+            return
+        width, fraction = 30, progress.fraction
+        filled = int(width * fraction) if fraction is not None else 0
+        left = (progress.total - progress.done) / progress.rate if progress.total and progress.rate > 0 else None
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {megabytes(progress.done)}"
+            + (f"/{megabytes(progress.total)}" if progress.total else "")
+            + f"  {megabytes(progress.rate)}/s  ETA {duration(left) if left is not None else '--:--'}"
+        )
+        if self.tty:
+            sys.stderr.write("\r" + line.ljust(100))
+            sys.stderr.flush()
+        elif time.monotonic() - self._last_line > 5 or progress.done == progress.total:
+            self._last_line = time.monotonic()
+            print(line, file=sys.stderr)
+
     def finish(self) -> None:
         if self.enabled and self.tty:
             sys.stderr.write("\n")
@@ -45,3 +64,7 @@ def duration(seconds: float) -> str:
         if seconds >= 3600
         else f"{seconds // 60}:{seconds % 60:02d}"
     )
+
+
+def megabytes(count: float) -> str:
+    return f"{count / 1e6:.1f} MB"

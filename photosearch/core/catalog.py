@@ -26,7 +26,7 @@ from photosearch.errors import UserError
 
 from .path_text import from_db, to_db
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -104,7 +104,21 @@ _MIGRATIONS: dict[int, str] = {
     -- a skip whose cause lies outside the file (permissions, I/O) is retried at the next scan
     ALTER TABLE photos ADD COLUMN skip_retry INTEGER NOT NULL DEFAULT 0;
     """,
+    4: """
+    -- thumbnails: whether one was written for the photo as it is now; the ids of deleted photos
+    -- wait in dropped_photos (written in the deleting transaction) until their files are removed
+    ALTER TABLE photos ADD COLUMN thumbnail INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX photos_thumbnail ON photos(status, thumbnail);
+    CREATE TABLE dropped_photos (id INTEGER PRIMARY KEY);
+    CREATE TRIGGER photo_dropped AFTER DELETE ON photos BEGIN
+        INSERT OR IGNORE INTO dropped_photos (id) VALUES (OLD.id);
+    END;
+    """,
 }
+
+
+# When a photo was taken, as local "YYYY-MM-DD HH:MM:SS": EXIF's time, else the file's mtime.
+_TAKEN = "COALESCE(p.taken, datetime(p.mtime_ns / 1000000000, 'unixepoch', 'localtime'))"
 
 
 class CatalogError(UserError):
@@ -208,6 +222,7 @@ class Embedded:
     width: int
     height: int
     taken: str | None
+    thumbnail: bool = False  # a thumbnail of this version of the photo was written
 
 
 _PHOTO_COLUMNS = "id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason"
@@ -421,7 +436,7 @@ class Catalog:
                 [(to_db(m.path), m.size, m.mtime_ns, m.folder_id, now, m.id) for m in moved],
             )
             db.executemany(
-                "UPDATE photos SET size=?, mtime_ns=?, status='pending', skip_reason=NULL, updated_at=? WHERE id=?",
+                "UPDATE photos SET size=?, mtime_ns=?, status='pending', skip_reason=NULL, thumbnail=0, updated_at=? WHERE id=?",
                 [(c.size, c.mtime_ns, now, c.id) for c in changed],
             )
             db.executemany(
@@ -450,8 +465,18 @@ class Catalog:
                 photo = item.photo
                 cur = db.execute(
                     "UPDATE photos SET status='indexed', skip_reason=NULL, fingerprint=?, width=?, height=?, taken=?,"
-                    f" updated_at=? WHERE {still}",
-                    (item.fingerprint, item.width, item.height, item.taken, now, photo.id, photo.size, photo.mtime_ns),
+                    f" thumbnail=?, updated_at=? WHERE {still}",
+                    (
+                        item.fingerprint,
+                        item.width,
+                        item.height,
+                        item.taken,
+                        int(item.thumbnail),
+                        now,
+                        photo.id,
+                        photo.size,
+                        photo.mtime_ns,
+                    ),
                 )
                 if cur.rowcount == 0:
                     continue
@@ -513,20 +538,88 @@ class Catalog:
     def indexed_paths(self) -> list[str]:
         return [from_db(p) for (p,) in self._query("SELECT path FROM photos WHERE status='indexed' ORDER BY path")]
 
+    # -- thumbnails -----------------------------------------------------------------------
+
+    def without_thumbnails(self, limit: int) -> list[PendingPhoto]:
+        """Indexed photos that have no thumbnail yet (made in the background)."""
+        rows = self._query(
+            "SELECT id, path, size, mtime_ns FROM photos WHERE status='indexed' AND thumbnail=0 ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [PendingPhoto(i, from_db(p), size, mtime) for i, p, size, mtime in rows]
+
+    def set_thumbnails(self, photos: Iterable[PendingPhoto | int], made: bool) -> None:
+        """Record that these photos' thumbnails were written (for the version named), or must be
+        made again (ids: the window found the file missing)."""
+        with self.transaction() as db:
+            for photo in photos:
+                if isinstance(photo, PendingPhoto):
+                    db.execute(
+                        "UPDATE photos SET thumbnail=? WHERE id=? AND size=? AND mtime_ns=?",
+                        (int(made), photo.id, photo.size, photo.mtime_ns),
+                    )
+                else:
+                    db.execute("UPDATE photos SET thumbnail=? WHERE id=?", (int(made), int(photo)))
+
+    def dropped_photos(self, limit: int = 10_000) -> list[int]:
+        """Ids of deleted photos whose thumbnails may still be on disk."""
+        return [int(r[0]) for r in self._query("SELECT id FROM dropped_photos LIMIT ?", (limit,))]
+
+    def forget_dropped(self, ids: Sequence[int]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM dropped_photos WHERE id=?", [(int(i),) for i in ids])
+
     # -- embeddings -----------------------------------------------------------------------
 
-    def paths_for_labels(self, labels: Sequence[int]) -> dict[int, str]:
-        if not labels:
-            return {}
-        out: dict[int, str] = {}
-        for start in range(0, len(labels), 500):
-            chunk = [int(x) for x in labels[start : start + 500]]
+    def hit_details(self, labels: Sequence[int]) -> dict[int, tuple[int, str, float | None, int, int, int]]:
+        """label → (photo id, path, taken, width, height, size) for a search's labels. `taken` is
+        wall-clock seconds (see records.SearchHit): the EXIF time, else the file's local mtime.
+        Sorted lookups in large chunks: 100,000 labels take about a third of a second."""
+        out: dict[int, tuple[int, str, float | None, int, int, int]] = {}
+        ordered = sorted(int(x) for x in labels)
+        for start in range(0, len(ordered), 5000):
+            chunk = ordered[start : start + 5000]
             marks = ",".join("?" * len(chunk))
             rows = self._query(
-                f"SELECT e.id, p.path FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.id IN ({marks})", chunk
+                f"SELECT e.id, p.id, p.path, CAST(strftime('%s', {_TAKEN}) AS REAL), p.width, p.height, p.size"
+                f" FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.id IN ({marks})",
+                chunk,
             )
-            out.update({int(label): from_db(path) for label, path in rows})
+            for label, photo, path, taken, width, height, size in rows:
+                out[int(label)] = (int(photo), from_db(path), taken, int(width or 0), int(height or 0), int(size or 0))
         return out
+
+    def labels_where(
+        self,
+        model: str,
+        folders: Sequence[str] = (),
+        after: str | None = None,
+        before: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> np.ndarray:
+        """The labels of `model`'s vectors whose photos lie in one of `folders` and none of
+        `exclude` (at any depth), taken at or after `after` and before `before` ("YYYY-MM-DD
+        HH:MM:SS", local time)."""
+        where, args = ["e.model = ?"], [model]
+
+        def below(folder: str) -> list[str]:
+            start = to_db(folder).rstrip(os.sep) + os.sep
+            return [start, start[:-1] + chr(ord(os.sep) + 1)]
+
+        if folders:
+            where.append("(" + " OR ".join("(p.path >= ? AND p.path < ?)" for _ in folders) + ")")
+            args += [bound for folder in folders for bound in below(folder)]
+        for folder in exclude:
+            where.append("NOT (p.path >= ? AND p.path < ?)")
+            args += below(folder)
+        if after is not None:
+            where.append(f"{_TAKEN} >= ?")
+            args.append(after)
+        if before is not None:
+            where.append(f"{_TAKEN} < ?")
+            args.append(before)
+        rows = self._query(f"SELECT e.id FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE {' AND '.join(where)}", args)
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def vector_for_path(self, model: str, path: str) -> np.ndarray | None:
         rows = self._query(

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .memory_budget import MemoryBudget
+from .thumbnails import encode_thumbnail
 
 # Real phone/camera photos reach ~200 MP; refuse only what no camera makes.
 MAX_PIXELS = 250_000_000
@@ -72,6 +73,7 @@ class PhotoInfo:
     width: int  # as displayed, after EXIF orientation
     height: int
     taken: str | None  # EXIF DateTimeOriginal as "YYYY-MM-DD HH:MM:SS", when present
+    thumbnail: bytes | None = None  # an upright JPEG thumbnail, when asked for
 
 
 def is_photo_path(path: Path) -> bool:
@@ -149,16 +151,19 @@ def read_error_reason(exc: OSError) -> str:
     return f"could not read file ({exc.strerror or exc})"
 
 
-def load_for_model(source: Path | str | BinaryIO, size: int, budget: MemoryBudget | None = None) -> tuple[np.ndarray, PhotoInfo]:
+def load_for_model(
+    source: Path | str | BinaryIO, size: int, budget: MemoryBudget | None = None, thumbnail: int = 0
+) -> tuple[np.ndarray, PhotoInfo]:
     """Decode a photo (a path, or a binary file open at its start) to a (size, size, 3) uint8
     array, upright, as the model should see it. With a `budget`, the pixels are only decoded
     once it holds what they will need (known from the header, before anything is allocated).
+    With `thumbnail` (pixels on the long side), the same decode also yields a thumbnail JPEG.
 
     Raises DecodeError with a human reason for anything that can't be indexed.
     """
     _register_heif()
     try:
-        return _load(Path(source) if isinstance(source, str | Path) else source, size, budget)
+        return _load(Path(source) if isinstance(source, str | Path) else source, size, budget, thumbnail)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
@@ -184,7 +189,7 @@ def decode_cost(width: int, height: int, mode: str) -> int:
     return width * height * (per_pixel + 3)
 
 
-def _load(path: Path | BinaryIO, size: int, budget: MemoryBudget | None) -> tuple[np.ndarray, PhotoInfo]:
+def _load(path: Path | BinaryIO, size: int, budget: MemoryBudget | None, thumbnail: int = 0) -> tuple[np.ndarray, PhotoInfo]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(path) as image:
@@ -197,7 +202,9 @@ def _load(path: Path | BinaryIO, size: int, budget: MemoryBudget | None) -> tupl
                 image.seek(0)
             if image.format == "JPEG" and image.mode in ("RGB", "L", "CMYK", "YCbCr"):
                 # DCT scaling: decode at the smallest 1/2^n scale still >= size on both sides.
-                image.draft(image.mode, (size, size))
+                # a thumbnail wants its short side at 3/4 of its long one (a 4:3 photo, full size)
+                least = max(size, thumbnail * 3 // 4)
+                image.draft(image.mode, (least, least))
             # after draft(), image.size is what will really be decoded; reading EXIF may decode
             # too (a PNG's eXIf chunk can follow its pixels), so it happens inside the budget
             with budget.reserve(decode_cost(*image.size, image.mode)) if budget else nullcontext():
@@ -208,10 +215,11 @@ def _load(path: Path | BinaryIO, size: int, budget: MemoryBudget | None) -> tupl
                     upright: Image.Image = ImageOps.exif_transpose(image) if orientation != 1 else image
                     rgb = _flatten_to_rgb(upright)
                     array = np.asarray(fit_square(rgb, size), dtype=np.uint8)
+                    small = encode_thumbnail(rgb, thumbnail) if thumbnail else None
                     for picture in {id(p): p for p in (rgb, upright)}.values():
                         picture.close()
                 finally:
                     image.close()  # the decoded pixels go back before the budget does
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    return array, PhotoInfo(width=width, height=height, taken=taken)
+    return array, PhotoInfo(width=width, height=height, taken=taken, thumbnail=small)

@@ -27,28 +27,34 @@ import numpy as np
 from photosearch.errors import UserError
 from photosearch.records import (
     CatalogHealth,
+    DownloadProgress,
     FolderStatus,
     IndexReport,
     LibraryStatus,
     ModelInfo,
     PhotoCounts,
     Progress,
+    SearchFilter,
     SearchHit,
+    SearchResults,
     SkippedFile,
     SyncReport,
 )
 
 from .catalog import Catalog, CatalogError, Folder, damage_message
+from .filters import check_filter, date_bounds
 from .images import DecodeError, load_for_model
 from .index.store import IndexStore, recorded_health
 from .models.registry import DEFAULT_MODEL, ModelSpec, ModelUnavailable, available_models, cached_weights, get_model
 from .pipeline import Indexer
 from .query import QueryError, QuerySyntaxError, Term, parse_query
 from .scan import folder_is_online, sync_library, sync_paths
+from .thumbnails import THUMBNAIL_SIZE, ThumbnailStore
 from .writer_lock import WriterLock
 
 CATALOG_FILE = "catalog.sqlite3"
 INDEX_FOLDER = "index"
+THUMBNAIL_FOLDER = "thumbnails"
 WRITER_LOCK_FILE = "writer.lock"
 BACKUP_FILE = "catalog.backup.sqlite3"
 BACKUP_EVERY_S = 24 * 3600  # a verified copy of the catalog, at most this often
@@ -109,6 +115,7 @@ class Library:
         self._store: IndexStore | None = None
         self._lock = threading.RLock()
         self._writer = WriterLock(self.home / WRITER_LOCK_FILE)
+        self.thumbnails = ThumbnailStore(self.home / THUMBNAIL_FOLDER)
         self._recent_text: deque[np.ndarray] = deque(maxlen=RECENT_TEXT_QUERIES)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -219,6 +226,7 @@ class Library:
                 self.claim_writer()
                 removed = self.catalog.remove_folder(existing.id)
                 self.store.refresh()
+                self.drop_thumbnails()
                 return removed
         raise LibraryError(f"{path} is not a library folder")
 
@@ -241,6 +249,7 @@ class Library:
             folders = [f for f in self.catalog.folders() if f.path in wanted]
         report = sync_library(self.catalog, folders)
         self.store.refresh()
+        self.drop_thumbnails()
         return report
 
     def sync_paths(self, paths: Iterable[str], settle_s: float = 0.0) -> tuple[SyncReport, set[str]]:
@@ -250,6 +259,7 @@ class Library:
         report, deferred = sync_paths(self.catalog, paths, settle_s)
         if report.touched:
             self.store.refresh()
+            self.drop_thumbnails()
         return report, deferred
 
     def prepare_indexing(self) -> int:
@@ -291,6 +301,7 @@ class Library:
             before_batch=before_batch,
             background=background,
             final_save=final_save,
+            thumbnails=self.thumbnails,
         ).run()
 
     def index(
@@ -318,6 +329,44 @@ class Library:
         recent = np.array(self._recent_text, dtype=np.float32) if self._recent_text else None
         self._store.calibrate(background, text_queries=recent)
         return True
+
+    # -- thumbnails -----------------------------------------------------------------------
+
+    def drop_thumbnails(self) -> int:
+        """Remove the thumbnails of photos the catalog deleted; returns how many files went."""
+        if not self._writer.held:
+            return 0
+        removed = 0
+        while ids := self.catalog.dropped_photos():
+            removed += self.thumbnails.remove(ids)
+            self.catalog.forget_dropped(ids)
+        return removed
+
+    def make_thumbnails(self, limit: int = 32, cancel: threading.Event | None = None) -> int:
+        """Make up to `limit` missing thumbnails of indexed photos (a library indexed before
+        thumbnails existed, or files the window found missing); returns how many were tried.
+        The newest photos come first."""
+        self.claim_writer()
+        photos = self.catalog.without_thumbnails(limit)
+        made, failed = [], []
+        for photo in photos:
+            if cancel is not None and cancel.is_set():
+                break
+            try:
+                _, info = load_for_model(Path(photo.path), 16, thumbnail=THUMBNAIL_SIZE)
+                assert info.thumbnail is not None
+                self.thumbnails.write(photo.id, info.thumbnail)
+                made.append(photo)
+            except (DecodeError, OSError) as exc:
+                log.info("no thumbnail for %s: %s", photo.path, exc)
+                failed.append(photo)  # marked as made: it is retried when the photo changes
+        self.catalog.set_thumbnails(made + failed, made=True)
+        return len(made) + len(failed)
+
+    def remake_thumbnails(self, photo_ids: Iterable[int]) -> None:
+        """Thumbnails the window found missing: made again by the next `make_thumbnails`."""
+        self.claim_writer()
+        self.catalog.set_thumbnails(list(photo_ids), made=False)
 
     # -- search ---------------------------------------------------------------------------
 
@@ -354,23 +403,34 @@ class Library:
         cutoff: float | None = None,
         exclude: set[str] | None = None,
         ef: int | None = None,
-    ) -> list[SearchHit]:
+        where: SearchFilter | None = None,
+    ) -> SearchResults:
+        """The k photos nearest `vector` (of those `where` allows), as columns, best first."""
         store = self.store
         store.refresh()
         extra = len(exclude) if exclude else 0
-        labels, scores = store.index.search(vector, k + extra, ef=ef)
-        paths = self.catalog.paths_for_labels(labels.tolist())
-        results = [
-            SearchHit(paths[label], float(score))
-            for label, score in zip(labels.tolist(), scores.tolist(), strict=True)
-            if label in paths and not (exclude and paths[label] in exclude)
-        ][:k]
-        if cutoff is not None and results:
-            floor = results[0].score * cutoff
-            results = [r for r in results if r.score >= floor]
-        return results
+        allowed = None
+        if where is not None and where.active:
+            after, before = date_bounds(where.after, where.before)
+            allowed = self.catalog.labels_where(self.spec.name, where.folders, after, before, where.exclude)
+        labels, scores = store.index.search(vector, k + extra, allowed=allowed, ef=ef)
+        details = self.catalog.hit_details(labels.tolist())
+        hits = []
+        for label, score in zip(labels.tolist(), scores.tolist(), strict=True):
+            row = details.get(label)
+            if row is None or (exclude and row[1] in exclude):
+                continue
+            hits.append(SearchHit(row[1], float(score), row[0], row[2], row[3], row[4], row[5]))
+            if len(hits) == k:
+                break
+        if cutoff is not None and hits:
+            floor = hits[0].score * cutoff
+            hits = [h for h in hits if h.score >= floor]
+        return SearchResults.of(hits)
 
-    def search_terms(self, terms: list[Term], k: int = 20, cutoff: float | None = None) -> list[SearchHit]:
+    def search_terms(
+        self, terms: list[Term], k: int = 20, cutoff: float | None = None, where: SearchFilter | None = None
+    ) -> SearchResults:
         """Search by parsed terms, as wide as this graph's calibration says each kind needs (a
         query with words in it sits across the modality gap, far from every photo, where HNSW
         needs a larger ef for the same recall)."""
@@ -378,7 +438,7 @@ class Library:
         vector = self.query_vector(terms)
         if words:
             self._recent_text.append(vector)  # real text queries make the next calibration truer
-        return self.search_vector(vector, k, cutoff, ef=self.store.search_ef("text" if words else "image"))
+        return self.search_vector(vector, k, cutoff, ef=self.store.search_ef("text" if words else "image"), where=where)
 
     def search(
         self,
@@ -387,19 +447,25 @@ class Library:
         k: int = 20,
         cutoff: float | None = None,
         base: Path | None = None,
-    ) -> list[SearchHit]:
-        """Text in the query syntax (`beach -people`, `"2:sunset" + ./photo.jpg`) plus image paths."""
+        where: SearchFilter | None = None,
+    ) -> SearchResults:
+        """Text in the query syntax (`beach -people`, `"2:sunset" + ./photo.jpg`) plus image
+        paths, among the photos `where` allows."""
+        where = check_filter(where) if where is not None else None
         terms = parse_query(query, base) if query.strip() else []
         terms += [Term("image", str(Path(image).expanduser().resolve())) for image in images]
         if not terms:
             raise QuerySyntaxError("the query is empty")
-        return self.search_terms(terms, k, cutoff)
+        return self.search_terms(terms, k, cutoff, where)
 
-    def similar(self, image: Path, k: int = 20, cutoff: float | None = None) -> list[SearchHit]:
+    def similar(self, image: Path, k: int = 20, cutoff: float | None = None, where: SearchFilter | None = None) -> SearchResults:
+        where = check_filter(where) if where is not None else None
         image = image.expanduser().resolve()
         if not image.is_file():
             raise QueryError(f"no such image: {image}")
-        return self.search_vector(self.image_vector(image), k, cutoff, exclude={str(image)}, ef=self.store.search_ef("image"))
+        return self.search_vector(
+            self.image_vector(image), k, cutoff, exclude={str(image)}, ef=self.store.search_ef("image"), where=where
+        )
 
     # -- status ---------------------------------------------------------------------------
 
@@ -498,6 +564,19 @@ def import_model(home: Path | None, source: Path, arch: str, name: str | None = 
 
     spec = import_weights(home or default_library_home(), source, arch, name)
     return ModelInfo(spec.name, spec.arch, spec.pretrained, spec.dim, spec.licence, True, False, spec.summary)
+
+
+def download_model(
+    name: str,
+    home: Path | None = None,
+    on_progress: Callable[[DownloadProgress], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Download a model's weights (progress, cancel); a model already on disk returns at once.
+    Offline, ModelUnavailable says how to import the file instead."""
+    from .models.download import download_weights
+
+    return download_weights(get_model(name, home or default_library_home()), on_progress, cancel)
 
 
 # -- repair -------------------------------------------------------------------------------------

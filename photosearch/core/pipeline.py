@@ -10,6 +10,7 @@ by the next run.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -28,6 +29,9 @@ from .fingerprint import fingerprint_of
 from .images import DecodeError, PhotoInfo, load_for_model, read_error_reason
 from .index.store import IndexStore
 from .memory_budget import DEFAULT_DECODE_BUDGET, MemoryBudget
+from .thumbnails import THUMBNAIL_SIZE, ThumbnailStore
+
+log = logging.getLogger(__name__)
 
 PENDING_CHUNK = 2000  # photos fetched from the catalog at a time (bounds memory for huge imports)
 
@@ -38,6 +42,7 @@ class _Decoded:
     pixels: np.ndarray
     info: PhotoInfo
     fingerprint: str
+    thumbnail: bool  # written to the thumbnail store
 
 
 @dataclass(frozen=True)
@@ -47,14 +52,21 @@ class _Failed:
     retry: bool  # the cause lies outside the file: try again at the next scan
 
 
-def _decode(photo: PendingPhoto, size: int, budget: MemoryBudget) -> _Decoded | _Failed:
-    """Fingerprint and decode from one open: the file's head is read from disk once."""
+def _decode(photo: PendingPhoto, size: int, budget: MemoryBudget, thumbnails: ThumbnailStore | None) -> _Decoded | _Failed:
+    """Fingerprint, decode and make the thumbnail from one open: the file is read once."""
     try:
         with open(photo.path, "rb") as handle:
             print_ = fingerprint_of(handle)
             handle.seek(0)
-            pixels, info = load_for_model(handle, size, budget)
-        return _Decoded(photo, pixels, info, print_)
+            pixels, info = load_for_model(handle, size, budget, thumbnail=THUMBNAIL_SIZE if thumbnails else 0)
+        written = False
+        if thumbnails is not None and info.thumbnail is not None:
+            try:
+                thumbnails.write(photo.id, info.thumbnail)
+                written = True
+            except OSError as exc:  # a full disk costs the thumbnail, never the photo's place in search
+                log.warning("cannot write the thumbnail of %s: %s", photo.path, exc)
+        return _Decoded(photo, pixels, info, print_, written)
     except DecodeError as exc:
         return _Failed(photo, str(exc), exc.retry)
     except OSError as exc:  # opening or fingerprinting failed: the file went away or became unreadable
@@ -85,11 +97,13 @@ class Indexer:
         background: bool = False,
         final_save: bool = True,
         decode_budget: int = DEFAULT_DECODE_BUDGET,
+        thumbnails: ThumbnailStore | None = None,
     ) -> None:
         """`before_batch` runs before each inference (the worker applies its jobs and yields to
         queries there); `background` lowers the decode threads' priority; `final_save` writes an
         index snapshot at the end (else only when due); `decode_budget`: bytes that all decode
-        threads together may hold for pixels at once."""
+        threads together may hold for pixels at once; `thumbnails`: where the same decode writes each
+        photo's thumbnail (None: no thumbnails, e.g. benchmarks of the model alone)."""
         self.catalog = catalog
         self.store = store
         self.encoder = encoder
@@ -103,6 +117,7 @@ class Indexer:
         self.budget = MemoryBudget(decode_budget)
         self.background = background
         self.final_save = final_save
+        self.thumbnails = thumbnails
 
     def run(self) -> IndexReport:
         started = time.monotonic()
@@ -128,7 +143,12 @@ class Indexer:
         initializer = make_current_thread_background if self.background else None
         with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode", initializer=initializer) as pool:
             decoded = _DecodeQueue(
-                self.catalog, pool, self.encoder.image_size, self.budget, ahead=self.batch_size * 2 + self.decode_workers * 2
+                self.catalog,
+                pool,
+                self.encoder.image_size,
+                self.budget,
+                ahead=self.batch_size * 2 + self.decode_workers * 2,
+                thumbnails=self.thumbnails,
             )
             try:
                 for item in decoded:
@@ -163,7 +183,8 @@ class Indexer:
             self.before_batch()
         vectors = self.encoder.encode_images(np.stack([b.pixels for b in batch])) if batch else np.zeros((0, 0))
         embedded = [
-            Embedded(b.photo, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken) for i, b in enumerate(batch)
+            Embedded(b.photo, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken, b.thumbnail)
+            for i, b in enumerate(batch)
         ]
         self.catalog.commit_results(self.model, embedded, [Skip(f.photo, f.reason, f.retry) for f in failures])
         if self.on_skipped is not None:
@@ -176,8 +197,17 @@ class Indexer:
 class _DecodeQueue:
     """Pending photos, decoded by the pool at most `ahead` photos in front of the consumer, in order."""
 
-    def __init__(self, catalog: Catalog, pool: ThreadPoolExecutor, size: int, budget: MemoryBudget, ahead: int) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        pool: ThreadPoolExecutor,
+        size: int,
+        budget: MemoryBudget,
+        ahead: int,
+        thumbnails: ThumbnailStore | None = None,
+    ) -> None:
         self.catalog = catalog
+        self.thumbnails = thumbnails
         self.pool = pool
         self.size = size
         self.budget = budget
@@ -196,7 +226,7 @@ class _DecodeQueue:
                     self.after_id = chunk[-1].id
                     self.waiting.extend(chunk)
             while self.waiting and len(self.in_flight) < self.ahead:
-                self.in_flight.append(self.pool.submit(_decode, self.waiting.popleft(), self.size, self.budget))
+                self.in_flight.append(self.pool.submit(_decode, self.waiting.popleft(), self.size, self.budget, self.thumbnails))
             if not self.in_flight:
                 return
             yield self.in_flight.popleft().result()

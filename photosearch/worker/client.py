@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from photosearch.errors import UserError
-from photosearch.records import LibraryStatus
+from photosearch.records import EVERYWHERE, LibraryStatus, SearchFilter
 
 from . import protocol as p
 from .process import run_worker  # the spawn target: the one import of the worker's side
@@ -174,12 +174,19 @@ class WorkerClient:
         self._paused = False
         self.request(p.Resume())
 
-    def search(self, text: str, images: tuple[str, ...] = (), k: int = 20, cutoff: float | None = None) -> p.Results:
-        result: p.Results = self.request(p.Search(text=text, images=images, k=k, cutoff=cutoff))
+    def search(
+        self,
+        text: str,
+        images: tuple[str, ...] = (),
+        k: int = 20,
+        cutoff: float | None = None,
+        where: SearchFilter = EVERYWHERE,
+    ) -> p.Results:
+        result: p.Results = self.request(p.Search(text=text, images=images, k=k, cutoff=cutoff, where=where))
         return result
 
-    def similar(self, path: str | Path, k: int = 20, cutoff: float | None = None) -> p.Results:
-        result: p.Results = self.request(p.Similar(path=str(path), k=k, cutoff=cutoff))
+    def similar(self, path: str | Path, k: int = 20, cutoff: float | None = None, where: SearchFilter = EVERYWHERE) -> p.Results:
+        result: p.Results = self.request(p.Similar(path=str(path), k=k, cutoff=cutoff, where=where))
         return result
 
     def status(self, include_paths: bool = False, timeout: float | None = 60.0) -> LibraryStatus:

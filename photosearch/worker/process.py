@@ -62,7 +62,7 @@ def run_worker(conn: Connection, settings: WorkerSettings) -> None:
         conn.close()
         sys.exit(FATAL_EXIT)
     signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
-    emit(p.Ready(os.getpid(), worker.library.model, str(worker.library.home)))
+    emit(p.Ready(os.getpid(), worker.library.model, str(worker.library.home), str(worker.library.thumbnails.folder)))
     worker.start()
     try:
         while not worker.stopping.is_set():

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from photosearch.records import Progress, SearchHit
+from photosearch.records import EVERYWHERE, DownloadProgress, Progress, SearchFilter, SearchResults
 
 FATAL_EXIT = 3  # the worker's exit status when it cannot run at all (library busy or unusable): not restarted
 CRASH_EXIT = 70  # its exit status after an unexpected error in one of its threads: restarted
@@ -72,6 +72,7 @@ class Search(Command):
     images: tuple[str, ...] = ()
     k: int = 20
     cutoff: float | None = None
+    where: SearchFilter = EVERYWHERE
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,31 @@ class Similar(Command):
     path: str = ""
     k: int = 20
     cutoff: float | None = None
+    where: SearchFilter = EVERYWHERE
 
 
 @dataclass(frozen=True)
 class Status(Command):
     include_paths: bool = False
+
+
+@dataclass(frozen=True)
+class MakeThumbnails(Command):
+    """The window found these photos' thumbnails missing: the worker makes them again."""
+
+    photo_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class DownloadModel(Command):
+    """Download a model's weights (progress as ModelDownload events); the reply is the file's path."""
+
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class CancelDownload(Command):
+    pass
 
 
 @dataclass(frozen=True)
@@ -104,6 +125,7 @@ class Ready(Event):
     pid: int
     model: str
     library: str
+    thumbnails: str = ""  # the library's thumbnail folder (files named by records.thumbnail_file)
 
 
 @dataclass(frozen=True)
@@ -117,8 +139,10 @@ class Reply(Event):
 
 @dataclass(frozen=True)
 class Results(Event):
+    """A search's answer; `hits` travel as columns (see SearchResults)."""
+
     request_id: int
-    hits: tuple[SearchHit, ...]
+    hits: SearchResults
     elapsed_ms: float
 
 
@@ -133,6 +157,11 @@ class Failed(Event):
 @dataclass(frozen=True)
 class IndexingProgress(Event):
     progress: Progress
+
+
+@dataclass(frozen=True)
+class ModelDownload(Event):
+    progress: DownloadProgress
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from photosearch.core.cpu import default_threads, make_current_thread_background
-from photosearch.core.library import Library
+from photosearch.core.library import Library, download_model
 from photosearch.errors import UserError
 from photosearch.records import LibraryStatus, Progress, WorkerStats, WorkerStatus
 
@@ -90,6 +90,7 @@ class Worker:
         self._model_loaded = threading.Event()
         self._model_error: str | None = None
         self._loader = threading.Thread(target=self._load_model, name="model-loader", daemon=True)
+        self._download_cancel = threading.Event()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -109,8 +110,33 @@ class Worker:
         finally:
             self._model_loaded.set()
 
+    def _download(self, command: p.DownloadModel) -> None:
+        """Download weights off the command thread; a download of the worker's own model that was
+        missing lets it load now, and indexing starts."""
+        try:
+            path = download_model(
+                command.name or self.library.model,
+                self.library.home,
+                on_progress=lambda progress: self.emit(p.ModelDownload(progress)),
+                cancel=self._download_cancel,
+            )
+        except UserError as exc:
+            self.emit(p.Failed(command.request_id, _one_line(exc)))
+            return
+        except Exception as exc:
+            log.exception("downloading %s failed", command.name)
+            self.emit(p.Failed(command.request_id, _one_line(exc)))
+            return
+        self.emit(p.Reply(command.request_id, str(path)))
+        if self._model_error is not None and (command.name or self.library.model) == self.library.model:
+            self._model_error = None
+            self._model_loaded.clear()
+            self._loader = threading.Thread(target=self._load_model, name="model-loader", daemon=True)
+            self._loader.start()
+
     def stop(self, timeout: float = 30.0) -> None:
         self.stopping.set()
+        self._download_cancel.set()
         self.collector.wake()
         self._writer.join(timeout)
         self._queries.shutdown(wait=True, cancel_futures=True)
@@ -133,7 +159,13 @@ class Worker:
             self._paused.clear()
             self.collector.wake()
             self.emit(p.Reply(command.request_id))
-        elif isinstance(command, p.AddFolder | p.RemoveFolder):
+        elif isinstance(command, p.DownloadModel):
+            self._download_cancel.clear()
+            threading.Thread(target=self._download, args=(command,), name="download", daemon=True).start()
+        elif isinstance(command, p.CancelDownload):
+            self._download_cancel.set()
+            self.emit(p.Reply(command.request_id))
+        elif isinstance(command, p.AddFolder | p.RemoveFolder | p.MakeThumbnails):
             self._jobs.put(command)
             self.collector.wake()
         elif isinstance(command, p.Shutdown):
@@ -154,12 +186,12 @@ class Worker:
                     self.emit(p.Reply(command.request_id, self.status(command.include_paths)))
                     return
                 if isinstance(command, p.Search):
-                    results = self.library.search(command.text, command.images, command.k, command.cutoff)
+                    results = self.library.search(command.text, command.images, command.k, command.cutoff, where=command.where)
                 else:
                     assert isinstance(command, p.Similar)
-                    results = self.library.similar(Path(command.path), command.k, command.cutoff)
+                    results = self.library.similar(Path(command.path), command.k, command.cutoff, where=command.where)
             self._stats["queries"] += 1
-            self.emit(p.Results(command.request_id, tuple(results), (time.perf_counter() - started) * 1000))
+            self.emit(p.Results(command.request_id, results, (time.perf_counter() - started) * 1000))
         except UserError as exc:  # a bad query is the user's problem to read about, never a crash
             self.emit(p.Failed(command.request_id, _one_line(exc)))
         except Exception as exc:  # a bug: logged with its traceback, and still never a crash
@@ -219,6 +251,9 @@ class Worker:
                     )
                     self._stats["embedded"] += report.indexed
                     continue
+                if self.library.make_thumbnails(cancel=self.stopping):  # a library from before thumbnails
+                    self._set_state("making thumbnails")
+                    continue
                 self._set_state("idle")
                 self.library.calibrate_search(background=True)  # a new graph: measure its recall
                 self.library.maybe_back_up()  # a stat while fresh; a verified copy once a day
@@ -268,6 +303,9 @@ class Worker:
                 removed = self.library.remove_folder(Path(target))
                 self.emit(p.FolderChanged(target, "removed", f"{removed} photos forgotten"))
                 self.emit(p.Reply(job.request_id, removed))
+            elif isinstance(job, p.MakeThumbnails):
+                self.library.remake_thumbnails(job.photo_ids)
+                self.emit(p.Reply(job.request_id))
         except UserError as exc:
             self.emit(p.Failed(job.request_id, str(exc)))
 

@@ -17,7 +17,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +67,12 @@ class IndexStore:
         self._saved_seq = 0
         self._saved_at = time.monotonic()
         self.index = self._open()
+        self.index.mirror_source = self._all_vectors
         self.calibration = stored_calibration(self.catalog, self.model, self.graph_id)
+
+    def _all_vectors(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every stored vector of the model, from the catalog (fills the index's exact mirror)."""
+        return self.catalog.iter_embeddings(self.model, self.dim, damaged=[])
 
     # -- opening --------------------------------------------------------------------------
 
@@ -156,6 +161,7 @@ class IndexStore:
             self.stop_calibration()
             with self._replay_lock:
                 compacted = self.index.compacted()
+                compacted.mirror_source = self._all_vectors
                 self.index = compacted
                 self._saved_seq = -1
                 self.graph_id, self.calibration = uuid.uuid4().hex, None

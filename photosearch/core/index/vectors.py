@@ -25,8 +25,15 @@ import hnswlib
 import numpy as np
 
 from .huge_pages import advised_bytes_in, huge_bytes_in, huge_pages_for_new_memory
+from .mirror import ExactMirror, MirrorSource
 
 EXACT_SEARCH_LIMIT = 4096  # below this many live vectors, brute force is as fast and exact
+# Above this many results a search is exact: a graph asked for most of the library walks most
+# of it (docs/benchmarks.md, "Large result sets"), while one matrix product costs the same for any k.
+EXACT_RESULTS_FROM = 2000
+# The exact mirror costs dim × 4 bytes per photo; above this many vectors it is not kept, and
+# large or filtered searches go through the graph (oversampled and filtered) instead.
+MIRROR_MAX_VECTORS = 300_000
 # The graph is chosen by benchmarks/search_latency.py at 1M CLIP-like vectors (figures in
 # docs/benchmarks.md). How wide a search looks is measured per graph (calibration.py); the two
 # breadths below are what a graph not measured yet searches at. Text queries sit across CLIP's
@@ -78,7 +85,8 @@ class VectorIndex:
         self._alive = np.zeros(max(16, capacity), dtype=bool)
         self._live = 0
         self._stored = 0  # elements in the graph, tombstones included
-        self._exact_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._mirror: ExactMirror | None = None
+        self.mirror_source: MirrorSource | None = None  # where the mirror is filled from (IndexStore: the catalog)
         self.applied_seq = 0  # the newest catalog change this index reflects (set by IndexStore)
 
     # -- validation -----------------------------------------------------------------------
@@ -170,6 +178,11 @@ class VectorIndex:
         with self._lock:
             self._grow_alive(int(ids.max()))
             fresh = ids[~self._alive[ids]]
+            if self._mirror is not None:
+                if len(fresh) == len(ids):
+                    self._mirror.append(ids, data)
+                else:  # a replaced vector: the mirror would hold both, so it is filled again on next need
+                    self._mirror = None
             needed = self._stored + len(fresh)
             capacity = self._index.get_max_elements()
             if needed > capacity:
@@ -180,7 +193,6 @@ class VectorIndex:
             self._alive[ids] = True
             self._live += len(fresh)
             self._stored += len(fresh)
-            self._exact_cache = None
 
     def remove(self, labels: Sequence[int] | np.ndarray) -> int:
         """Tombstone the live labels among `labels`; returns how many were removed."""
@@ -193,8 +205,8 @@ class VectorIndex:
                     self._alive[label] = False
                     removed += 1
             self._live -= removed
-            if removed:
-                self._exact_cache = None
+            if self._mirror is not None and self._mirror.dead_fraction(self._alive) > 0.25:
+                self._mirror = None  # mostly dead rows: filled afresh on next need
         return removed
 
     def needs_compaction(self, threshold: float = 0.25) -> bool:
@@ -214,6 +226,7 @@ class VectorIndex:
                 huge_pages=self.huge_pages,
             )
             fresh.applied_seq = self.applied_seq
+            fresh.mirror_source = self.mirror_source
             for start in range(0, len(labels), 50_000):
                 part = labels[start : start + 50_000]
                 fresh.add(part, self._get(part))
@@ -241,52 +254,91 @@ class VectorIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(labels, cosine similarities) of the k nearest live vectors, best first.
 
-        `allowed` restricts the search to those labels (searched exactly: a filtered subset is
-        small and the hnswlib filter callback is slow). `ef` overrides the index's search
-        breadth for this query (text queries need more: see TEXT_QUERY_EF).
+        `allowed` restricts the search to those labels (a folder, a date range): searched
+        exactly over the mirror, or through the graph oversampled and filtered when the library
+        is too large to mirror. Small indexes and large result sets (k above
+        EXACT_RESULTS_FROM) are searched exactly. `ef` overrides the search breadth for this
+        query (text queries need more: see TEXT_QUERY_EF).
         """
         vector = self._vectors(query)
         if len(vector) != 1:
             raise ValueError("search takes one query vector")
+        unit = vector[0] / (np.float32(np.linalg.norm(vector[0])) or np.float32(1.0))
         with self._lock:
             if allowed is not None:
                 ids = self._labels(allowed)
-                ids = ids[(ids < len(self._alive))]
+                ids = ids[ids < len(self._alive)]
                 ids = np.unique(ids[self._alive[ids]])
-                return self._exact(vector[0], k, ids, self._get(ids))
+                return self._search_subset(unit, k, ids, ef)
             k = min(int(k), self._live)
             if k <= 0:
-                return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-            if exact or self._live <= EXACT_SEARCH_LIMIT:
-                return self._exact(vector[0], k, *self._exact_matrix())
-            breadth = max(int(ef) if ef is not None else self.ef, k)
-            for attempt in (breadth, breadth * 4):
-                self._index.set_ef(attempt)
-                try:
-                    labels, distances = self._index.knn_query(vector, k=k)
-                    return labels[0].astype(np.int64), (1.0 - distances[0]).astype(np.float32)
-                except RuntimeError:  # fewer than k reachable (tombstones): widen, then go exact
-                    continue
-                finally:
-                    self._index.set_ef(self.ef)
-            return self._exact(vector[0], k, *self._exact_matrix())
+                return _no_hits()
+            if exact or self._live <= EXACT_SEARCH_LIMIT or k > EXACT_RESULTS_FROM:
+                mirror = self._exact_mirror()
+                if mirror is not None:
+                    return mirror.top(unit, k, self._alive)
+            return self._graph_search(unit, k, ef)
 
-    def _exact_matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        if self._exact_cache is None:
-            labels = self.live_labels()
-            self._exact_cache = (labels, self._get(labels))
-        return self._exact_cache
+    def _graph_search(self, unit: np.ndarray, k: int, ef: int | None) -> tuple[np.ndarray, np.ndarray]:
+        breadth = max(int(ef) if ef is not None else self.ef, k)
+        for attempt in (breadth, breadth * 4):
+            self._index.set_ef(attempt)
+            try:
+                labels, distances = self._index.knn_query(unit[None], k=k)
+                return labels[0].astype(np.int64), (1.0 - distances[0]).astype(np.float32)
+            except RuntimeError:  # fewer than k reachable (tombstones): widen, then go exact
+                continue
+            finally:
+                self._index.set_ef(self.ef)
+        mirror = self._exact_mirror()
+        if mirror is not None:
+            return mirror.top(unit, k, self._alive)
+        labels = self.live_labels()
+        return _top_of(unit, k, labels, self._get(labels))
 
-    @staticmethod
-    def _exact(query: np.ndarray, k: int, labels: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        k = min(int(k), len(labels))
+    def _search_subset(self, unit: np.ndarray, k: int, ids: np.ndarray, ef: int | None) -> tuple[np.ndarray, np.ndarray]:
+        k = min(int(k), len(ids))
         if k <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        norm = np.float32(np.linalg.norm(query)) or np.float32(1.0)
-        scores = matrix @ (query / norm).astype(np.float32)
-        top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return labels[top], scores[top].astype(np.float32)
+            return _no_hits()
+        mirror = self._exact_mirror()
+        if mirror is not None:
+            return mirror.top(unit, k, self._alive, allowed=ids)
+        if len(ids) <= EXACT_SEARCH_LIMIT:
+            return _top_of(unit, k, ids, self._get(ids))
+        # a library too large to mirror: ask the graph for enough to keep k after filtering
+        wanted = min(self._live, int(k * self._live / len(ids) * 2) + 16)
+        labels, scores = self._graph_search(unit, wanted, max(ef or self.ef, wanted))
+        keep = np.isin(labels, ids)
+        if int(np.count_nonzero(keep)) >= k or wanted >= self._live:
+            return labels[keep][:k], scores[keep][:k]
+        return _top_of(unit, k, ids, self._get(ids))
+
+    def _exact_mirror(self) -> ExactMirror | None:
+        """The mirror, filled on first need; None when the index is too large to mirror."""
+        if self._mirror is not None:
+            return self._mirror
+        if self._live > MIRROR_MAX_VECTORS and self._live > EXACT_SEARCH_LIMIT:
+            return None
+        mirror = ExactMirror(self.dim, capacity=self._live + 1024)
+        if self.mirror_source is not None:
+            for labels, vectors in self.mirror_source():
+                keep = self.alive(labels)
+                mirror.append(labels[keep], vectors[keep])
+            if len(mirror) < self._live:  # the catalog is behind the graph (a reader): take the rest from the graph
+                have = np.zeros(len(self._alive), dtype=bool)
+                have[mirror.labels()] = True
+                rest = np.flatnonzero(self._alive & ~have).astype(np.int64)
+                mirror.append(rest, self._get(rest))
+        else:
+            labels = self.live_labels()
+            mirror.append(labels, self._get(labels))
+        self._mirror = mirror
+        return mirror
+
+    @property
+    def mirror_bytes(self) -> int:
+        """Memory held by the exact mirror (0 until a search needed it)."""
+        return self._mirror.nbytes if self._mirror is not None else 0
 
     # -- persistence ----------------------------------------------------------------------
 
@@ -350,6 +402,21 @@ class VectorIndex:
         self._alive = np.zeros(max(16, int(ids.max()) + 1 if len(ids) else 16), dtype=bool)
         self._alive[ids] = True
         self._live = len(ids)
-        self._exact_cache = None
+        self._mirror = None
+        self.mirror_source = None
         self.applied_seq = 0
         return self
+
+
+def _no_hits() -> tuple[np.ndarray, np.ndarray]:
+    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+
+
+def _top_of(unit: np.ndarray, k: int, labels: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    k = min(int(k), len(labels))
+    if k <= 0:
+        return _no_hits()
+    scores = matrix @ unit
+    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return labels[top], scores[top].astype(np.float32)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .registry import ModelSpec, ModelUnavailable, resolve_weights
+from .download import resolve_weights
+from .registry import ModelSpec, ModelUnavailable
 
 if TYPE_CHECKING:
     import torch

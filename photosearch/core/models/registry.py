@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from photosearch.errors import UserError
 
@@ -163,47 +161,10 @@ def cached_weights(spec: ModelSpec) -> Path | None:
     return None
 
 
-def _hub_reachable() -> bool:
-    """A quick TCP connect to the hub, so an offline machine fails in seconds, not after retries."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return False
-    from huggingface_hub import constants
-
-    url = urlparse(constants.ENDPOINT)
-    host, port = url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((host, port), timeout=NETWORK_PROBE_TIMEOUT_S):
-            return True
-    except OSError:
-        return False
-
-
-def _missing_message(spec: ModelSpec, reason: str) -> str:
+def missing_message(spec: ModelSpec, reason: str) -> str:
     return (
         f"model '{spec.name}' needs its weights file ({HUB_FILENAMES[0]} or {HUB_FILENAMES[1]} from "
         f"hub repository {spec.hub_repo}) and {reason}. Download it on a connected machine and run "
         f"`photosearch models import FILE --arch {spec.arch} --name {spec.name}`, or use "
         f"--model {TINY_MODEL_NAME} to try photosearch offline"
     )
-
-
-def resolve_weights(spec: ModelSpec) -> Path:
-    """A local weights file for `spec`, downloading it once if needed; ModelUnavailable otherwise."""
-    found = cached_weights(spec)
-    if found is not None:
-        return found
-    if spec.weights:
-        raise ModelUnavailable(f"model '{spec.name}': weights file {spec.weights} is missing")
-    if not spec.hub_repo:
-        raise ModelUnavailable(f"model '{spec.name}' has no weights source")
-    if not _hub_reachable():
-        raise ModelUnavailable(_missing_message(spec, "this computer cannot reach the model hub"))
-    from huggingface_hub import hf_hub_download
-
-    errors: list[str] = []
-    for filename in HUB_FILENAMES:
-        try:
-            return Path(hf_hub_download(spec.hub_repo, filename, cache_dir=str(model_cache_dir()), etag_timeout=5))
-        except Exception as exc:  # a missing alternative name, or the network going away
-            errors.append(f"{filename}: {type(exc).__name__}")
-    raise ModelUnavailable(_missing_message(spec, f"the download failed ({'; '.join(errors)})"))

@@ -1,0 +1,62 @@
+"""The thumbnail store: one small upright JPEG per photo, written while the photo is decoded
+for the model, so the window never decodes an original to show a grid cell.
+
+Qt cannot read HEIC or AVIF and a 12 MP JPEG costs it tens of milliseconds; the indexer already
+holds each photo decoded at reduced size, so a thumbnail costs little more than its JPEG
+encoding. Files are named by photo id (`records.thumbnail_file`, shared with the window): a
+moved photo keeps its thumbnail, a changed one is decoded again and gets a new one, and a
+deleted one's file is removed when the catalog says so (its `dropped_photos`). Each file is
+written to a temporary name and renamed, so a reader never sees half a thumbnail.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from PIL import Image
+
+from photosearch.records import thumbnail_file
+
+THUMBNAIL_SIZE = 320  # pixels on the long side: a 160-point grid cell on a 2× screen
+THUMBNAIL_QUALITY = 85
+
+
+def encode_thumbnail(image: Image.Image, size: int = THUMBNAIL_SIZE) -> bytes:
+    """An upright RGB picture as thumbnail JPEG bytes (never larger than the picture)."""
+    small = image.copy()
+    small.thumbnail((size, size), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=THUMBNAIL_QUALITY, optimize=False)
+    small.close()
+    return out.getvalue()
+
+
+class ThumbnailStore:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, photo_id: int) -> Path:
+        return Path(thumbnail_file(str(self.folder), photo_id))
+
+    def write(self, photo_id: int, data: bytes) -> None:
+        target = self.path(photo_id)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        staged.write_bytes(data)
+        os.replace(staged, target)
+
+    def remove(self, photo_ids: Iterable[int]) -> int:
+        removed = 0
+        for photo_id in photo_ids:
+            try:
+                self.path(photo_id).unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+        return removed
+
+    def has(self, photo_id: int) -> bool:
+        return self.path(photo_id).is_file()

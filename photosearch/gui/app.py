@@ -1,0 +1,193 @@
+"""`photosearch gui`: open the window, and (for checks, docs and installers) script it.
+
+    photosearch gui [--library DIR] [--query TEXT] [--similar IMAGE]
+                    [--screenshot FILE] [--quit-after-results] [--demo]
+
+With `--quit-after-results` it runs the query (`--similar` through the same code as a drop),
+waits until the visible thumbnails are painted, saves the screenshot, prints one JSON line
+(results in grid order, thumbnails painted, when the window was shown and the first results
+painted, in ms from start) and exits 0; non-zero with a one-line reason on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+START = time.perf_counter()
+
+SCRIPT_TIMEOUT_S = 180.0
+DEMO_HOME = Path.home() / "Pictures" / "photosearch-demo" / ".photosearch"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="photosearch gui", description="Open the photosearch window.")
+    parser.add_argument("--library", metavar="DIR", help="library folder (default: the last one opened, or the user data dir)")
+    parser.add_argument("--model", metavar="NAME", help="model for this session (default: the library's)")
+    parser.add_argument("--query", metavar="TEXT", help="search for TEXT once the worker is ready")
+    parser.add_argument("--similar", metavar="IMAGE", help="search for photos like IMAGE (as if it were dropped)")
+    parser.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window once the results are painted")
+    parser.add_argument(
+        "--quit-after-results", action="store_true", help="exit after the first results (prints a JSON line; for scripts)"
+    )
+    parser.add_argument("--demo", action="store_true", help="open the demo library (made first if missing; tiny model, offline)")
+    return parser
+
+
+def has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    args = build_parser().parse_args(list(argv))
+    if not has_display():
+        if args.demo or not (args.query or args.similar or args.screenshot):
+            print("photosearch: no display here, so no window: running the terminal demo instead", file=sys.stderr)
+            import subprocess
+
+            from .window import self_command
+
+            program, arguments = self_command("demo")
+            return subprocess.call([program, *arguments])
+        print("photosearch gui: no display (set DISPLAY, or QT_QPA_PLATFORM=offscreen)", file=sys.stderr)
+        return 1
+    from photosearch.logs import setup_logging
+
+    setup_logging("photosearch")
+    return _run_window(args)
+
+
+def _run_window(args: argparse.Namespace) -> int:
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from photosearch.worker.protocol import WorkerSettings
+
+    from .window import MainWindow, app_icon
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("photosearch")
+    app.setOrganizationName("photosearch")
+    app.setApplicationDisplayName("photosearch")
+    app.setWindowIcon(app_icon())
+    store = QSettings()
+    home = args.library
+    if args.demo:
+        home = str(DEMO_HOME)
+    elif not home:
+        remembered = store.value("library/home")
+        home = remembered if isinstance(remembered, str) and remembered else None
+    settings = WorkerSettings(home=str(Path(home).expanduser()) if home else None, model=args.model)
+    demo_missing = bool(args.demo and not (DEMO_HOME / "catalog.sqlite3").is_file())
+    window = MainWindow(settings, store, start_worker=not demo_missing)
+    window.show()
+    shown_ms = (time.perf_counter() - START) * 1000
+    if demo_missing:
+        window.open_demo()
+    script = _Script(window, args, shown_ms) if (args.quit_after_results or args.screenshot) else None
+    if args.query or args.similar:
+        window.bridge.ready.connect(lambda _ready: _ask(window, args))
+    if script is not None and args.quit_after_results:
+        QTimer.singleShot(int(SCRIPT_TIMEOUT_S * 1000), lambda: script.fail("no results within the time limit"))
+    code = app.exec()
+    if script is not None and script.code is not None:
+        return script.code
+    return code
+
+
+def _ask(window: object, args: argparse.Namespace) -> None:
+    from .window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    if window._asked_once:
+        return
+    window._asked_once = True
+    if args.similar:
+        window.search_similar(str(Path(args.similar).expanduser().resolve()))
+    if args.query:
+        window.run_query(args.query)
+
+
+class _Script:
+    """Waits for results and their painted thumbnails, then screenshots, reports and quits."""
+
+    def __init__(self, window: object, args: argparse.Namespace, shown_ms: float) -> None:
+        from PySide6.QtCore import QTimer
+
+        from .window import MainWindow
+
+        assert isinstance(window, MainWindow)
+        self.window = window
+        self.args = args
+        self.shown_ms = shown_ms
+        self.first_results_ms: float | None = None
+        self.code: int | None = None
+        self.timer = QTimer(window)
+        self.timer.setInterval(50)
+        self.timer.timeout.connect(self._check)
+        window.results_shown.connect(self._results)
+        window.search_failed.connect(self.fail)
+        window.bridge.exited.connect(lambda event: None if event.restarting else self.fail(event.message))
+
+    def _results(self) -> None:
+        if self.first_results_ms is None:
+            self.first_results_ms = (time.perf_counter() - START) * 1000
+        self.timer.start()
+
+    def _painted(self) -> tuple[bool, int]:
+        window = self.window
+        rows = window.grid.visible_rows()
+        painted = 0
+        for row in rows:
+            photo = int(window.model.results.ids[window.model.order[row]])
+            if window.loader.pixmap(photo) is not None:
+                painted += 1
+            elif not window.loader.is_absent(photo):
+                return False, painted
+        return True, painted
+
+    def _check(self) -> None:
+        done, painted = self._painted()
+        if not done:
+            return
+        self.timer.stop()
+        window = self.window
+        window.grid.viewport().repaint()
+        if self.args.screenshot:
+            image = window.grab()
+            if not image.save(self.args.screenshot, "PNG"):
+                self.fail(f"cannot write the screenshot {self.args.screenshot}")
+                return
+        report = {
+            "results": window.model.paths(0, 50),
+            "thumbnails_painted": painted,
+            "window_shown_ms": round(self.shown_ms, 1),
+            "first_results_ms": round(self.first_results_ms or 0.0, 1),
+        }
+        print(json.dumps(report), flush=True)
+        if self.args.quit_after_results:
+            self._quit(0)
+
+    def fail(self, reason: str) -> None:
+        if self.code is not None:
+            return
+        print(f"photosearch gui: {reason}", file=sys.stderr, flush=True)
+        self._quit(1)
+
+    def _quit(self, code: int) -> None:
+        self.code = code
+        self.timer.stop()
+        self.window.close()
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.quit()

@@ -1,0 +1,105 @@
+"""What a drop brings, turned into local files: image files as they are, folders to add, image
+data saved to a temporary PNG, web addresses fetched off the GUI thread to a temporary file.
+
+Dropped things are only ever read or copied: the drop action is always Copy, and temporary
+files live in a folder the window removes when it closes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from PySide6.QtCore import QMimeData, QObject, Signal
+
+FETCH_TIMEOUT_S = 20.0
+FETCH_MAX_BYTES = 100 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Dropped:
+    kind: Literal["image", "folder", "url", "data"]
+    value: str  # a local path, or the web address to fetch
+
+
+def accepts(mime: QMimeData) -> bool:
+    return mime.hasUrls() or mime.hasImage()
+
+
+def what_was_dropped(mime: QMimeData) -> list[Dropped]:
+    items: list[Dropped] = []
+    for url in mime.urls() if mime.hasUrls() else []:
+        if url.isLocalFile():
+            path = url.toLocalFile()
+            if os.path.isdir(path):
+                items.append(Dropped("folder", path))
+            elif os.path.isfile(path):
+                items.append(Dropped("image", path))
+        elif url.scheme() in ("http", "https"):
+            items.append(Dropped("url", url.toString()))
+    if not items and mime.hasImage():
+        items.append(Dropped("data", ""))
+    return items
+
+
+class DropStash(QObject):
+    """A temporary folder for dropped data and fetched pictures; `fetched`/`failed` report fetches."""
+
+    fetched = Signal(str)  # local path of a fetched picture
+    failed = Signal(str)  # one line for the user
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._folder = tempfile.TemporaryDirectory(prefix="photosearch-drop-")
+        self._count = 0
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def folder(self) -> Path:
+        return Path(self._folder.name)
+
+    def _new_path(self, suffix: str) -> Path:
+        self._count += 1
+        return self.folder / f"dropped-{self._count}{suffix}"
+
+    def save_image_data(self, mime: QMimeData) -> str | None:
+        """The dropped picture (image data, e.g. from a browser or an editor) as a temporary PNG."""
+        from PySide6.QtGui import QImage
+
+        image = mime.imageData()
+        if not isinstance(image, QImage) or image.isNull():
+            return None
+        path = self._new_path(".png")
+        return str(path) if image.save(str(path)) else None
+
+    def fetch(self, url: str) -> None:
+        """Download a dropped web picture in a thread; `fetched` or `failed` follows."""
+        suffix = Path(urlparse(url).path).suffix.lower()[:6] or ".img"
+        target = self._new_path(suffix)
+        thread = threading.Thread(target=self._fetch, args=(url, target), name="drop-fetch", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def _fetch(self, url: str, target: Path) -> None:
+        try:
+            request = urllib.request.Request(url, headers={"User-Agent": "photosearch"})
+            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:
+                data = response.read(FETCH_MAX_BYTES + 1)
+            if len(data) > FETCH_MAX_BYTES:
+                raise OSError("larger than 100 MB")
+            target.write_bytes(data)
+        except Exception as exc:  # any network failure is a message, never a crash
+            self.failed.emit(f"cannot fetch {url}: {exc}")
+            return
+        self.fetched.emit(str(target))
+
+    def close(self) -> None:
+        for thread in self._threads:
+            thread.join(FETCH_TIMEOUT_S + 1)
+        self._folder.cleanup()

@@ -1,0 +1,143 @@
+"""The grid's model: a search's columns behind a list model whose row count lives in C++.
+
+A Python `rowCount` is called hundreds of thousands of times per layout of 100,000 rows (a
+quarter of a second, again on every resize); a `QStringListModel` subclass keeps the rows in
+C++, so only `data` for painted cells reaches Python. `data` is O(1) and never touches disk:
+thumbnails come from the loader's cache, or are requested from it and painted when they arrive.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QStringListModel, Qt, QUrl
+
+from photosearch.records import SearchHit, SearchResults
+
+from .thumbnails import ThumbnailLoader
+
+PATH_ROLE = Qt.ItemDataRole.UserRole + 1
+ID_ROLE = Qt.ItemDataRole.UserRole + 2
+SCORE_ROLE = Qt.ItemDataRole.UserRole + 3
+TAKEN_ROLE = Qt.ItemDataRole.UserRole + 4
+
+Index = QModelIndex | QPersistentModelIndex
+
+SORTS = ("relevance", "newest first", "oldest first")
+
+
+def taken_text(taken: float | None) -> str:
+    """Wall-clock seconds (see records.SearchHit) as the camera's clock read them."""
+    if taken is None or math.isnan(taken):
+        return "date unknown"
+    return datetime.fromtimestamp(taken, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def size_text(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+
+
+class ResultsModel(QStringListModel):
+    def __init__(self, loader: ThumbnailLoader, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.loader = loader
+        self.results = SearchResults()
+        self.order: list[int] = []  # grid row → position in `results`
+        self.sorting = SORTS[0]
+        self._row_of_id: dict[int, int] = {}
+        loader.loaded.connect(self._thumbnail_arrived)
+
+    # -- contents -------------------------------------------------------------------------
+
+    def set_results(self, results: SearchResults) -> None:
+        self.results = results
+        self._arrange()
+
+    def set_sort(self, sort: str) -> None:
+        if sort != self.sorting:
+            self.sorting = sort
+            self._arrange()
+
+    def _arrange(self) -> None:
+        count = len(self.results)
+        if self.sorting == "relevance":
+            self.order = list(range(count))
+        else:
+            taken = self.results.taken  # unknown dates (NaN) go last either way
+            newest = self.sorting == "newest first"
+            self.order = sorted(range(count), key=lambda i: (math.isnan(taken[i]), -taken[i] if newest else taken[i]))
+        paths = self.results.paths
+        ids = self.results.ids
+        self._row_of_id = {ids[i]: row for row, i in enumerate(self.order)}
+        self.setStringList([paths[i] for i in self.order])  # one reset; the rows live in C++
+
+    def hit(self, row: int) -> SearchHit:
+        return self.results[self.order[row]]
+
+    def path(self, row: int) -> str:
+        return self.results.paths[self.order[row]]
+
+    def paths(self, first: int = 0, count: int | None = None) -> list[str]:
+        rows = self.order[first : None if count is None else first + count]
+        return [self.results.paths[i] for i in rows]
+
+    # -- Qt -------------------------------------------------------------------------------
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = index.row()
+        if row >= len(self.order):
+            return None
+        at = self.order[row]
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.loader.pixmap(int(self.results.ids[at]))
+        if role == Qt.ItemDataRole.DisplayRole:
+            return os.path.basename(self.results.paths[at])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            hit = self.results[at]
+            return (
+                f"{hit.path}\n{taken_text(hit.taken)} · {hit.width}×{hit.height} · {size_text(hit.size)} · score {hit.score:.3f}"
+            )
+        if role == PATH_ROLE:
+            return self.results.paths[at]
+        if role == ID_ROLE:
+            return int(self.results.ids[at])
+        if role == SCORE_ROLE:
+            return float(self.results.scores[at])
+        if role == TAKEN_ROLE:
+            return taken_text(self.results.taken[at])
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.ItemIsDropEnabled  # drops land on the grid, never on a photo
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        return False  # results are not editable
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes: Any) -> QMimeData:
+        """Dragged photos leave as file URLs (percent-encoded): file managers, mail and chat copy them."""
+        mime = QMimeData()
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        mime.setUrls([QUrl.fromLocalFile(self.path(r)) for r in rows])
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction  # a drop elsewhere never moves or deletes a user's photo
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.CopyAction
+
+    def _thumbnail_arrived(self, photo_id: int) -> None:
+        row = self._row_of_id.get(photo_id)
+        if row is not None:
+            index = self.index(row)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])

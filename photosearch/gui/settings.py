@@ -1,0 +1,91 @@
+"""Settings the window remembers (QSettings): model, device, thumbnail size, excluded folders,
+window geometry, and the settings dialog. A model or device change restarts the worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QPlainTextEdit,
+    QSlider,
+    QWidget,
+)
+
+from .grid import DEFAULT_CELL, MAX_CELL, MIN_CELL
+
+DEVICES = ("auto", "cpu", "cuda")
+DEVICE_NAMES = {"auto": "Automatic (GPU when present)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
+
+
+@dataclass
+class Preferences:
+    model: str = ""  # empty: the library's own model
+    device: str = "auto"
+    cell: int = DEFAULT_CELL
+    excluded: list[str] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, store: QSettings) -> Preferences:
+        def text(key: str, default: str) -> str:
+            value = store.value(key, default)
+            return value if isinstance(value, str) else default
+
+        try:
+            cell = int(store.value("grid/cell", DEFAULT_CELL))  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            cell = DEFAULT_CELL
+        excluded = store.value("library/excluded", [])
+        return cls(
+            model=text("worker/model", ""),
+            device=text("worker/device", "auto") if text("worker/device", "auto") in DEVICES else "auto",
+            cell=max(MIN_CELL, min(MAX_CELL, cell)),
+            excluded=[str(x) for x in excluded] if isinstance(excluded, list) else ([str(excluded)] if excluded else []),
+        )
+
+    def save(self, store: QSettings) -> None:
+        store.setValue("worker/model", self.model)
+        store.setValue("worker/device", self.device)
+        store.setValue("grid/cell", self.cell)
+        store.setValue("library/excluded", self.excluded)
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, preferences: Preferences, models: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        form = QFormLayout(self)
+        self.model = QComboBox(self)
+        self.model.addItem("The library's model", "")
+        for name in models:
+            self.model.addItem(name, name)
+        self.model.setCurrentIndex(max(0, self.model.findData(preferences.model)))
+        form.addRow("&Model", self.model)
+        self.device = QComboBox(self)
+        for device in DEVICES:
+            self.device.addItem(DEVICE_NAMES[device], device)
+        self.device.setCurrentIndex(max(0, self.device.findData(preferences.device)))
+        form.addRow("&Device", self.device)
+        self.cell = QSlider(Qt.Orientation.Horizontal, self)
+        self.cell.setRange(MIN_CELL, MAX_CELL)
+        self.cell.setValue(preferences.cell)
+        form.addRow("&Thumbnail size", self.cell)
+        self.excluded = QPlainTextEdit("\n".join(preferences.excluded), self)
+        self.excluded.setPlaceholderText("One folder per line: its photos are left out of results")
+        form.addRow("&Excluded folders", self.excluded)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def preferences(self) -> Preferences:
+        return Preferences(
+            model=str(self.model.currentData() or ""),
+            device=str(self.device.currentData() or "auto"),
+            cell=self.cell.value(),
+            excluded=[line.strip() for line in self.excluded.toPlainText().splitlines() if line.strip()],
+        )

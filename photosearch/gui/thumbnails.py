@@ -1,0 +1,174 @@
+"""Thumbnails for the grid: read from the library's thumbnail store on a small thread pool,
+for the cells being painted only, newest request first.
+
+`QImage` is made in the pool and `QPixmap` only in the GUI thread (where Qt requires it; no
+test here would catch the mistake, so loader code never names QPixmap outside the GUI-thread
+slot). Pixmaps are sized for the screen's device pixel ratio and cached by photo; changing the
+cell size or the ratio empties the cache. A file that is missing is reported once (`missing`),
+so the worker can make it again; until then the cell shows a placeholder.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, deque
+
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QImage, QImageIOHandler, QImageReader, QPixmap
+
+from photosearch.records import thumbnail_file
+
+CACHE_LIMIT = 3000  # pixmaps kept (several screens of cells at the largest size)
+THREADS = 2
+
+
+def read_scaled(path: str, box: QSize) -> QImage | None:
+    """An image file read scaled to fit `box` (upright per EXIF), or None if it cannot be read.
+
+    The scaled size is computed from the *stored* size: for an EXIF-rotated file `size()` is the
+    stored one and the read returns it upright, so scaling the upright size would distort it."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)
+    stored = reader.size()
+    if not stored.isValid() or stored.isEmpty():
+        return None
+    swapped = bool(reader.transformation() & QImageIOHandler.Transformation.TransformationRotate90)
+    upright = stored.transposed() if swapped else stored
+    scaled = upright.scaled(box, Qt.AspectRatioMode.KeepAspectRatio)
+    if scaled.width() >= upright.width():  # never enlarge
+        scaled = upright
+    reader.setScaledSize(scaled.transposed() if swapped else scaled)
+    image = reader.read()
+    return None if image.isNull() else image
+
+
+class _Signals(QObject):
+    done = Signal(int, object, int)  # photo id, QImage or None, generation
+
+
+class _Drain(QRunnable):
+    """Loads queued thumbnails, newest first, until the queue is empty."""
+
+    def __init__(self, loader: ThumbnailLoader) -> None:
+        super().__init__()
+        self.loader = loader
+
+    def run(self) -> None:
+        loader = self.loader
+        while True:
+            job = loader._next_job()
+            if job is None:
+                return
+            photo_id, path, box, generation = job
+            image = read_scaled(path, box)
+            loader._signals.done.emit(photo_id, image, generation)
+
+
+class ThumbnailLoader(QObject):
+    loaded = Signal(int)  # photo id: its pixmap is cached now
+    missing = Signal(int)  # photo id: its thumbnail file is missing or unreadable
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.folder = ""
+        self.box = QSize(160, 160)
+        self.ratio = 1.0
+        self._cache: OrderedDict[int, QPixmap] = OrderedDict()
+        self._queue: deque[int] = deque()
+        self._queued: set[int] = set()
+        self._absent: set[int] = set()
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._drains = 0
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(THREADS)
+        self._signals = _Signals()
+        self._signals.done.connect(self._arrived)
+
+    # -- settings -------------------------------------------------------------------------
+
+    def set_folder(self, folder: str) -> None:
+        if folder != self.folder:
+            self.folder = folder
+            self._reset()
+
+    def set_cell(self, side: int, ratio: float) -> None:
+        """Cells of `side` points on a screen of this device pixel ratio."""
+        box = QSize(round(side * ratio), round(side * ratio))
+        if box != self.box or ratio != self.ratio:
+            self.box, self.ratio = box, ratio
+            self._reset()
+
+    def _reset(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._queue.clear()
+            self._queued.clear()
+        self._cache.clear()
+        self._absent.clear()
+
+    # -- the grid's side ------------------------------------------------------------------
+
+    def pixmap(self, photo_id: int) -> QPixmap | None:
+        """The cached pixmap, or None after queueing it (at the front: it is being painted now)."""
+        cached = self._cache.get(photo_id)
+        if cached is not None:
+            self._cache.move_to_end(photo_id)
+            return cached
+        if not self.folder or photo_id in self._absent:
+            return None
+        with self._lock:
+            if photo_id not in self._queued:
+                self._queued.add(photo_id)
+                self._queue.append(photo_id)
+            start = self._drains < THREADS
+            if start:
+                self._drains += 1
+        if start:
+            self._pool.start(_Drain(self))
+        return None
+
+    def forget_pending(self) -> None:
+        """Drop queued requests (the cells scrolled away); what is visible asks again on paint."""
+        with self._lock:
+            self._queue.clear()
+            self._queued.clear()
+
+    def busy(self) -> bool:
+        with self._lock:
+            return bool(self._queue) or self._drains > 0
+
+    def is_absent(self, photo_id: int) -> bool:
+        return photo_id in self._absent
+
+    def close(self) -> None:
+        self.forget_pending()
+        self._pool.waitForDone()
+
+    # -- pool side --------------------------------------------------------------------------
+
+    def _next_job(self) -> tuple[int, str, QSize, int] | None:
+        with self._lock:
+            if not self._queue:
+                self._drains -= 1
+                return None
+            photo_id = self._queue.pop()  # newest first
+            return photo_id, thumbnail_file(self.folder, photo_id), QSize(self.box), self._generation
+
+    @Slot(int, object, int)
+    def _arrived(self, photo_id: int, image: QImage | None, generation: int) -> None:
+        with self._lock:
+            if generation != self._generation:
+                return
+            self._queued.discard(photo_id)
+        if image is None:
+            if photo_id not in self._absent:
+                self._absent.add(photo_id)
+                self.missing.emit(photo_id)
+            return
+        pixmap = QPixmap.fromImage(image)
+        pixmap.setDevicePixelRatio(self.ratio)
+        self._cache[photo_id] = pixmap
+        while len(self._cache) > CACHE_LIMIT:
+            self._cache.popitem(last=False)
+        self.loaded.emit(photo_id)

@@ -1,0 +1,221 @@
+"""The window, offscreen, on a real worker with the tiny model: typing, the grid, drops, drag-out.
+
+No mocks: a real library indexed by the worker, real Qt widgets, real drops (synthetic
+QDropEvents delivered to the grid), a real loopback web server for a dropped address. The
+module's window is shared (a worker start costs seconds); its teardown fails the run if a
+worker process, a thread or a thread-pool task outlives it.
+"""
+
+from __future__ import annotations
+
+import http.server
+import multiprocessing
+import random
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication
+
+from photosearch.core.library import Library
+from photosearch.gui.results_model import ResultsModel
+from photosearch.gui.window import MainWindow
+from photosearch.records import SearchHit, SearchResults
+from photosearch.samples import synthetic
+from photosearch.worker.protocol import WorkerSettings
+
+RED_CIRCLE = synthetic.ShapeLabel("red", "circle")
+RED_ABOVE_BLUE = synthetic.LayoutLabel("red", "blue", "vertical")
+OTHERS = [synthetic.ShapeLabel(c, s) for c in ("blue", "green", "yellow") for s in ("square", "triangle")]
+
+
+def _write(path: Path, label: synthetic.Label, orientation: int = 1, seed: int = 0) -> Path:
+    return synthetic.write_photo(path, label, (480, 360), random.Random(seed), orientation)
+
+
+@pytest.fixture(scope="module")
+def space(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("window")
+    photos = root / "photos"
+    _write(photos / "red 1.jpg", RED_CIRCLE, seed=1)
+    _write(photos / "red-rotated.jpg", RED_CIRCLE, orientation=6, seed=2)
+    _write(photos / "red-heic.heic", RED_CIRCLE, seed=3)
+    _write(photos / "layout-exif6.jpg", RED_ABOVE_BLUE, orientation=6, seed=4)
+    _write(photos / "vacances été" / "red 2.jpg", RED_CIRCLE, seed=5)
+    for i, label in enumerate(OTHERS):
+        _write(photos / f"other-{i}.jpg", label, seed=10 + i)
+    with Library(root / "library", model="tiny-shapes", threads=2) as library:
+        library.add_folder(photos)
+        library.index()
+    return root
+
+
+@pytest.fixture(scope="module")
+def window(space: Path, qapp: QApplication) -> Iterator[MainWindow]:
+    threads_before = {t.ident for t in threading.enumerate()}
+    store = QSettings(str(space / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(WorkerSettings(home=str(space / "library"), model="tiny-shapes", threads=2), store)
+    win.show()
+    deadline_ok = _wait(qapp, lambda: win.status is not None and win.status.photos.indexed >= 10, 120)
+    assert deadline_ok, "the worker did not report the library"
+    yield win
+    win.close()
+    qapp.processEvents()
+    assert not multiprocessing.active_children(), "a worker process outlived the window"
+    leftover = [t.name for t in threading.enumerate() if t.ident not in threads_before and t.is_alive()]
+    assert not leftover, f"threads outlived the window: {leftover}"
+    assert not win.loader.busy(), "thumbnail loads outlived the window"
+
+
+def _wait(app: QApplication, condition: Any, timeout: float) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _search(qtbot: Any, window: MainWindow, text: str) -> list[str]:
+    window.search.edit.clear()
+    window.search.clear_images(notify=False)
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        qtbot.keyClicks(window.search.edit, text)
+    return window.model.paths()
+
+
+def _names(paths: list[str]) -> list[str]:
+    return [Path(p).name for p in paths]
+
+
+def _drop(window: MainWindow, mime: QMimeData) -> QDropEvent:
+    """What a drag from another application delivers to the grid: enter, move, drop."""
+    viewport = window.grid.viewport()
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    for kind in (QDragEnterEvent, QDragMoveEvent):
+        moving = kind(QPoint(20, 20), Qt.DropAction.CopyAction, mime, buttons, keys)
+        QApplication.sendEvent(viewport, moving)
+        assert moving.isAccepted(), kind.__name__
+    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, buttons, keys)
+    QApplication.sendEvent(viewport, event)
+    return event
+
+
+def test_typing_puts_red_circles_first_including_rotated_and_heic(qtbot: Any, window: MainWindow) -> None:
+    names = _names(_search(qtbot, window, "a red circle"))
+    assert {"red 1.jpg", "red-rotated.jpg", "red-heic.heic", "red 2.jpg"} == set(names[:4])
+    assert window.grid.isVisible() and window.pages.currentWidget() is window.grid
+
+
+def test_newest_query_wins_and_negative_terms_work(qtbot: Any, window: MainWindow) -> None:
+    window.search.edit.clear()
+    for text in ("a blue square", "a green triangle", "a yellow square -green"):
+        window.search.edit.setText(text)
+        window.search._now()  # each a search of its own, sent before the previous is answered
+    assert window._last_query is not None and window._last_query[0] == "a yellow square -green"
+    qtbot.waitUntil(lambda: len(window.model.results) > 0 and "other-" in window.model.path(0), timeout=60_000)
+    qtbot.wait(500)  # stale answers, if any arrived late, must not replace the newest
+    assert _names(window.model.paths())[0] == "other-4.jpg"  # the yellow square
+
+
+def test_the_results_model_passes_qt_model_tester(qtmodeltester: Any, window: MainWindow) -> None:
+    model = ResultsModel(window.loader)
+    model.set_results(SearchResults.of(SearchHit(f"/photos/{i}.jpg", 1.0 - i / 100, i + 1) for i in range(50)))
+    qtmodeltester.check(model)
+    model.set_sort("newest first")
+    qtmodeltester.check(model)
+
+
+def test_dropping_a_photo_finds_it_first(qtbot: Any, window: MainWindow, space: Path) -> None:
+    dropped = space / "photos" / "red-rotated.jpg"
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(dropped))])
+    window.search.edit.clear()
+    window.search.clear_images(notify=False)
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        event = _drop(window, mime)
+    assert event.isAccepted() and event.dropAction() == Qt.DropAction.CopyAction
+    assert window.search.images() == (str(dropped),)
+    assert window.model.path(0) == str(dropped)
+    assert dropped.is_file()  # copied, never moved
+
+
+def test_image_data_and_a_web_address_become_similar_searches(qtbot: Any, window: MainWindow, space: Path) -> None:
+    window.search.clear_images(notify=False)
+    window.search.edit.clear()
+    mime = QMimeData()
+    mime.setImageData(QImage(str(space / "photos" / "red 1.jpg")))
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        _drop(window, mime)
+    assert "red" in Path(window.model.path(0)).name
+    saved = window.search.images()[0]
+    assert saved.startswith(str(window.stash.folder))
+
+    served = space / "served"
+    served.mkdir(exist_ok=True)
+    shutil.copy(space / "photos" / "other-0.jpg", served / "blue.jpg")
+    handler = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), lambda *a: handler(*a, directory=str(served)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        window.search.clear_images(notify=False)
+        mime = QMimeData()
+        mime.setUrls([QUrl(f"http://127.0.0.1:{server.server_address[1]}/blue.jpg")])
+        with qtbot.waitSignal(window.results_shown, timeout=60_000):
+            _drop(window, mime)
+        assert Path(window.model.path(0)).name == "other-0.jpg"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def test_dragging_results_out_gives_percent_encoded_file_urls(qtbot: Any, window: MainWindow) -> None:
+    _search(qtbot, window, "a red circle")
+    rows = [r for r in range(window.model.rowCount()) if "été" in window.model.path(r) or " " in Path(window.model.path(r)).name]
+    mime = window.model.mimeData([window.model.index(r) for r in rows])
+    urls = bytes(mime.data("text/uri-list").data()).decode("ascii")
+    assert "file:///" in urls and "%20" in urls and "vacances%20%C3%A9t%C3%A9" in urls
+    assert window.model.supportedDragActions() == Qt.DropAction.CopyAction
+    assert {u.toLocalFile() for u in mime.urls()} == {window.model.path(r) for r in rows}
+
+
+def test_the_thumbnail_of_an_exif_6_layout_shows_red_on_top(qtbot: Any, window: MainWindow) -> None:
+    _search(qtbot, window, "red above blue")
+    row = next(r for r in range(window.model.rowCount()) if window.model.path(r).endswith("layout-exif6.jpg"))
+    photo = window.model.data(window.model.index(row), Qt.ItemDataRole.UserRole + 2)
+    qtbot.waitUntil(lambda: window.loader.pixmap(photo) is not None, timeout=20_000)
+    image = window.loader.pixmap(photo).toImage()
+    assert image.width() > image.height()  # shown as displayed, 4:3 landscape
+    top, bottom = (
+        image.pixelColor(QPoint(image.width() // 2, image.height() // 4)),
+        image.pixelColor(QPoint(image.width() // 2, 3 * image.height() // 4)),
+    )
+    assert top.red() > 150 and top.blue() < 100, top.name()
+    assert bottom.blue() > 150 and bottom.red() < 100, bottom.name()
+
+
+def test_dropping_a_folder_adds_it_and_its_photos_appear(qtbot: Any, window: MainWindow, space: Path) -> None:
+    extra = space / "more"
+    _write(extra / "new-red.jpg", RED_CIRCLE, seed=42)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(extra))])
+    event = _drop(window, mime)
+    assert event.isAccepted()
+    qtbot.waitUntil(
+        lambda: window.status is not None and any(f.path == str(extra) for f in window.status.folders), timeout=60_000
+    )
+    qtbot.waitUntil(lambda: window.status.photos.indexed >= 11 and window.status.photos.pending == 0, timeout=60_000)
+    assert "new-red.jpg" in _names(_search(qtbot, window, "a red circle")[:6])
