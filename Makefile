@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint install
+.PHONY: run test test-fast lint install window-deps
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,9 +14,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# The app's main job. Until the window lands, the demo: sample library, index, searches.
-run: $(STAMP)
-	$(VENV)/bin/photosearch demo $(ARGS)
+# What a real window needs from the system (Xvfb, xcb libraries): installed when missing and root.
+window-deps:
+	tools/install_window_deps.sh
+
+# The app's main job: the window on the demo library (offline, tiny model); without a display,
+# the terminal demo.
+run: $(STAMP) window-deps
+	$(VENV)/bin/photosearch gui --demo $(ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check photosearch tests tools benchmarks
@@ -25,7 +30,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 
 # Everything, as CI runs it: lint, types, import contracts, the whole suite (slowest tests listed).
-test: lint
+test: lint window-deps
 	$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
 
 # The everyday loop: the same checks without the tests marked slow (kills, restarts, watching, demo).

@@ -35,6 +35,7 @@ from photosearch.core.models.embedder import Embedder
 from photosearch.core.models.registry import BUILTIN_MODELS, ModelSpec
 from photosearch.core.pipeline import Indexer
 from photosearch.core.scan import sync_library
+from photosearch.core.thumbnails import ThumbnailStore
 from photosearch.samples import synthetic
 
 CAMERA_GRAIN = 5.0  # sensor noise that makes a 12 MP JPEG ~3 MB, like a phone's (decoding cost follows file size)
@@ -88,14 +89,19 @@ def _sync_device(embedder: Embedder) -> None:
         torch.cuda.synchronize()
 
 
-def pipeline(embedder: Embedder, photos: Path, batch: int, workers: int | None) -> tuple[float, int]:
+def pipeline(embedder: Embedder, photos: Path, batch: int, workers: int | None, thumbnails: bool = True) -> tuple[float, int]:
+    """The app's pipeline (it writes each photo's thumbnail from the same decode), or with
+    `thumbnails` False the model's work alone, to show what thumbnails cost."""
     with tempfile.TemporaryDirectory() as scratch:
         catalog = Catalog(Path(scratch) / "catalog.sqlite3")
         catalog.add_folder(str(photos.resolve()))
         store = IndexStore(catalog, Path(scratch) / "index", embedder.spec.name, embedder.dim)
+        thumbs = ThumbnailStore(Path(scratch) / "thumbnails") if thumbnails else None
         started = time.perf_counter()
         sync_library(catalog)
-        report = Indexer(catalog, store, embedder, embedder.spec.name, batch_size=batch, decode_workers=workers).run()
+        report = Indexer(
+            catalog, store, embedder, embedder.spec.name, batch_size=batch, decode_workers=workers, thumbnails=thumbs
+        ).run()
         _sync_device(embedder)
         seconds = time.perf_counter() - started
         catalog.close()
@@ -122,6 +128,7 @@ def main() -> None:
     workers = args.workers or (os.cpu_count() or 2 if embedder.device != "cpu" else None)
     first = ceiling(embedder, len(files), args.batch_size)
     rate, indexed = pipeline(embedder, photos, args.batch_size, workers)
+    bare, _ = pipeline(embedder, photos, args.batch_size, workers, thumbnails=False)
     second = ceiling(embedder, len(files), args.batch_size)
     top = (first + second) / 2
     decode_workers = workers or default_threads()  # what the Indexer used
@@ -140,6 +147,9 @@ def main() -> None:
         # on a GPU the decoder, not the model, is the limit: how close the pipeline gets to it
         "decode_only_images_per_s": round(decoding, 2),
         "ratio_to_slower_ceiling": round(rate / min(top, decoding), 3),
+        # the same pipeline without writing thumbnails: what the grid's thumbnails cost indexing
+        "without_thumbnails_images_per_s": round(bare, 2),
+        "thumbnail_cost": round(1 - rate / bare, 3),
     }
     if args.json:
         print(json.dumps(result))
