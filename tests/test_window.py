@@ -219,3 +219,45 @@ def test_dropping_a_folder_adds_it_and_its_photos_appear(qtbot: Any, window: Mai
     )
     qtbot.waitUntil(lambda: window.status.photos.indexed >= 11 and window.status.photos.pending == 0, timeout=60_000)
     assert "new-red.jpg" in _names(_search(qtbot, window, "a red circle")[:6])
+
+
+def test_sorting_by_date_and_the_preview(qtbot: Any, window: MainWindow) -> None:
+    _search(qtbot, window, "a red circle")
+    window.sort.setCurrentIndex(1)  # newest first
+    taken = [window.model.hit(r).taken or 0.0 for r in range(window.model.rowCount())]
+    assert taken == sorted(taken, reverse=True)
+    window.sort.setCurrentIndex(0)
+    window.grid.setCurrentIndex(window.model.index(0))
+    window.grid.setFocus()
+    qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+    assert window.preview.isVisible() and window.model.path(0) in window.preview.info.text()
+    qtbot.keyClick(window.preview, Qt.Key.Key_Right)
+    assert window.grid.currentIndex().row() == 1 and window.model.path(1) in window.preview.info.text()
+    qtbot.keyClick(window.preview, Qt.Key.Key_Escape)
+    assert not window.preview.isVisible()
+
+
+def test_after_the_worker_dies_the_current_query_is_sent_again(qtbot: Any, window: MainWindow) -> None:
+    _search(qtbot, window, "a red circle")
+    assert window.bridge.client is not None
+    old = window.bridge.client.pid
+    with qtbot.waitSignal(window.results_shown, timeout=120_000):
+        window.bridge.client.kill()
+    assert window.bridge.client.pid != old
+    assert "red" in Path(window.model.path(0)).name
+    assert "restarting" in window.notice.text()
+
+
+def test_a_first_run_asks_for_a_folder_or_the_demo(qtbot: Any, tmp_path: Path) -> None:
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(WorkerSettings(home=str(tmp_path / "empty"), model="tiny-shapes", threads=1), store)
+    first.show()
+    try:
+        qtbot.waitUntil(lambda: first.status is not None, timeout=120_000)
+        assert first.pages.currentWidget() is first.empty
+        assert first.empty.add_button.isVisible() and first.empty.demo_button.isVisible()
+        first.cell.setValue(200)
+    finally:
+        first.close()
+    again = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    assert int(again.value("grid/cell")) == 200 and again.value("window/geometry") is not None

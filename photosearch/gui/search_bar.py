@@ -12,7 +12,7 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
 
-DEBOUNCE_MS = 120
+DEBOUNCE_MS = 60  # a query per pause in typing; the worker drops those overtaken ("superseded")
 
 
 class ImageChip(QToolButton):
