@@ -26,12 +26,7 @@ class ProgressBar:
             f"[{'#' * filled}{'.' * (width - filled)}] {progress.done}/{progress.total} photos"
             f"  {progress.rate:5.1f}/s  ETA {eta}" + (f"  skipped {progress.skipped}" if progress.skipped else "")
         )
-        if self.tty:
-            sys.stderr.write("\r" + line.ljust(100))
-            sys.stderr.flush()
-        elif time.monotonic() - self._last_line > 5 or progress.done == progress.total:
-            self._last_line = time.monotonic()
-            print(line, file=sys.stderr)
+        self._show(line, final=progress.done == progress.total)
 
     def download(self, progress: DownloadProgress) -> None:
         """The same bar for a download: bytes, rate, and the time left when the size is known."""
@@ -45,10 +40,14 @@ class ProgressBar:
             + (f"/{megabytes(progress.total)}" if progress.total else "")
             + f"  {megabytes(progress.rate)}/s  ETA {duration(left) if left is not None else '--:--'}"
         )
+        self._show(line, final=progress.done == progress.total)
+
+    def _show(self, line: str, final: bool) -> None:
+        """Redraw the line on a terminal; elsewhere (a log, a pipe) print it every 5 s and at the end."""
         if self.tty:
             sys.stderr.write("\r" + line.ljust(100))
             sys.stderr.flush()
-        elif time.monotonic() - self._last_line > 5 or progress.done == progress.total:
+        elif final or time.monotonic() - self._last_line > 5:
             self._last_line = time.monotonic()
             print(line, file=sys.stderr)
 

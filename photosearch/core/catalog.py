@@ -121,6 +121,13 @@ _MIGRATIONS: dict[int, str] = {
 _TAKEN = "COALESCE(p.taken, datetime(p.mtime_ns / 1000000000, 'unixepoch', 'localtime'))"
 
 
+def _below(folder: str) -> tuple[str, str]:
+    """The stored-path range of everything below `folder`: paths >= the first and < the second
+    (a range scan on the path index; the second is the first string past every 'folder/…')."""
+    start = to_db(folder).rstrip(os.sep) + os.sep
+    return start, start[:-1] + chr(ord(os.sep) + 1)
+
+
 class CatalogError(UserError):
     """The catalog file cannot be opened or used; the message is for the user."""
 
@@ -402,12 +409,9 @@ class Catalog:
 
     def photos_under(self, folder_id: int, path: str) -> dict[str, PhotoRow]:
         """A folder's photos at `path` or anywhere below it (a range scan on the path index)."""
-        stored = to_db(path)
-        below = stored.rstrip(os.sep) + os.sep
-        after = below[:-1] + chr(ord(os.sep) + 1)  # the first string past every 'below…'
         rows = self._query(
             f"SELECT {_PHOTO_COLUMNS} FROM photos WHERE folder_id=? AND (path=? OR (path>=? AND path<?))",
-            (folder_id, stored, below, after),
+            (folder_id, to_db(path), *_below(path)),
         )
         return {row.path: row for row in map(_photo_row, rows)}
 
@@ -548,18 +552,18 @@ class Catalog:
         )
         return [PendingPhoto(i, from_db(p), size, mtime) for i, p, size, mtime in rows]
 
-    def set_thumbnails(self, photos: Iterable[PendingPhoto | int], made: bool) -> None:
-        """Record that these photos' thumbnails were written (for the version named), or must be
-        made again (ids: the window found the file missing)."""
+    def thumbnails_made(self, photos: Iterable[PendingPhoto]) -> None:
+        """These photos' thumbnails were written, for the version of each photo named."""
         with self.transaction() as db:
-            for photo in photos:
-                if isinstance(photo, PendingPhoto):
-                    db.execute(
-                        "UPDATE photos SET thumbnail=? WHERE id=? AND size=? AND mtime_ns=?",
-                        (int(made), photo.id, photo.size, photo.mtime_ns),
-                    )
-                else:
-                    db.execute("UPDATE photos SET thumbnail=? WHERE id=?", (int(made), int(photo)))
+            db.executemany(
+                "UPDATE photos SET thumbnail=1 WHERE id=? AND size=? AND mtime_ns=?",
+                [(p.id, p.size, p.mtime_ns) for p in photos],
+            )
+
+    def thumbnails_wanted(self, photo_ids: Iterable[int]) -> None:
+        """These photos' thumbnails must be made again (the window found the files missing)."""
+        with self.transaction() as db:
+            db.executemany("UPDATE photos SET thumbnail=0 WHERE id=?", [(int(i),) for i in photo_ids])
 
     def dropped_photos(self, limit: int = 10_000) -> list[int]:
         """Ids of deleted photos whose thumbnails may still be on disk."""
@@ -601,17 +605,12 @@ class Catalog:
         `exclude` (at any depth), taken at or after `after` and before `before` ("YYYY-MM-DD
         HH:MM:SS", local time)."""
         where, args = ["e.model = ?"], [model]
-
-        def below(folder: str) -> list[str]:
-            start = to_db(folder).rstrip(os.sep) + os.sep
-            return [start, start[:-1] + chr(ord(os.sep) + 1)]
-
         if folders:
             where.append("(" + " OR ".join("(p.path >= ? AND p.path < ?)" for _ in folders) + ")")
-            args += [bound for folder in folders for bound in below(folder)]
+            args += [bound for folder in folders for bound in _below(folder)]
         for folder in exclude:
             where.append("NOT (p.path >= ? AND p.path < ?)")
-            args += below(folder)
+            args += _below(folder)
         if after is not None:
             where.append(f"{_TAKEN} >= ?")
             args.append(after)

@@ -360,13 +360,13 @@ class Library:
             except (DecodeError, OSError) as exc:
                 log.info("no thumbnail for %s: %s", photo.path, exc)
                 failed.append(photo)  # marked as made: it is retried when the photo changes
-        self.catalog.set_thumbnails(made + failed, made=True)
+        self.catalog.thumbnails_made(made + failed)
         return len(made) + len(failed)
 
     def remake_thumbnails(self, photo_ids: Iterable[int]) -> None:
         """Thumbnails the window found missing: made again by the next `make_thumbnails`."""
         self.claim_writer()
-        self.catalog.set_thumbnails(list(photo_ids), made=False)
+        self.catalog.thumbnails_wanted(photo_ids)
 
     # -- search ---------------------------------------------------------------------------
 
@@ -469,14 +469,17 @@ class Library:
 
     # -- status ---------------------------------------------------------------------------
 
-    def check_catalog(self, full: bool = False) -> CatalogHealth:
-        """SQLite's quick check of the catalog — always when `full`, else only where it is cheap."""
+    def check_catalog(self, full: bool = False, skip: bool = False) -> CatalogHealth:
+        """SQLite's quick check of the catalog — always when `full`, never when `skip` (a window
+        refreshing its counts every few seconds), else only where it is cheap."""
         backup_file = self.home / BACKUP_FILE
         backup = time.strftime("%Y-%m-%d %H:%M", time.localtime(backup_file.stat().st_mtime)) if backup_file.is_file() else None
         try:
             size = self.catalog.path.stat().st_size
         except OSError:
             size = 0
+        if skip and not full:
+            return CatalogHealth(False, True, "not checked", backup)
         if not full and size > QUICK_CHECK_MAX_BYTES:
             return CatalogHealth(False, True, "not checked (large): `photosearch status --check` checks it", backup)
         verdict = self.catalog.check_integrity()
@@ -500,13 +503,14 @@ class Library:
             log.warning("the catalog failed its check: the previous backup is kept")
         return made
 
-    def status(self, include_paths: bool = False, check: bool = False) -> LibraryStatus:
+    def status(self, include_paths: bool = False, check: bool = False, counts_only: bool = False) -> LibraryStatus:
         """Counts, folders, index and catalog health, skipped files; instant at any library size.
 
         An index this process has open reports on itself; otherwise the health comes from what
         the catalog recorded of the snapshot (no graph is loaded or checksummed). The catalog
-        is quick-checked when small, or when `check` asks."""
-        catalog_health = self.check_catalog(full=check)
+        is quick-checked when small, or when `check` asks; never for `counts_only` (a window
+        polling while it indexes: the check reads every page and holds the catalog meanwhile)."""
+        catalog_health = self.check_catalog(full=check, skip=counts_only)
         if self._store is not None:
             health = self._store.health()
         else:

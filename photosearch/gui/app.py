@@ -96,7 +96,14 @@ def _run_window(args: argparse.Namespace) -> int:
         window.open_demo()
     script = _Script(window, args, shown_ms) if (args.quit_after_results or args.screenshot) else None
     if args.query or args.similar:
-        window.bridge.ready.connect(lambda _ready: _ask(window, args))
+        asked: list[bool] = []  # once: a restarted worker gets the query from the window itself
+
+        def ask(_ready: object) -> None:
+            if not asked:
+                asked.append(True)
+                _ask(window, args)
+
+        window.bridge.ready.connect(ask)
     if script is not None and args.quit_after_results:
         QTimer.singleShot(int(SCRIPT_TIMEOUT_S * 1000), lambda: script.fail("no results within the time limit"))
     code = app.exec()
@@ -109,9 +116,6 @@ def _ask(window: object, args: argparse.Namespace) -> None:
     from .window import MainWindow
 
     assert isinstance(window, MainWindow)
-    if window._asked_once:
-        return
-    window._asked_once = True
     if args.similar:
         window.search_similar(str(Path(args.similar).expanduser().resolve()))
     if args.query:

@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 
 from photosearch.records import DownloadProgress
 
+from .text import duration_text, size_text
+
 
 class EmptyState(QWidget):
     add_folder = Signal()
@@ -91,10 +93,8 @@ class EmptyState(QWidget):
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(1000 * progress.done / progress.total))
             left = (progress.total - progress.done) / progress.rate if progress.rate > 0 else None
-            eta = f", about {int(left // 60)}:{int(left % 60):02d} left" if left is not None else ""
-            self.text.setText(
-                f"{progress.done / 1e6:.0f} of {progress.total / 1e6:.0f} MB at {progress.rate / 1e6:.1f} MB/s{eta}"
-            )
+            eta = f", about {duration_text(left)} left" if left is not None else ""
+            self.text.setText(f"{size_text(progress.done)} of {size_text(progress.total)} at {size_text(progress.rate)}/s{eta}")
         else:
             self.bar.setRange(0, 0)
-            self.text.setText(f"{progress.done / 1e6:.0f} MB at {progress.rate / 1e6:.1f} MB/s")
+            self.text.setText(f"{size_text(progress.done)} at {size_text(progress.rate)}/s")

@@ -51,8 +51,8 @@ class ThumbnailDelegate(QStyledItemDelegate):
 
 
 class ResultsGrid(QListView):
-    activated_photo = Signal(int)  # Enter or double-click: open in the system viewer
-    preview_requested = Signal(int)  # Space
+    activated_photo = Signal(int)  # Enter: open in the system viewer
+    preview_requested = Signal(int)  # Space or double-click
     near_end = Signal()  # scrolled close to the last row: time to ask for more results
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -77,7 +77,7 @@ class ResultsGrid(QListView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.drop_handler: Callable[[QDropEvent], bool] | None = None
         self.accepts_drop: Callable[[Any], bool] | None = None
-        self.doubleClicked.connect(lambda index: self.activated_photo.emit(index.row()))
+        self.doubleClicked.connect(lambda index: self.preview_requested.emit(index.row()))
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.set_cell(DEFAULT_CELL)
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from photosearch.records import SearchHit
 
-from .results_model import size_text, taken_text
+from .text import hit_text
 from .thumbnails import read_scaled
 
 
@@ -48,9 +48,7 @@ class PreviewDialog(QDialog):
             self.picture.setPixmap(pixmap)
         else:
             self.picture.setText("This photo cannot be shown.")
-        self.info.setText(
-            f"{hit.path}\n{taken_text(hit.taken)} · {hit.width}×{hit.height} · {size_text(hit.size)} · score {hit.score:.3f}"
-        )
+        self.info.setText(hit_text(hit))
         self.setWindowTitle(f"Preview — {hit.path.rsplit('/', 1)[-1]}")
         self.adjustSize()
         self.show()

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QStringListModel, Qt, QUrl
 
 from photosearch.records import SearchHit, SearchResults
 
+from .text import hit_text, taken_text
 from .thumbnails import ThumbnailLoader
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -27,17 +27,6 @@ TAKEN_ROLE = Qt.ItemDataRole.UserRole + 4
 Index = QModelIndex | QPersistentModelIndex
 
 SORTS = ("relevance", "newest first", "oldest first")
-
-
-def taken_text(taken: float | None) -> str:
-    """Wall-clock seconds (see records.SearchHit) as the camera's clock read them."""
-    if taken is None or math.isnan(taken):
-        return "date unknown"
-    return datetime.fromtimestamp(taken, UTC).strftime("%Y-%m-%d %H:%M")
-
-
-def size_text(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
 
 
 class ResultsModel(QStringListModel):
@@ -98,10 +87,7 @@ class ResultsModel(QStringListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return os.path.basename(self.results.paths[at])
         if role == Qt.ItemDataRole.ToolTipRole:
-            hit = self.results[at]
-            return (
-                f"{hit.path}\n{taken_text(hit.taken)} · {hit.width}×{hit.height} · {size_text(hit.size)} · score {hit.score:.3f}"
-            )
+            return hit_text(self.results[at])
         if role == PATH_ROLE:
             return self.results.paths[at]
         if role == ID_ROLE:

@@ -47,6 +47,7 @@ from .preview import PreviewDialog
 from .results_model import SORTS, ResultsModel
 from .search_bar import SearchBar
 from .settings import Preferences, SettingsDialog
+from .text import duration_text
 from .thumbnails import ThumbnailLoader
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,6 @@ MORE_FACTOR = 4  # scrolling near the end asks for this many times more…
 MAX_RESULTS = 100_000  # …up to this many
 STATUS_EVERY_MS = 2000
 NOTICE_MS = 15_000
-MODELS = ("ViT-B-32-256", "ViT-B-32", "ViT-L-14", "tiny-shapes")
 
 
 def self_command(*args: str) -> tuple[str, list[str]]:
@@ -98,7 +98,6 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._process: QProcess | None = None
         self._after_command: Callable[[], None] | None = None
-        self._asked_once = False
         self._build()
         self._connect()
         geometry = store.value("window/geometry")
@@ -184,7 +183,7 @@ class MainWindow(QMainWindow):
         self._notice_timer.timeout.connect(lambda: self.notice.setText(""))
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_EVERY_MS)
-        self._status_timer.timeout.connect(self.refresh_status)
+        self._status_timer.timeout.connect(self._poll_status)
 
         self.preview = PreviewDialog(self._step_preview, self)
         self.library_dialog = LibraryDialog(self)
@@ -221,8 +220,6 @@ class MainWindow(QMainWindow):
         self.cell.valueChanged.connect(self._set_cell)
         self.grid.activated_photo.connect(lambda row: desktop.open_file(self.model.path(row)))
         self.grid.preview_requested.connect(self._show_preview)
-        self.grid.doubleClicked.disconnect()
-        self.grid.doubleClicked.connect(lambda index: self._show_preview(index.row()))
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.grid.near_end.connect(self._more)
         self.grid.verticalScrollBar().valueChanged.connect(lambda _: self.loader.forget_pending())
@@ -250,9 +247,15 @@ class MainWindow(QMainWindow):
         if self._last_query is not None:  # after a restart: the current query again
             self._send_search()
 
-    def refresh_status(self) -> None:
+    def refresh_status(self, counts_only: bool = True) -> None:
+        """Ask for the library's status (`counts_only`: without the catalog check, for polling)."""
         if self.bridge.is_ready and not self._status_id:
-            self._status_id = self.bridge.send(p.Status())
+            self._status_id = self.bridge.send(p.Status(counts_only=counts_only))
+
+    def _poll_status(self) -> None:
+        """Counts change while the worker indexes, or while the library dialog is watched."""
+        if self.progress.isVisible() or self.library_dialog.isVisible():
+            self.refresh_status()
 
     def _on_answer(self, request_id: int, value: Any) -> None:
         if request_id == self._search_id and isinstance(value, p.Results):
@@ -333,7 +336,7 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(True)
         self.progress.setRange(0, progress.total)
         self.progress.setValue(progress.done)
-        eta = f" · {int(progress.eta_s // 60)}:{int(progress.eta_s % 60):02d} left" if progress.eta_s is not None else ""
+        eta = f" · {duration_text(progress.eta_s)} left" if progress.eta_s is not None else ""
         self.progress.setFormat(f"{progress.done}/{progress.total}")
         self.progress.setToolTip(f"Indexing {progress.done} of {progress.total} photos at {progress.rate:.1f}/s{eta}")
         self.state_label.setText(f"Indexing {progress.done}/{progress.total} · {progress.rate:.1f}/s{eta}")
@@ -509,12 +512,13 @@ class MainWindow(QMainWindow):
         )
 
     def _show_library(self) -> None:
-        self.refresh_status()
+        self.refresh_status(counts_only=False)
         self.library_dialog.show()
         self.library_dialog.raise_()
 
     def _show_settings(self) -> None:
-        dialog = SettingsDialog(self.preferences, list(MODELS), self)
+        models = self.bridge.ready_event.models if self.bridge.ready_event else ()
+        dialog = SettingsDialog(self.preferences, list(models), self)
         if dialog.exec():
             self.apply_preferences(dialog.preferences())
 

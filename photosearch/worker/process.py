@@ -62,7 +62,8 @@ def run_worker(conn: Connection, settings: WorkerSettings) -> None:
         conn.close()
         sys.exit(FATAL_EXIT)
     signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
-    emit(p.Ready(os.getpid(), worker.library.model, str(worker.library.home), str(worker.library.thumbnails.folder)))
+    library = worker.library
+    emit(p.Ready(os.getpid(), library.model, str(library.home), str(library.thumbnails.folder), worker.models()))
     worker.start()
     try:
         while not worker.stopping.is_set():

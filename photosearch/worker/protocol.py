@@ -86,6 +86,7 @@ class Similar(Command):
 @dataclass(frozen=True)
 class Status(Command):
     include_paths: bool = False
+    counts_only: bool = False  # a window's periodic refresh: no catalog check (see Library.status)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class Ready(Event):
     model: str
     library: str
     thumbnails: str = ""  # the library's thumbnail folder (files named by records.thumbnail_file)
+    models: tuple[str, ...] = ()  # the models this library can switch to (built in and imported)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from photosearch.core.cpu import default_threads, make_current_thread_background
-from photosearch.core.library import Library, download_model
+from photosearch.core.library import Library, download_model, list_models
 from photosearch.errors import UserError
 from photosearch.records import LibraryStatus, Progress, WorkerStats, WorkerStatus
 
@@ -183,7 +183,7 @@ class Worker:
         try:
             with self._gate:
                 if isinstance(command, p.Status):
-                    self.emit(p.Reply(command.request_id, self.status(command.include_paths)))
+                    self.emit(p.Reply(command.request_id, self.status(command.include_paths, command.counts_only)))
                     return
                 if isinstance(command, p.Search):
                     results = self.library.search(command.text, command.images, command.k, command.cutoff, where=command.where)
@@ -198,7 +198,7 @@ class Worker:
             log.exception("answering %s failed", type(command).__name__)
             self.emit(p.Failed(command.request_id, _one_line(exc)))
 
-    def status(self, include_paths: bool = False) -> LibraryStatus:
+    def status(self, include_paths: bool = False, counts_only: bool = False) -> LibraryStatus:
         worker = WorkerStatus(
             pid=os.getpid(),
             state=self._state,
@@ -210,7 +210,11 @@ class Worker:
             decode_threads=self.threads,
             stats=WorkerStats(**self._stats, events=self.collector.events),
         )
-        return dataclasses.replace(self.library.status(include_paths), worker=worker)
+        return dataclasses.replace(self.library.status(include_paths, counts_only=counts_only), worker=worker)
+
+    def models(self) -> tuple[str, ...]:
+        """The models this library can use: built in and imported (for a window's settings)."""
+        return tuple(m.name for m in list_models(self.library.home))
 
     # -- the writer thread ----------------------------------------------------------------
 

@@ -88,9 +88,14 @@ class ExactMirror:
             candidates, matrix = labels, self._matrix[: self._rows]
         live = self._alive_mask(alive, candidates)
         scores = np.where(live, matrix @ query, -np.inf).astype(np.float32)
-        k = min(int(k), int(np.count_nonzero(live)))
-        if k <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.flatnonzero(live)
-        best = best[np.argsort(-scores[best], kind="stable")]
-        return candidates[best], scores[best]
+        return top_k(candidates, scores, min(int(k), int(np.count_nonzero(live))))
+
+
+def top_k(labels: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best-scoring (labels, scores), best first: a partial sort, then a sort of k."""
+    k = min(int(k), len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return labels[best], scores[best].astype(np.float32, copy=False)

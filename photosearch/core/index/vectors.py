@@ -25,7 +25,7 @@ import hnswlib
 import numpy as np
 
 from .huge_pages import advised_bytes_in, huge_bytes_in, huge_pages_for_new_memory
-from .mirror import ExactMirror, MirrorSource
+from .mirror import ExactMirror, MirrorSource, top_k
 
 EXACT_SEARCH_LIMIT = 4096  # below this many live vectors, brute force is as fast and exact
 # Above this many results a search is exact: a graph asked for most of the library walks most
@@ -409,14 +409,9 @@ class VectorIndex:
 
 
 def _no_hits() -> tuple[np.ndarray, np.ndarray]:
-    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    return top_k(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), 0)
 
 
 def _top_of(unit: np.ndarray, k: int, labels: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    k = min(int(k), len(labels))
-    if k <= 0:
-        return _no_hits()
-    scores = matrix @ unit
-    top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    top = top[np.argsort(-scores[top], kind="stable")]
-    return labels[top], scores[top].astype(np.float32)
+    """Exact top k of `labels` whose vectors are the rows of `matrix`."""
+    return top_k(labels, matrix @ unit, k)

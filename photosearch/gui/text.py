@@ -1,0 +1,31 @@
+"""How the window writes dates, sizes, durations and a photo's details (one place for each)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from photosearch.records import SearchHit
+
+
+def taken_text(taken: float | None) -> str:
+    """Wall-clock seconds (see records.SearchHit) as the camera's clock read them."""
+    if taken is None or math.isnan(taken):
+        return "date unknown"
+    return datetime.fromtimestamp(taken, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def size_text(size: float) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+
+
+def duration_text(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def hit_text(hit: SearchHit) -> str:
+    """A result's path and details, for its tooltip and the preview."""
+    return f"{hit.path}\n{taken_text(hit.taken)} · {hit.width}×{hit.height} · {size_text(hit.size)} · score {hit.score:.3f}"
