@@ -32,6 +32,9 @@ class SearchHit:
     size: int = 0
 
 
+HitRow = tuple[int, str, float | None, int, int, int]  # photo id, path, taken, width, height, size
+
+
 def _column(typecode: str, values: Iterable[Any] = ()) -> array:
     return array(typecode, values)
 
@@ -54,15 +57,24 @@ class SearchResults(Sequence[SearchHit]):
 
     @classmethod
     def of(cls, hits: Iterable[SearchHit]) -> SearchResults:
-        rows = list(hits)
+        listed = list(hits)
+        return cls.from_rows([(h.id, h.path, h.taken, h.width, h.height, h.size) for h in listed], [h.score for h in listed])
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[HitRow], scores: Sequence[float]) -> SearchResults:
+        """Columns from (id, path, taken, width, height, size) rows and their scores, without a
+        SearchHit object per row (a search of 100,000 results builds them this way)."""
+        if not rows:
+            return cls()
+        ids, paths, taken, widths, heights, sizes = zip(*rows, strict=True)
         return cls(
-            _column("q", (h.id for h in rows)),
-            tuple(h.path for h in rows),
-            _column("f", (h.score for h in rows)),
-            _column("d", (math.nan if h.taken is None else h.taken for h in rows)),
-            _column("i", (h.width for h in rows)),
-            _column("i", (h.height for h in rows)),
-            _column("q", (h.size for h in rows)),
+            _column("q", ids),
+            paths,
+            _column("f", scores),
+            _column("d", (math.nan if t is None else t for t in taken)),
+            _column("i", widths),
+            _column("i", heights),
+            _column("q", sizes),
         )
 
     def __len__(self) -> int:
@@ -100,18 +112,16 @@ class SearchResults(Sequence[SearchHit]):
 
 @dataclass(frozen=True)
 class SearchFilter:
-    """Which photos a search may return: below any of `folders` (all when empty) and none of
-    `exclude`, taken in the periods `after` … `before` names, both included ("2024", "2024-06",
-    "2024-06-30 18:00")."""
+    """Which photos a search may return: below any of `folders` (all when empty), taken in the
+    periods `after` … `before` names, both included ("2024", "2024-06", "2024-06-30 18:00")."""
 
     folders: tuple[str, ...] = ()
     after: str | None = None
     before: str | None = None
-    exclude: tuple[str, ...] = ()
 
     @property
     def active(self) -> bool:
-        return bool(self.folders or self.after or self.before or self.exclude)
+        return bool(self.folders or self.after or self.before)
 
 
 EVERYWHERE = SearchFilter()  # no filter
@@ -252,6 +262,7 @@ class LibraryStatus:
     skipped: tuple[SkippedFile, ...]
     paths: tuple[str, ...] | None = None  # every indexed path, when asked for
     worker: WorkerStatus | None = None  # when answered by a running worker
+    excluded: tuple[str, ...] = ()  # folders inside library folders that are left out of it
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

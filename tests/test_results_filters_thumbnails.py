@@ -21,7 +21,7 @@ from conftest import write_shapes
 from PIL import Image
 
 from photosearch.core.index.vectors import EXACT_RESULTS_FROM, EXACT_SEARCH_LIMIT, VectorIndex
-from photosearch.core.library import Library, download_model
+from photosearch.core.library import Library, LibraryError, download_model
 from photosearch.core.models import download
 from photosearch.core.models.download import DownloadCancelled
 from photosearch.core.models.registry import ModelUnavailable, cached_weights, get_model
@@ -70,7 +70,7 @@ def test_hits_carry_id_path_score_date_size_and_travel_as_columns(dated_library:
     assert len(blob) < 100_000 * (36 + 20)
 
 
-def test_filters_by_folder_date_and_exclusion(dated_library: tuple[Library, Path]) -> None:
+def test_filters_by_folder_and_date(dated_library: tuple[Library, Path]) -> None:
     library, photos = dated_library
     home = str(photos / "home")
     in_home = library.search("a red circle", k=20, where=SearchFilter(folders=(home,)))
@@ -79,14 +79,48 @@ def test_filters_by_folder_date_and_exclusion(dated_library: tuple[Library, Path
     assert sorted(Path(p).name for p in dated.paths) == ["blue-2022.jpg", "red-2022.jpg", "red-2022.jpg"]
     day = library.search("red", k=20, where=SearchFilter(folders=(home,), after="2024-05-11", before="2024-05-11"))
     assert [Path(p).name for p in day.paths] == ["red-2024.jpg"]
-    outside = library.search("a red circle", k=20, where=SearchFilter(exclude=(str(photos / "trips"),)))
-    assert len(outside) == 6 and not any("/trips/" in p for p in outside.paths)
     similar = library.similar(photos / "trips" / "red-2019.jpg", k=20, where=SearchFilter(folders=(home,)))
     assert similar.paths and all(p.startswith(home) for p in similar.paths)
     with pytest.raises(QuerySyntaxError, match="not a date"):
         library.search("red", where=SearchFilter(after="last tuesday"))
     with pytest.raises(QuerySyntaxError, match="no date is after"):
         library.search("red", where=SearchFilter(after="2024", before="2020"))
+
+
+def test_excluded_folders_leave_the_library_and_come_back(dated_library: tuple[Library, Path]) -> None:
+    library, photos = dated_library
+    trips = photos / "trips"
+    with pytest.raises(LibraryError, match="remove it instead"):
+        library.set_excluded([photos])
+    with pytest.raises(LibraryError, match="not inside a library folder"):
+        library.set_excluded([photos.parent])
+    assert library.set_excluded([trips]) == (str(trips),)
+    report = library.reconcile()
+    assert report.removed == 3 and library.status().excluded == (str(trips),)
+    found = library.search("a red circle", k=20)
+    assert len(found) == 6 and not any("/trips/" in p for p in found.paths)
+    # a watcher's event from inside an excluded folder brings nothing in
+    _photo(trips / "new-red.jpg", RED_CIRCLE)
+    library.sync_paths([str(trips / "new-red.jpg"), str(trips)])
+    assert library.status().photos.pending == 0
+    library.set_excluded([])
+    assert library.reconcile().new == 4  # the three that left, and the one added meanwhile
+    library.prepare_indexing()
+    library.run_indexing()
+    assert len(library.search("a red circle", k=20)) == 10
+
+
+def test_the_cli_excludes_and_lists(dated_library: tuple[Library, Path]) -> None:
+    library, photos = dated_library
+    home = library.home
+    library.close()
+    base = [sys.executable, "-m", "photosearch", "--library", str(home)]
+    out = subprocess.run([*base, "exclude", str(photos / "home")], capture_output=True, text=True)
+    assert out.returncode == 0 and "6 photos left it" in out.stderr and out.stdout.strip() == str(photos / "home")
+    listed = subprocess.run([*base, "status"], capture_output=True, text=True)
+    assert f"excluded: {photos / 'home'}" in listed.stdout and "3 indexed" in listed.stdout
+    back = subprocess.run([*base, "exclude", "--remove", str(photos / "home")], capture_output=True, text=True)
+    assert back.returncode == 0 and "6 came back" in back.stderr and back.stdout.strip() == ""
 
 
 def test_cli_takes_the_same_filters(dated_library: tuple[Library, Path]) -> None:

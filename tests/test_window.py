@@ -21,7 +21,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
@@ -69,6 +69,8 @@ def window(space: Path, qapp: QApplication) -> Iterator[MainWindow]:
     yield win
     win.close()
     qapp.processEvents()
+    running = [t.objectName() or repr(t) for t in win.findChildren(QTimer) if t.isActive()]
+    assert not running, f"timers outlived the window: {running}"
     assert not multiprocessing.active_children(), "a worker process outlived the window"
     leftover = [t.name for t in threading.enumerate() if t.ident not in threads_before and t.is_alive()]
     assert not leftover, f"threads outlived the window: {leftover}"
@@ -235,6 +237,19 @@ def test_sorting_by_date_and_the_preview(qtbot: Any, window: MainWindow) -> None
     assert window.grid.currentIndex().row() == 1 and window.model.path(1) in window.preview.info.text()
     qtbot.keyClick(window.preview, Qt.Key.Key_Escape)
     assert not window.preview.isVisible()
+
+
+def test_excluding_a_folder_from_the_settings_takes_its_photos_out(qtbot: Any, window: MainWindow, space: Path) -> None:
+    holiday = str(space / "photos" / "vacances été")
+    assert "red 2.jpg" in _names(_search(qtbot, window, "a red circle")[:5])
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        window.set_excluded((holiday,))
+    qtbot.waitUntil(lambda: window.status is not None and window.status.excluded == (holiday,), timeout=30_000)
+    assert "red 2.jpg" not in _names(window.model.paths())
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        window.set_excluded(())
+    qtbot.waitUntil(lambda: window.status.photos.pending == 0 and not window.status.excluded, timeout=60_000)
+    assert "red 2.jpg" in _names(_search(qtbot, window, "a red circle")[:5])
 
 
 def test_after_the_worker_dies_the_current_query_is_sent_again(qtbot: Any, window: MainWindow) -> None:

@@ -55,6 +55,16 @@ def test_scripted_window_offscreen(library: Path, tmp_path: Path) -> None:
     _check(_run(library, tmp_path / "shot.png", env, []), tmp_path / "shot.png")
 
 
+def test_thumbnails_are_sharp_on_a_hidpi_screen(library: Path, tmp_path: Path) -> None:
+    """Cells are sized in points; at a device pixel ratio of 2 their thumbnails are read at twice
+    the pixels (the default cell is 160 points: 320 pixels, the thumbnail store's full size)."""
+    base = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    plain = _check(_run(library, tmp_path / "1x.png", base, []), tmp_path / "1x.png")
+    sharp = _check(_run(library, tmp_path / "2x.png", {**base, "QT_SCALE_FACTOR": "2"}, []), tmp_path / "2x.png")
+    assert plain["device_pixel_ratio"] == 1.0 and sharp["device_pixel_ratio"] == 2.0
+    assert plain["thumbnail_px"] <= 160 < 300 <= sharp["thumbnail_px"]  # type: ignore[operator]
+
+
 @pytest.mark.slow
 def test_scripted_window_under_xvfb(library: Path, tmp_path: Path) -> None:
     if not shutil.which("xvfb-run"):

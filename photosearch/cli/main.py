@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("path", metavar="PATH")
 
+    p = sub.add_parser("exclude", help="leave folders inside library folders out of the library (none: list them)")
+    _common(p)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="folders to exclude; their photos leave the library")
+    p.add_argument("--remove", action="store_true", help="include these folders again instead")
+
     p = sub.add_parser("models", help="list models (available, downloaded, default) or import a weights file")
     _common(p)
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -257,6 +262,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             f"  {printable(folder.path)}  ({counts.indexed} indexed, {counts.skipped} skipped, {counts.pending} pending)"
             + ("  [offline]" if folder.state == "offline" else "")
         )
+    if status.excluded:
+        print("excluded: " + ", ".join(printable(p) for p in status.excluded))
     if status.skipped:
         print("skipped files:")
         for item in status.skipped:
@@ -280,6 +287,23 @@ def cmd_remove(args: argparse.Namespace) -> int:
     with _library(args) as library:
         removed = library.remove_folder(Path(args.path))
     print(f"removed {printable(args.path)} and {removed} photos from the library (the files are untouched)")
+    return 0
+
+
+def cmd_exclude(args: argparse.Namespace) -> int:
+    with _library(args) as library:
+        current = set(library.status(counts_only=True).excluded)
+        if args.paths:
+            named = {str(Path(p).expanduser().resolve()) for p in args.paths}
+            chosen = library.set_excluded(current - named if args.remove else current | named)
+            sync = library.reconcile()
+            print(
+                f"library updated: {sync.removed} photos left it, {sync.new} came back (they are indexed next)", file=sys.stderr
+            )
+        else:
+            chosen = tuple(sorted(current))
+    for path in chosen:
+        print(printable(path))
     return 0
 
 
@@ -361,6 +385,7 @@ COMMANDS = {
     "similar": cmd_similar,
     "status": cmd_status,
     "remove": cmd_remove,
+    "exclude": cmd_exclude,
     "repair": cmd_repair,
     "models": cmd_models,
     "demo": cmd_demo,

@@ -9,6 +9,7 @@ same transaction as the embedding change, so the two can never disagree after a 
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -23,10 +24,12 @@ from typing import NamedTuple
 import numpy as np
 
 from photosearch.errors import UserError
+from photosearch.records import HitRow
 
 from .path_text import from_db, to_db
 
 SCHEMA_VERSION = 4
+EXCLUDED_KEY = "excluded_folders"  # meta: a JSON list of folders the scans pass over
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -364,6 +367,20 @@ class Catalog:
                 "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value)
             )
 
+    # -- excluded folders -----------------------------------------------------------------
+
+    def excluded(self) -> frozenset[str]:
+        """Folders inside library folders that the scans pass over (their photos are not in the library)."""
+        raw = self.get_meta(EXCLUDED_KEY)
+        try:
+            paths = json.loads(raw) if raw else []
+        except ValueError:
+            return frozenset()
+        return frozenset(str(p) for p in paths if isinstance(p, str))
+
+    def set_excluded(self, paths: Iterable[str]) -> None:
+        self.set_meta(EXCLUDED_KEY, json.dumps(sorted(set(paths))))
+
     # -- folders --------------------------------------------------------------------------
 
     def folders(self) -> list[Folder]:
@@ -575,11 +592,11 @@ class Catalog:
 
     # -- embeddings -----------------------------------------------------------------------
 
-    def hit_details(self, labels: Sequence[int]) -> dict[int, tuple[int, str, float | None, int, int, int]]:
+    def hit_details(self, labels: Sequence[int]) -> dict[int, HitRow]:
         """label → (photo id, path, taken, width, height, size) for a search's labels. `taken` is
         wall-clock seconds (see records.SearchHit): the EXIF time, else the file's local mtime.
         Sorted lookups in large chunks: 100,000 labels take about a third of a second."""
-        out: dict[int, tuple[int, str, float | None, int, int, int]] = {}
+        out: dict[int, HitRow] = {}
         ordered = sorted(int(x) for x in labels)
         for start in range(0, len(ordered), 5000):
             chunk = ordered[start : start + 5000]
@@ -599,18 +616,13 @@ class Catalog:
         folders: Sequence[str] = (),
         after: str | None = None,
         before: str | None = None,
-        exclude: Sequence[str] = (),
     ) -> np.ndarray:
-        """The labels of `model`'s vectors whose photos lie in one of `folders` and none of
-        `exclude` (at any depth), taken at or after `after` and before `before` ("YYYY-MM-DD
-        HH:MM:SS", local time)."""
+        """The labels of `model`'s vectors whose photos lie in one of `folders` (at any depth),
+        taken at or after `after` and before `before` ("YYYY-MM-DD HH:MM:SS", local time)."""
         where, args = ["e.model = ?"], [model]
         if folders:
             where.append("(" + " OR ".join("(p.path >= ? AND p.path < ?)" for _ in folders) + ")")
             args += [bound for folder in folders for bound in _below(folder)]
-        for folder in exclude:
-            where.append("NOT (p.path >= ? AND p.path < ?)")
-            args += _below(folder)
         if after is not None:
             where.append(f"{_TAKEN} >= ?")
             args.append(after)

@@ -52,5 +52,4 @@ def check_filter(search_filter: SearchFilter) -> SearchFilter:
     """The filter with its folders made absolute; raises QuerySyntaxError for a bad date."""
     date_bounds(search_filter.after, search_filter.before)
     folders = tuple(str(Path(f).expanduser().resolve()) for f in search_filter.folders)
-    exclude = tuple(str(Path(f).expanduser().resolve()) for f in search_filter.exclude)
-    return SearchFilter(folders, search_filter.after, search_filter.before, exclude)
+    return SearchFilter(folders, search_filter.after, search_filter.before)

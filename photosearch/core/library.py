@@ -29,13 +29,13 @@ from photosearch.records import (
     CatalogHealth,
     DownloadProgress,
     FolderStatus,
+    HitRow,
     IndexReport,
     LibraryStatus,
     ModelInfo,
     PhotoCounts,
     Progress,
     SearchFilter,
-    SearchHit,
     SearchResults,
     SkippedFile,
     SyncReport,
@@ -201,6 +201,23 @@ class Library:
         """The library's folders, with their photo counts unless `counts` is False (cheaper)."""
         per_folder = self.catalog.folder_counts() if counts else {}
         return [FolderStatus(f.path, f.state, _photo_counts(per_folder.get(f.id, {}))) for f in self.catalog.folders()]
+
+    def set_excluded(self, paths: Iterable[str | Path]) -> tuple[str, ...]:
+        """Leave these folders (inside library folders) out of the library: their photos leave it at
+        the next scan of their library folder (the worker scans at once), and come back when a
+        folder is no longer excluded. A library folder itself is removed, not excluded."""
+        folders = [Path(f.path) for f in self.catalog.folders()]
+        chosen: set[str] = set()
+        for raw in paths:
+            path = Path(raw).expanduser().resolve()
+            if path in folders:
+                raise LibraryError(f"{path} is a library folder: remove it instead of excluding it")
+            if not any(folder in path.parents for folder in folders):
+                raise LibraryError(f"{path} is not inside a library folder, so there is nothing to exclude")
+            chosen.add(str(path))
+        self.claim_writer()
+        self.catalog.set_excluded(chosen)
+        return tuple(sorted(chosen))
 
     def available_folders(self) -> set[str]:
         """The library folders that can be scanned now without taking their photos for deleted
@@ -412,21 +429,22 @@ class Library:
         allowed = None
         if where is not None and where.active:
             after, before = date_bounds(where.after, where.before)
-            allowed = self.catalog.labels_where(self.spec.name, where.folders, after, before, where.exclude)
+            allowed = self.catalog.labels_where(self.spec.name, where.folders, after, before)
         labels, scores = store.index.search(vector, k + extra, allowed=allowed, ef=ef)
         details = self.catalog.hit_details(labels.tolist())
-        hits = []
+        rows: list[HitRow] = []
+        kept: list[float] = []
         for label, score in zip(labels.tolist(), scores.tolist(), strict=True):
             row = details.get(label)
             if row is None or (exclude and row[1] in exclude):
                 continue
-            hits.append(SearchHit(row[1], float(score), row[0], row[2], row[3], row[4], row[5]))
-            if len(hits) == k:
+            if cutoff is not None and kept and score < kept[0] * cutoff:
+                break  # best first: every later one is below the floor too
+            rows.append(row)
+            kept.append(score)
+            if len(rows) == k:
                 break
-        if cutoff is not None and hits:
-            floor = hits[0].score * cutoff
-            hits = [h for h in hits if h.score >= floor]
-        return SearchResults.of(hits)
+        return SearchResults.from_rows(rows, kept)
 
     def search_terms(
         self, terms: list[Term], k: int = 20, cutoff: float | None = None, where: SearchFilter | None = None
@@ -528,6 +546,7 @@ class Library:
             catalog=catalog_health,
             skipped=tuple(SkippedFile(p, r) for p, r in self.catalog.skipped()),
             paths=tuple(self.catalog.indexed_paths()) if include_paths else None,
+            excluded=tuple(sorted(self.catalog.excluded())),
         )
 
 

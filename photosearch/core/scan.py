@@ -35,13 +35,19 @@ class FoundFile(NamedTuple):
     mtime_ns: int
 
 
-def walk_photos(root: Path, roots: frozenset[str] = frozenset(), unreadable: list[str] | None = None) -> Iterator[FoundFile]:
+def walk_photos(
+    root: Path,
+    roots: frozenset[str] = frozenset(),
+    unreadable: list[str] | None = None,
+    excluded: frozenset[str] = frozenset(),
+) -> Iterator[FoundFile]:
     """(path, size, mtime_ns) of every photo under `root`.
 
     `roots` are all the library's folders: one nested inside `root` is left to its own scan, and
     a symbolic link whose target lies inside any of them is not followed (the target is indexed
     where it really is, so one photo never has two entries). Folders that cannot be read are
-    passed over and added to `unreadable`, so their photos are not taken for deleted."""
+    passed over and added to `unreadable`, so their photos are not taken for deleted; folders
+    the user `excluded` are passed over, so their photos leave the library."""
     seen_dirs: set[tuple[int, int]] = set()
     stack = [str(root)]
     while stack:
@@ -68,7 +74,7 @@ def walk_photos(root: Path, roots: frozenset[str] = frozenset(), unreadable: lis
                 if entry.is_symlink() and _inside_any(os.path.realpath(entry.path), roots):
                     continue
                 if entry.is_dir(follow_symlinks=True):
-                    if name not in SKIPPED_DIR_NAMES and entry.path not in roots:
+                    if name not in SKIPPED_DIR_NAMES and entry.path not in roots and entry.path not in excluded:
                         stack.append(entry.path)
                     continue
                 if os.path.splitext(name)[1].lower() not in PHOTO_SUFFIXES or not entry.is_file(follow_symlinks=True):
@@ -112,6 +118,7 @@ def sync_library(catalog: Catalog, folders: list[Folder] | None = None) -> SyncR
     skipped for a cause outside the file are queued again."""
     folders = catalog.folders() if folders is None else folders
     roots = frozenset(f.path for f in catalog.folders())
+    excluded = catalog.excluded()
     catalog.retry_outside_skips()  # a permission fixed, a drive that read badly: try those again
     diff = _Diff()
     for folder in folders:
@@ -120,7 +127,7 @@ def sync_library(catalog: Catalog, folders: list[Folder] | None = None) -> SyncR
             diff.offline.append(folder.path)
             continue
         unreadable: list[str] = []
-        found = list(walk_photos(Path(folder.path), roots, unreadable))
+        found = list(walk_photos(Path(folder.path), roots, unreadable, excluded))
         diff.compare(folder.id, diff.keep_unreadable(catalog.photos_in_folder(folder.id), unreadable), found)
     report = diff.apply(catalog)
     for folder in folders:
@@ -140,6 +147,7 @@ def sync_paths(catalog: Catalog, paths: Iterable[str], settle_s: float = 0.0) ->
     """
     folders = [f for f in catalog.folders() if f.state == "online"]
     roots = frozenset(f.path for f in catalog.folders())
+    excluded = catalog.excluded()
     diff = _Diff()
     deferred: set[str] = set()
     too_new = time.time_ns() - int(settle_s * 1e9)
@@ -152,7 +160,7 @@ def sync_paths(catalog: Catalog, paths: Iterable[str], settle_s: float = 0.0) ->
             diff.offline.append(folder.path)
             continue
         unreadable: list[str] = []
-        found = list(_photos_at(scope, folder.path, roots, unreadable))
+        found = list(_photos_at(scope, folder.path, roots, unreadable, excluded))
         known = diff.keep_unreadable(catalog.photos_under(folder.id, scope), unreadable)
         settled = []
         for entry in found:
@@ -189,17 +197,19 @@ def _owning_folder(path: str, folders: list[Folder]) -> Folder | None:
     return best
 
 
-def _photos_at(scope: str, root: str, roots: frozenset[str], unreadable: list[str]) -> Iterator[FoundFile]:
+def _photos_at(
+    scope: str, root: str, roots: frozenset[str], unreadable: list[str], excluded: frozenset[str] = frozenset()
+) -> Iterator[FoundFile]:
     """Photos at `scope` (a file or a folder inside library folder `root`), by the walk's rules."""
     relative = os.path.relpath(scope, root)
     parts = [] if relative == "." else relative.split(os.sep)
-    if any(part.startswith(".") or part in SKIPPED_DIR_NAMES for part in parts):
+    if any(part.startswith(".") or part in SKIPPED_DIR_NAMES for part in parts) or _inside_any(scope, excluded):
         return
     if scope != root and _linked_into_the_library(scope, root, roots):
         return
     if os.path.isdir(scope):
         if scope == root or scope not in roots:
-            yield from walk_photos(Path(scope), roots, unreadable)
+            yield from walk_photos(Path(scope), roots, unreadable, excluded)
         return
     if os.path.splitext(scope)[1].lower() not in PHOTO_SUFFIXES:
         return

@@ -148,20 +148,23 @@ class _Script:
             self.first_results_ms = (time.perf_counter() - START) * 1000
         self.timer.start()
 
-    def _painted(self) -> tuple[bool, int]:
+    def _painted(self) -> tuple[bool, int, int]:
+        """Whether every visible cell has its thumbnail (or has none to get), how many do, and
+        the largest thumbnail's long side in device pixels (sharp on HiDPI: cell × ratio)."""
         window = self.window
-        rows = window.grid.visible_rows()
-        painted = 0
-        for row in rows:
+        painted = largest = 0
+        for row in window.grid.visible_rows():
             photo = int(window.model.results.ids[window.model.order[row]])
-            if window.loader.pixmap(photo) is not None:
+            pixmap = window.loader.pixmap(photo)
+            if pixmap is not None:
                 painted += 1
+                largest = max(largest, pixmap.width(), pixmap.height())
             elif not window.loader.is_absent(photo):
-                return False, painted
-        return True, painted
+                return False, painted, largest
+        return True, painted, largest
 
     def _check(self) -> None:
-        done, painted = self._painted()
+        done, painted, largest = self._painted()
         if not done:
             return
         self.timer.stop()
@@ -177,6 +180,8 @@ class _Script:
             "thumbnails_painted": painted,
             "window_shown_ms": round(self.shown_ms, 1),
             "first_results_ms": round(self.first_results_ms or 0.0, 1),
+            "device_pixel_ratio": window.devicePixelRatioF(),
+            "thumbnail_px": largest,
         }
         print(json.dumps(report), flush=True)
         if self.args.quit_after_results:

@@ -1,9 +1,10 @@
-"""Settings the window remembers (QSettings): model, device, thumbnail size, excluded folders,
-window geometry, and the settings dialog. A model or device change restarts the worker."""
+"""Settings the window remembers (QSettings): model, device, thumbnail size, window geometry;
+and the settings dialog, which also edits the library's excluded folders (library state, kept
+in its catalog). A model or device change restarts the worker."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
@@ -27,7 +28,6 @@ class Preferences:
     model: str = ""  # empty: the library's own model
     device: str = "auto"
     cell: int = DEFAULT_CELL
-    excluded: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls, store: QSettings) -> Preferences:
@@ -39,23 +39,22 @@ class Preferences:
             cell = int(store.value("grid/cell", DEFAULT_CELL))  # type: ignore[call-overload]
         except (TypeError, ValueError):
             cell = DEFAULT_CELL
-        excluded = store.value("library/excluded", [])
         return cls(
             model=text("worker/model", ""),
             device=text("worker/device", "auto") if text("worker/device", "auto") in DEVICES else "auto",
             cell=max(MIN_CELL, min(MAX_CELL, cell)),
-            excluded=[str(x) for x in excluded] if isinstance(excluded, list) else ([str(excluded)] if excluded else []),
         )
 
     def save(self, store: QSettings) -> None:
         store.setValue("worker/model", self.model)
         store.setValue("worker/device", self.device)
         store.setValue("grid/cell", self.cell)
-        store.setValue("library/excluded", self.excluded)
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, preferences: Preferences, models: list[str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, preferences: Preferences, models: list[str], excluded: tuple[str, ...], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         form = QFormLayout(self)
@@ -74,8 +73,8 @@ class SettingsDialog(QDialog):
         self.cell.setRange(MIN_CELL, MAX_CELL)
         self.cell.setValue(preferences.cell)
         form.addRow("&Thumbnail size", self.cell)
-        self.excluded = QPlainTextEdit("\n".join(preferences.excluded), self)
-        self.excluded.setPlaceholderText("One folder per line: its photos are left out of results")
+        self.excluded = QPlainTextEdit("\n".join(excluded), self)
+        self.excluded.setPlaceholderText("One folder per line, inside a library folder: its photos are left out of the library")
         form.addRow("&Excluded folders", self.excluded)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         buttons.accepted.connect(self.accept)
@@ -87,5 +86,7 @@ class SettingsDialog(QDialog):
             model=str(self.model.currentData() or ""),
             device=str(self.device.currentData() or "auto"),
             cell=self.cell.value(),
-            excluded=[line.strip() for line in self.excluded.toPlainText().splitlines() if line.strip()],
         )
+
+    def excluded_folders(self) -> tuple[str, ...]:
+        return tuple(sorted({line.strip() for line in self.excluded.toPlainText().splitlines() if line.strip()}))

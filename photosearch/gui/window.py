@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self._search_id = 0
         self._status_id = 0
         self._download_id = 0
+        self._excluded_id = 0
         self._k = FIRST_PAGE
         self._asked_more = False
         self._search_started = 0.0
@@ -268,6 +269,11 @@ class MainWindow(QMainWindow):
             self._download_id = 0
             self.empty.show_message("Model downloaded", "Loading it…")
             self.refresh_status()
+        elif request_id == self._excluded_id:
+            self._excluded_id = 0
+            self.show_notice("Excluded folders updated")
+            self.refresh_status()
+            self._new_search()  # the results change with the library
 
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._search_id:
@@ -365,10 +371,9 @@ class MainWindow(QMainWindow):
     def current_filter(self) -> SearchFilter:
         folder = str(self.folder.currentData() or "")
         after, before = self.after.text().strip() or None, self.before.text().strip() or None
-        exclude = tuple(self.preferences.excluded)
-        if not (folder or after or before or exclude):
+        if not (folder or after or before):
             return EVERYWHERE
-        return SearchFilter((folder,) if folder else (), after, before, exclude)
+        return SearchFilter((folder,) if folder else (), after, before)
 
     def _new_search(self) -> None:
         text, images = self.search.text(), self.search.images()
@@ -518,21 +523,26 @@ class MainWindow(QMainWindow):
 
     def _show_settings(self) -> None:
         models = self.bridge.ready_event.models if self.bridge.ready_event else ()
-        dialog = SettingsDialog(self.preferences, list(models), self)
+        excluded = self.status.excluded if self.status else ()
+        dialog = SettingsDialog(self.preferences, list(models), excluded, self)
         if dialog.exec():
             self.apply_preferences(dialog.preferences())
+            if dialog.excluded_folders() != excluded:
+                self.set_excluded(dialog.excluded_folders())
+
+    def set_excluded(self, paths: tuple[str, ...]) -> None:
+        """Leave these folders out of the library (the worker rescans; their photos leave it)."""
+        self._excluded_id = self.bridge.send(p.SetExcluded(paths=paths))
+        self.show_notice("Updating the excluded folders; the library rescans them")
 
     def apply_preferences(self, preferences: Preferences) -> None:
         restart = (preferences.model, preferences.device) != (self.preferences.model, self.preferences.device)
-        excluded = preferences.excluded != self.preferences.excluded
         self.preferences = preferences
         preferences.save(self.store)
         self.cell.setValue(preferences.cell)
         if restart:
             self.state_label.setText("Restarting the worker with the new settings…")
             self.bridge.restart(_with_preferences(self.bridge_settings, preferences))
-        elif excluded:
-            self._new_search()
 
     def _download(self) -> None:
         model = self.status.model if self.status else ""

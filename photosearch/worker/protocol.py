@@ -55,6 +55,13 @@ class RemoveFolder(Command):
 
 
 @dataclass(frozen=True)
+class SetExcluded(Command):
+    """The folders (inside library folders) to leave out of the library; the reply is the list kept."""
+
+    paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Pause(Command):
     pass
 

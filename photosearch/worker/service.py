@@ -165,7 +165,7 @@ class Worker:
         elif isinstance(command, p.CancelDownload):
             self._download_cancel.set()
             self.emit(p.Reply(command.request_id))
-        elif isinstance(command, p.AddFolder | p.RemoveFolder | p.MakeThumbnails):
+        elif isinstance(command, p.AddFolder | p.RemoveFolder | p.MakeThumbnails | p.SetExcluded):
             self._jobs.put(command)
             self.collector.wake()
         elif isinstance(command, p.Shutdown):
@@ -307,6 +307,10 @@ class Worker:
                 removed = self.library.remove_folder(Path(target))
                 self.emit(p.FolderChanged(target, "removed", f"{removed} photos forgotten"))
                 self.emit(p.Reply(job.request_id, removed))
+            elif isinstance(job, p.SetExcluded):
+                excluded = self.library.set_excluded(job.paths)
+                self._reconcile()  # excluded photos leave now, included ones come back
+                self.emit(p.Reply(job.request_id, excluded))
             elif isinstance(job, p.MakeThumbnails):
                 self.library.remake_thumbnails(job.photo_ids)
                 self.emit(p.Reply(job.request_id))
