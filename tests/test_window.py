@@ -276,3 +276,33 @@ def test_a_first_run_asks_for_a_folder_or_the_demo(qtbot: Any, tmp_path: Path) -
         first.close()
     again = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     assert int(again.value("grid/cell")) == 200 and again.value("window/geometry") is not None
+
+
+def test_switching_the_model_reindexes_and_switching_back_costs_nothing(qtbot: Any, window: MainWindow, space: Path) -> None:
+    """A second model (the tiny weights imported under another name): the library embeds every
+    photo for it in the background while the window says how many are searchable; switching
+    back re-uses the vectors the catalog kept, so nothing is embedded again."""
+    from dataclasses import replace
+
+    from photosearch.core.library import import_model
+    from photosearch.core.models.registry import TINY_MODEL_DIR
+
+    import_model(space / "library", TINY_MODEL_DIR / "tiny-shapes.safetensors", "tiny-shapes", "tiny-copy")
+    seen: list[str] = []
+    window.apply_preferences(replace(window.preferences, model="tiny-copy"))
+    assert window.isVisible()  # the old worker stops on a thread of its own: the window stays live
+
+    def switched(model: str) -> bool:
+        seen.append(window.state_label.text())
+        status = window.status
+        return bool(status and status.model == model and status.photos.pending == 0 and status.worker and status.worker.idle)
+
+    qtbot.waitUntil(lambda: switched("tiny-copy"), timeout=180_000)
+    assert window.status is not None and window.status.worker is not None and window.status.worker.stats.embedded >= 10
+    assert any("searchable" in text and "tiny-copy" in text for text in seen)
+    assert "red" in _names(_search(qtbot, window, "a red circle"))[0]
+
+    window.apply_preferences(replace(window.preferences, model=""))  # back to the library's first model
+    qtbot.waitUntil(lambda: switched("tiny-shapes"), timeout=180_000)
+    assert window.status.worker.stats.embedded == 0  # its vectors were still in the catalog
+    assert "red" in _names(_search(qtbot, window, "a red circle"))[0]

@@ -9,6 +9,7 @@ so a window can drop stale ones. Shutting down waits for the worker to save, onc
 from __future__ import annotations
 
 import logging
+import threading
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 class WorkerBridge(QObject):
     _event = Signal(object)  # from the reader thread; queued to the GUI thread
+    _stopped = Signal()  # the old worker of a restart has exited (from its stopping thread)
 
     ready = Signal(object)  # p.Ready
     answered = Signal(int, object)  # request id, Reply.value or Results
@@ -39,6 +41,9 @@ class WorkerBridge(QObject):
         self.client: WorkerClient | None = None
         self.ready_event: p.Ready | None = None
         self._event.connect(self._dispatch)
+        self._stopped.connect(self._start_after_restart)
+        self._stopping: threading.Thread | None = None
+        self._restart_pending = False
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -48,13 +53,32 @@ class WorkerBridge(QObject):
         self.client.start(timeout=None)
 
     def restart(self, settings: WorkerSettings) -> None:
-        """A new worker with new settings (model, device): the old one saves and exits first."""
-        self.shutdown()
+        """A new worker with new settings (model, device). The old one finishes its batch, saves
+        and exits first (it holds the library's writer lock), on a thread of its own so the
+        window stays live meanwhile; `ready` follows from the new one."""
+        old, self.client = self.client, None
         self.settings = settings
         self.ready_event = None
-        self.start()
+
+        def stop_then_start() -> None:
+            if old is not None:
+                old.shutdown(timeout=30)
+            self._stopped.emit()
+
+        self._restart_pending = True
+        self._stopping = threading.Thread(target=stop_then_start, name="worker-restart", daemon=True)
+        self._stopping.start()
+
+    def _start_after_restart(self) -> None:
+        if self._restart_pending:  # not when the window closed meanwhile
+            self._restart_pending = False
+            self.start()
 
     def shutdown(self) -> None:
+        self._restart_pending = False
+        if self._stopping is not None:
+            self._stopping.join()
+            self._stopping = None
         client, self.client = self.client, None
         if client is not None:
             client.shutdown(timeout=30)
