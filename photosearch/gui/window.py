@@ -57,6 +57,7 @@ MORE_FACTOR = 4  # scrolling near the end asks for this many times more…
 MAX_RESULTS = 100_000  # …up to this many
 STATUS_EVERY_MS = 2000
 NOTICE_MS = 15_000
+SEARCHING_NOTE_MS = 300  # a search slower than this says "Searching…"
 
 
 def self_command(*args: str) -> tuple[str, list[str]]:
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self._status_id = 0
         self._download_id = 0
         self._excluded_id = 0
+        self._answered_once = False
         self._k = FIRST_PAGE
         self._asked_more = False
         self._search_started = 0.0
@@ -182,6 +184,10 @@ class MainWindow(QMainWindow):
         self._notice_timer = QTimer(self)
         self._notice_timer.setSingleShot(True)
         self._notice_timer.timeout.connect(lambda: self.notice.setText(""))
+        self._slow_search = QTimer(self)
+        self._slow_search.setSingleShot(True)
+        self._slow_search.setInterval(SEARCHING_NOTE_MS)
+        self._slow_search.timeout.connect(self._still_searching)
         self._status_timer = QTimer(self)
         self._status_timer.setInterval(STATUS_EVERY_MS)
         self._status_timer.timeout.connect(self._poll_status)
@@ -278,6 +284,7 @@ class MainWindow(QMainWindow):
     def _on_failed(self, request_id: int, message: str) -> None:
         if request_id == self._search_id:
             if "superseded" not in message:
+                self._slow_search.stop()
                 self.header.setText(message)
                 self.search_failed.emit(message)
         elif request_id == self._status_id:
@@ -290,6 +297,8 @@ class MainWindow(QMainWindow):
             self.show_notice(message)
 
     def _show_results(self, results: p.Results) -> None:
+        self._slow_search.stop()
+        self._answered_once = True
         hits: SearchResults = results.hits
         self.model.set_results(hits)
         self._asked_more = False
@@ -394,6 +403,13 @@ class MainWindow(QMainWindow):
         text, images, where = self._last_query
         self._search_started = time.perf_counter()
         self._search_id = self.bridge.send(p.Search(text=text, images=images, k=self._k, where=where))
+        self._slow_search.start()
+
+    def _still_searching(self) -> None:
+        """A search that takes a while says so (the first one waits for the worker's model)."""
+        if self._search_id:
+            waiting = "" if self._answered_once else " (the first search waits for the model to load)"
+            self.header.setText(f"Searching…{waiting}")
 
     def _more(self) -> None:
         if self._asked_more or self._last_query is None or len(self.model.results) < self._k or self._k >= MAX_RESULTS:
@@ -623,6 +639,7 @@ class MainWindow(QMainWindow):
         self.preferences.save(self.store)
         self._status_timer.stop()
         self._notice_timer.stop()
+        self._slow_search.stop()
         self.search.stop()
         self.preview.close()
         self.library_dialog.close()
