@@ -80,3 +80,33 @@ def test_without_a_display_it_says_so_in_one_line(tmp_path: Path) -> None:
         [sys.executable, "-m", "photosearch", "gui", "--query", "red"], capture_output=True, text=True, timeout=60, env=env
     )
     assert result.returncode == 1 and result.stderr.strip().count("\n") == 0 and "no display" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_demo_window_makes_its_library_then_searches_it(tmp_path: Path) -> None:
+    """`make run`: `photosearch gui --demo` on a machine without the demo library yet."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    shot = tmp_path / "demo.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "photosearch",
+            "gui",
+            "--demo",
+            "--query",
+            "a red circle",
+            "--screenshot",
+            str(shot),
+            "--quit-after-results",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (tmp_path / "Pictures" / "photosearch-demo" / ".photosearch" / "catalog.sqlite3").is_file()
+    assert all("red-circle" in Path(p).name for p in report["results"][:3]), report["results"][:5]
+    assert report["thumbnails_painted"] > 0 and shot.stat().st_size > 10_000

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 class WorkerBridge(QObject):
     _event = Signal(object)  # from the reader thread; queued to the GUI thread
-    _stopped = Signal()  # the old worker of a restart has exited (from its stopping thread)
+    _stopped = Signal()  # the worker being stopped has exited (from its stopping thread)
 
     ready = Signal(object)  # p.Ready
     answered = Signal(int, object)  # request id, Reply.value or Results
@@ -41,9 +42,9 @@ class WorkerBridge(QObject):
         self.client: WorkerClient | None = None
         self.ready_event: p.Ready | None = None
         self._event.connect(self._dispatch)
-        self._stopped.connect(self._start_after_restart)
+        self._stopped.connect(self._after_stop)
         self._stopping: threading.Thread | None = None
-        self._restart_pending = False
+        self._then: Callable[[], None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -53,29 +54,33 @@ class WorkerBridge(QObject):
         self.client.start(timeout=None)
 
     def restart(self, settings: WorkerSettings) -> None:
-        """A new worker with new settings (model, device). The old one finishes its batch, saves
-        and exits first (it holds the library's writer lock), on a thread of its own so the
-        window stays live meanwhile; `ready` follows from the new one."""
-        old, self.client = self.client, None
+        """A new worker with new settings (model, device); `ready` follows from it."""
         self.settings = settings
+        self.stop(then=self.start)
+
+    def stop(self, then: Callable[[], None]) -> None:
+        """Stop the worker without blocking the window, then call `then` in the GUI thread. The
+        worker finishes its batch, saves and exits (releasing the library's writer lock, which
+        a new worker or a demo needs) on a thread of its own, which may take seconds."""
+        old, self.client = self.client, None
         self.ready_event = None
 
-        def stop_then_start() -> None:
+        def stop_worker() -> None:
             if old is not None:
                 old.shutdown(timeout=30)
             self._stopped.emit()
 
-        self._restart_pending = True
-        self._stopping = threading.Thread(target=stop_then_start, name="worker-restart", daemon=True)
+        self._then = then
+        self._stopping = threading.Thread(target=stop_worker, name="worker-stop", daemon=True)
         self._stopping.start()
 
-    def _start_after_restart(self) -> None:
-        if self._restart_pending:  # not when the window closed meanwhile
-            self._restart_pending = False
-            self.start()
+    def _after_stop(self) -> None:
+        then, self._then = self._then, None
+        if then is not None:  # not when the window closed meanwhile
+            then()
 
     def shutdown(self) -> None:
-        self._restart_pending = False
+        self._then = None
         if self._stopping is not None:
             self._stopping.join()
             self._stopping = None

@@ -577,9 +577,11 @@ class MainWindow(QMainWindow):
         """Make the demo library (bundled tiny model, offline) and switch to it."""
         folder = Path.home() / "Pictures" / "photosearch-demo"
         home = folder / ".photosearch"
-        self.bridge.shutdown()  # the demo indexes as the library's writer
         self.empty.show_message("Preparing the demo library…", "Sample photos are written and indexed with the tiny model.")
-        self._run_command(["demo", "--folder", str(folder), "--library", str(home)], "Preparing the demo library…")
+        self.pages.setCurrentWidget(self.empty)
+        demo = ["demo", "--folder", str(folder), "--library", str(home)]
+        # the demo indexes as its library's writer: the worker (which may hold it) stops first
+        self.bridge.stop(then=lambda: self._run_command(demo, "Preparing the demo library…"))
 
         def switch() -> None:
             settings = replace(self.bridge_settings, home=str(home), model=None)
