@@ -306,3 +306,25 @@ def test_switching_the_model_reindexes_and_switching_back_costs_nothing(qtbot: A
     qtbot.waitUntil(lambda: switched("tiny-shapes"), timeout=180_000)
     assert window.status.worker.stats.embedded == 0  # its vectors were still in the catalog
     assert "red" in _names(_search(qtbot, window, "a red circle"))[0]
+
+
+def test_a_model_without_weights_offers_download_and_import_and_says_when_offline(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there: offline
+    monkeypatch.setenv("PHOTOSEARCH_MODEL_CACHE", str(tmp_path / "cache"))
+    _write(tmp_path / "photos" / "red.jpg", RED_CIRCLE)
+    with Library(tmp_path / "library", model="ViT-B-32") as library:
+        library.add_folder(tmp_path / "photos")
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(WorkerSettings(home=str(tmp_path / "library"), model="ViT-B-32", threads=1), store)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.status is not None, timeout=120_000)
+        assert window.pages.currentWidget() is window.empty and "ViT-B-32" in window.empty.title.text()
+        assert window.empty.download_button.isVisible() and window.empty.import_button.isVisible()
+        qtbot.mouseClick(window.empty.download_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "cannot reach the model hub" in window.empty.text.text(), timeout=60_000)
+        assert "photosearch models import" in window.empty.text.text() and window.empty.import_button.isVisible()
+    finally:
+        window.close()
