@@ -326,5 +326,8 @@ def test_a_model_without_weights_offers_download_and_import_and_says_when_offlin
         qtbot.mouseClick(window.empty.download_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: "cannot reach the model hub" in window.empty.text.text(), timeout=60_000)
         assert "photosearch models import" in window.empty.text.text() and window.empty.import_button.isVisible()
+        window.refresh_status()  # a later status (the worker says its model is unavailable) keeps the reason
+        qtbot.waitUntil(lambda: window._status_id == 0, timeout=30_000)
+        assert "cannot reach the model hub" in window.empty.text.text()
     finally:
         window.close()

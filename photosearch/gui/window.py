@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._download_id = 0
         self._excluded_id = 0
         self._answered_once = False
+        self._model_message = ""  # why the last download failed, shown on the missing-model page
         self._k = FIRST_PAGE
         self._asked_more = False
         self._search_started = 0.0
@@ -292,6 +293,7 @@ class MainWindow(QMainWindow):
         elif request_id == self._download_id:
             self._download_id = 0
             model = self.status.model if self.status else "the model"
+            self._model_message = message  # kept on the page through later status refreshes
             self.empty.show_missing_model(model, message)
         else:
             self.show_notice(message)
@@ -322,7 +324,7 @@ class MainWindow(QMainWindow):
             self.empty.show_first_run()
             self.pages.setCurrentWidget(self.empty)
         elif status.model_weights != "present" and not self._download_id:
-            self.empty.show_missing_model(status.model)
+            self.empty.show_missing_model(status.model, self._model_message)
             self.pages.setCurrentWidget(self.empty)
         elif self.pages.currentWidget() is self.empty:
             self.pages.setCurrentWidget(self.grid)
@@ -562,6 +564,7 @@ class MainWindow(QMainWindow):
 
     def _download(self) -> None:
         model = self.status.model if self.status else ""
+        self._model_message = ""
         self._download_id = self.bridge.send(p.DownloadModel(name=model))
 
     def _import_weights(self) -> None:
