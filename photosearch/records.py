@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
 
+INFERENCE_BACKENDS = ("auto", "onnx", "onnx-int8", "torch")  # auto: ONNX Runtime on a CPU, torch on a GPU
+
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -248,6 +250,8 @@ class WorkerStatus:
     inference_threads: int
     decode_threads: int
     stats: WorkerStats
+    inference_backend: str | None = None  # onnx · onnx-int8 · torch; None while the model loads
+    backend_note: str | None = None  # why the backend asked for is not the one in use
 
 
 @dataclass(frozen=True)

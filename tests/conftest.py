@@ -24,6 +24,8 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("PHOTOSEARCH_HOME", str(home / "library"))
     monkeypatch.setenv("PHOTOSEARCH_MODEL_CACHE", str(home / "model-cache"))
+    # one model export for the whole run (each costs seconds); tests of the export cache use their own
+    monkeypatch.setenv("PHOTOSEARCH_EXPORT_CACHE", str(tmp_path_factory.getbasetemp() / "export-cache"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))

@@ -23,7 +23,7 @@ from typing import Any
 
 from photosearch.errors import UsageError, UserError
 from photosearch.logs import log_unexpected, setup_logging
-from photosearch.records import SearchCalibration, SearchFilter, SearchHit, printable
+from photosearch.records import INFERENCE_BACKENDS, SearchCalibration, SearchFilter, SearchHit, printable
 
 from . import options
 from .text import ProgressBar
@@ -49,6 +49,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--threads", metavar="N", type=THREADS, default=argparse.SUPPRESS, help="CPU threads for inference (default: cores - 1)"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=INFERENCE_BACKENDS,
+        default=argparse.SUPPRESS,
+        help="inference runtime: auto (ONNX Runtime on a CPU, torch on a GPU), onnx, onnx-int8 (faster, approximate), torch",
     )
 
 
@@ -159,6 +165,7 @@ def _library(args: argparse.Namespace, for_reading: bool = False) -> Any:
         model=getattr(args, "model", None),
         device=getattr(args, "device", None),
         threads=getattr(args, "threads", None),
+        backend=getattr(args, "backend", None),
         for_reading=for_reading,
     )
 
@@ -197,6 +204,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         model=getattr(args, "model", None),
         device=getattr(args, "device", None),
         threads=getattr(args, "threads", None),
+        backend=getattr(args, "backend", None),
     )
     return run_watch(args.paths, settings)
 
@@ -354,7 +362,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"writing {args.count} sample photos to {printable(str(folder))} …", file=sys.stderr)
     generate_library(folder, count=args.count)
     home = Path(args.library).expanduser() if getattr(args, "library", None) else folder / ".photosearch"
-    with Library(home, model=DEMO_MODEL, device=getattr(args, "device", None), threads=getattr(args, "threads", None)) as library:
+    with Library(
+        home,
+        model=DEMO_MODEL,
+        device=getattr(args, "device", None),
+        threads=getattr(args, "threads", None),
+        backend=getattr(args, "backend", None),
+    ) as library:
         library.add_folder(folder)
         bar = ProgressBar(True)
         try:

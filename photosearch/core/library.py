@@ -88,11 +88,13 @@ class Library:
         threads: int | None = None,
         random_weights: bool = False,
         for_reading: bool = False,
+        backend: str | None = None,
     ) -> None:
         """`for_reading`: the caller only searches and reads status, so a library that cannot be
         written (a read-only mount or folder, a full disk) is opened read-only instead of refused;
         a write then fails with a clear reason. `random_weights`: benchmarks only (a real
-        architecture's cost without its download)."""
+        architecture's cost without its download). `backend`: the CPU inference runtime (see
+        `Embedder`)."""
         self.home = (home or default_library_home()).expanduser().resolve()
         self.read_only = False
         catalog_file = self.home / CATALOG_FILE
@@ -110,6 +112,7 @@ class Library:
         self.spec: ModelSpec = get_model(chosen, self.home)
         self.device = device
         self.threads = threads
+        self.backend = backend
         self.random_weights = random_weights
         self._embedder: Any = None
         self._store: IndexStore | None = None
@@ -158,7 +161,9 @@ class Library:
             if self._embedder is None:
                 from .models.embedder import Embedder
 
-                self._embedder = Embedder(self.spec, device=self.device, threads=self.threads, random_weights=self.random_weights)
+                self._embedder = Embedder(
+                    self.spec, device=self.device, threads=self.threads, random_weights=self.random_weights, backend=self.backend
+                )
             return self._embedder
 
     def load_model(self) -> None:
@@ -169,6 +174,12 @@ class Library:
     def inference_threads(self) -> int | None:
         """Threads the loaded embedder uses; None while it is not loaded."""
         return self._embedder.threads if self._embedder is not None else None
+
+    @property
+    def inference_backend(self) -> tuple[str | None, str | None]:
+        """(the runtime doing inference, why it is not the one asked for); (None, None) while not loaded."""
+        embedder = self._embedder
+        return (embedder.backend, embedder.note) if embedder is not None else (None, None)
 
     @property
     def store(self) -> IndexStore:

@@ -7,7 +7,9 @@ snapshots and trims the log, so the two can never race.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -48,13 +50,23 @@ class WriterLock:
             self._handle = None
 
 
-def _lock(handle: IO[str]) -> None:
+@contextlib.contextmanager
+def waiting_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `path`, waiting while another process holds it (two processes
+    making the same model export must not write over each other)."""
+    with open(path, "a+", encoding="utf-8") as handle:
+        _lock(handle, wait=True)
+        yield
+
+
+def _lock(handle: IO[str], wait: bool = False) -> None:
     try:
         import fcntl
 
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except ImportError:  # Windows
         import msvcrt
 
         handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        mode = msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK  # type: ignore[attr-defined]
+        msvcrt.locking(handle.fileno(), mode, 1)  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ class WorkerSettings:
     model: str | None = None
     device: str | None = None
     threads: int | None = None  # inference threads (and decode threads); default cores − 1
+    backend: str | None = None  # CPU inference runtime: auto · onnx · onnx-int8 · torch
     batch_size: int = 32
     quiet_s: float = 0.4  # debounce: a batch of events is released after this much silence…
     max_wait_s: float = 3.0  # …or at the latest this long after its first event

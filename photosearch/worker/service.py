@@ -71,6 +71,7 @@ class Worker:
             device=settings.device,
             threads=self.threads,
             random_weights=settings.random_weights,
+            backend=settings.backend,
         )
         self.library.claim_writer()
         self.collector = ChangeCollector(settings.quiet_s, settings.max_wait_s)
@@ -209,6 +210,8 @@ class Worker:
             inference_threads=self.library.inference_threads or self.threads,
             decode_threads=self.threads,
             stats=WorkerStats(**self._stats, events=self.collector.events),
+            inference_backend=self.library.inference_backend[0],
+            backend_note=self.library.inference_backend[1],
         )
         return dataclasses.replace(self.library.status(include_paths, counts_only=counts_only), worker=worker)
 

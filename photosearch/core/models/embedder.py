@@ -1,9 +1,14 @@
 """The CLIP embedder: uint8 pictures and query strings in, unit-length float32 vectors out.
 
-torch and open_clip are imported here, lazily, and nowhere else in the core: importing
-photosearch must stay fast, and the window's process (the worker client) must never load them. Any model (bundled,
-downloaded or imported) is an open_clip architecture plus a weights file, loaded by the same
-`load_clip_model`.
+torch and open_clip are imported here (and in the towers this module picks), lazily, and
+nowhere else in the core: importing photosearch must stay fast, and the window's process (the
+worker client) must never load them. Any model (bundled, downloaded or imported) is an
+open_clip architecture plus a weights file, loaded by the same `load_clip_model`.
+
+Which runtime does the arithmetic is the embedder's choice: ONNX Runtime on a CPU (measured
+the fastest there, see docs/benchmarks.md), torch on CUDA and Apple MPS, and torch again on a
+CPU when asked (`backend="torch"`) or when the runtime is missing or its export fails, which
+the embedder says in one note (`Embedder.note`).
 """
 
 from __future__ import annotations
@@ -11,17 +16,24 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from photosearch.records import INFERENCE_BACKENDS
+
 from .download import resolve_weights
 from .registry import ModelSpec, ModelUnavailable
 
 if TYPE_CHECKING:
-    import torch
+    from .onnx_towers import OnnxTowers
+    from .torch_towers import TorchTowers
 
+log = logging.getLogger(__name__)
+
+RECENT_QUERIES = 256  # text vectors remembered: typing, deleting and retyping a word costs nothing
 _registered_configs: set[str] = set()
 _register_lock = threading.Lock()
 
@@ -65,12 +77,15 @@ def _register_config(spec: ModelSpec) -> None:
 def load_clip_model(spec: ModelSpec, weights: Path | None, device: str) -> tuple[Any, int, int]:
     """(model in eval mode on `device`, embedding dim, input size); `weights=None` keeps random weights."""
     import open_clip
+    import torch
 
     _register_config(spec)
     quiet = _QuietOpenClip()
     logging.getLogger().addFilter(quiet)
     try:
-        model = open_clip.create_model(spec.arch, pretrained=None, device="cpu")
+        with torch.random.fork_rng():
+            torch.manual_seed(0)  # random weights (benchmarks) are the same every time, so their exports are reused
+            model = open_clip.create_model(spec.arch, pretrained=None, device="cpu")
     except RuntimeError:
         raise ModelUnavailable(f"unknown open_clip architecture '{spec.arch}' (open_clip.list_models() lists them)") from None
     finally:
@@ -98,9 +113,15 @@ class Embedder:
         device: str | None = None,
         threads: int | None = None,
         random_weights: bool = False,
+        backend: str | None = None,
     ) -> None:
+        """`backend`: auto (ONNX Runtime on a CPU, else torch), onnx, onnx-int8 or torch;
+        $PHOTOSEARCH_BACKEND when not given."""
         # find the weights before importing torch: a missing model fails in seconds, not after imports
         weights = None if random_weights else resolve_weights(spec)
+        wanted = (backend or os.environ.get("PHOTOSEARCH_BACKEND") or "auto").lower()
+        if wanted not in INFERENCE_BACKENDS:
+            raise ModelUnavailable(f"unknown inference backend '{wanted}'; choose one of: {', '.join(INFERENCE_BACKENDS)}")
         import open_clip
         import torch
 
@@ -108,94 +129,75 @@ class Embedder:
             torch.set_num_threads(max(1, threads))
         self.spec = spec
         self.device = choose_device(device)
-        self.model, self.dim, self.image_size = load_clip_model(spec, weights, self.device)
-        self.half = self.device.startswith("cuda")
-        if self.half:
-            self.model = self.model.half()
-        self.dtype = torch.float16 if self.half else torch.float32
+        _register_config(spec)
         self.tokenizer = open_clip.get_tokenizer(spec.arch)
-        self._mean = torch.tensor(spec.mean, device=self.device, dtype=self.dtype).view(1, 3, 1, 1) * 255.0
-        self._prefix_ok: bool | None = None  # decided on the first text query
-        self._std = torch.tensor(spec.std, device=self.device, dtype=self.dtype).view(1, 3, 1, 1) * 255.0
+        self.note: str | None = None  # why the wanted backend is not the one in use
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
+        self.towers: OnnxTowers | TorchTowers | None = None
+        if wanted != "torch" and self.device == "cpu":
+            self.towers = self._onnx_towers(weights, threads or int(torch.get_num_threads()), int8=wanted == "onnx-int8")
+        elif wanted.startswith("onnx"):
+            self.note = f"ONNX Runtime runs on the CPU only: using torch on {self.device}"
+        if self.towers is None:
+            from .torch_towers import TorchTowers
+
+            self.towers = TorchTowers(*load_clip_model(spec, weights, self.device), spec, self.device)
+        if self.note:
+            log.warning("%s", self.note)
+        self.backend = self.towers.name
+        self.dim, self.image_size = self.towers.dim, self.towers.image_size
+
+    def _onnx_towers(self, weights: Path | None, threads: int, int8: bool) -> OnnxTowers | None:
+        from .onnx_towers import OnnxTowers, OnnxUnavailable
+
+        try:
+            return OnnxTowers(
+                self.spec,
+                weights,
+                threads,
+                tokenize=self._tokens,
+                load_model=lambda: load_clip_model(self.spec, weights, "cpu"),
+                int8=int8,
+                on_note=lambda note: log.warning("%s", note),
+            )
+        except OnnxUnavailable as exc:
+            self.note = f"running the model with torch on the CPU: {exc}"
+            return None
 
     @property
     def threads(self) -> int:
-        """CPU threads inference really uses (torch's setting is per process)."""
-        import torch
+        """CPU threads inference really uses."""
+        assert self.towers is not None
+        return self.towers.threads
 
-        return int(torch.get_num_threads())
-
-    def to_input(self, pixels: np.ndarray) -> torch.Tensor:
-        """(N, S, S, 3) uint8 → normalised (N, 3, S, S) tensor on the device (transfer as uint8: 4× less)."""
-        import torch
-
-        pixels = np.ascontiguousarray(pixels)
-        if not pixels.flags.writeable:  # a decoded picture is read-only; torch wants to own writable memory
-            pixels = pixels.copy()
-        batch = torch.from_numpy(pixels).to(self.device, non_blocking=True)
-        batch = batch.permute(0, 3, 1, 2).to(self.dtype)
-        return (batch - self._mean) / self._std
+    def _tokens(self, texts: list[str]) -> np.ndarray:
+        return np.ascontiguousarray(self.tokenizer(texts).numpy(), dtype=np.int64)
 
     def encode_images(self, pixels: np.ndarray) -> np.ndarray:
         if len(pixels) == 0:
             return np.zeros((0, self.dim), dtype=np.float32)
-        import torch
-
-        with torch.inference_mode():
-            features = self.model.encode_image(self.to_input(pixels), normalize=True)
-        return _unit_rows(features.float().cpu().numpy())
+        assert self.towers is not None
+        return _unit_rows(self.towers.encode_images(pixels))
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """One vector per text; texts seen recently come from memory (as-you-type repeats them)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        import torch
-
-        with torch.inference_mode():
-            tokens = self.tokenizer(texts).to(self.device)
-            if self._prefix_ok is None:
-                self._prefix_ok = _prefix_matches_full(self.model, tokens)
-            if self._prefix_ok:
-                features = _encode_text_prefix(self.model, tokens)
-            else:
-                features = self.model.encode_text(tokens, normalize=True)
-        return _unit_rows(features.float().cpu().numpy())
-
-
-def _encode_text_prefix(model: Any, tokens: torch.Tensor) -> torch.Tensor:
-    """CLIP's text tower over the tokens up to the longest end token instead of all 77 positions.
-
-    The tower is causal and pools at the end token, so every position after it is padding that
-    cannot change the result: a 5-word query costs ~8 positions instead of 77 (about 10× less
-    CPU time per search keystroke). Used only after `_prefix_matches_full` confirmed it.
-    """
-    import torch
-    from open_clip.transformer import text_global_pool
-
-    length = max(1, int((tokens != 0).sum(dim=1).max()))
-    tokens = tokens[:, :length]
-    cast = model.transformer.get_cast_dtype()
-    x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:length].to(cast)
-    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
-    x = model.ln_final(x)
-    x = text_global_pool(x, tokens, model.text_pool_type, eos_token_id=getattr(model, "text_eos_id", None))
-    if model.text_projection is not None:
-        x = model.text_projection(x) if isinstance(model.text_projection, torch.nn.Linear) else x @ model.text_projection
-    return torch.nn.functional.normalize(x, dim=-1)
-
-
-def _prefix_matches_full(model: Any, tokens: torch.Tensor) -> bool:
-    """Whether this model's text tower has the causal CLIP shape the prefix shortcut relies on."""
-    needed = ("token_embedding", "positional_embedding", "attn_mask", "transformer", "ln_final", "text_pool_type")
-    if not all(getattr(model, name, None) is not None for name in needed):
-        return False
-    if model.text_pool_type not in ("argmax", "eos") or model.attn_mask.dim() != 2:
-        return False
-    try:
-        short = _encode_text_prefix(model, tokens).float()
-    except (RuntimeError, TypeError, AttributeError, IndexError):
-        return False
-    full = model.encode_text(tokens, normalize=True).float()
-    return bool((short - full).abs().max() < 2e-3)
+        with self._recent_lock:
+            known = {text: self._recent[text] for text in texts if text in self._recent}
+            for text in known:
+                self._recent.move_to_end(text)
+        new = list(dict.fromkeys(text for text in texts if text not in known))
+        if new:
+            assert self.towers is not None
+            vectors = _unit_rows(self.towers.encode_tokens(self._tokens(new)))
+            with self._recent_lock:
+                for text, vector in zip(new, vectors, strict=True):
+                    known[text] = self._recent[text] = vector
+                while len(self._recent) > RECENT_QUERIES:
+                    self._recent.popitem(last=False)
+        return np.stack([known[text] for text in texts]).astype(np.float32, copy=True)
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:

@@ -1,0 +1,246 @@
+"""The CPU inference backends: ONNX Runtime (the default) against torch, and the export cache.
+
+Every backend must give torch's vectors (cosine ≥ 0.9999 per vector) on the bundled tiny model
+and on a real architecture with random weights. Exports are a cache: a truncated, damaged,
+foreign or stale one is made again, and a machine without the runtime (or an export that
+fails) runs torch with one note. All real: real exports, real ONNX Runtime sessions, real
+torch, real processes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photosearch.core.models import export_cache
+from photosearch.core.models.embedder import Embedder
+from photosearch.core.models.onnx_towers import IMAGE, VERIFY_COSINE
+from photosearch.core.models.registry import ModelSpec, get_model
+
+TEXTS = ["a red circle", "a blue square above a yellow triangle on a white background", "x", "", "red " * 90]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pictures(size: int, count: int = 5) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    noise = rng.integers(0, 256, (count, size, size, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[0:size, 0:size]
+    smooth = np.stack([np.stack([xx * (i + 1), yy * (i + 2), (xx + yy) * 3 + 40 * i], -1) % 256 for i in range(count)])
+    return np.concatenate([noise, smooth.astype(np.uint8)])
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def _assert_parity(fast: Embedder, exact: Embedder) -> None:
+    assert (fast.dim, fast.image_size) == (exact.dim, exact.image_size)
+    pictures = _pictures(exact.image_size)
+    for batch in (pictures, pictures[:1], pictures[3:6]):  # the graphs keep the batch free
+        assert _cosines(fast.encode_images(batch), exact.encode_images(batch)).min() >= VERIFY_COSINE
+    for texts in (TEXTS, TEXTS[:1], TEXTS[2:4]):  # …and the text length
+        assert _cosines(fast.encode_texts(texts), exact.encode_texts(texts)).min() >= VERIFY_COSINE
+
+
+@pytest.fixture(scope="module")
+def tiny_torch() -> Embedder:
+    return Embedder(get_model("tiny-shapes"), device="cpu", threads=1, backend="torch")
+
+
+def test_onnx_is_the_cpu_default_and_gives_torchs_vectors_on_the_tiny_model(tiny_torch: Embedder) -> None:
+    fast = Embedder(get_model("tiny-shapes"), device="cpu", threads=2)
+    assert (fast.backend, fast.note, tiny_torch.backend) == ("onnx", None, "torch")
+    assert fast.threads == 2
+    _assert_parity(fast, tiny_torch)
+    vectors = fast.encode_texts(TEXTS)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_onnx_gives_torchs_vectors_on_a_real_architecture_with_random_weights(tmp_path: Path) -> None:
+    """ViT-B-32: the real default's shape (CLIP's causal text tower, a ViT image tower)."""
+    spec = ModelSpec(name="ViT-B-32", arch="ViT-B-32", dim=512, image_size=224, licence="", summary="")
+    fast = Embedder(spec, device="cpu", threads=2, random_weights=True, backend="onnx")
+    exact = Embedder(spec, device="cpu", threads=2, random_weights=True, backend="torch")
+    assert fast.backend == "onnx" and fast.note is None
+    _assert_parity(fast, exact)
+
+
+def test_recent_queries_are_remembered_and_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from photosearch.core.models import embedder as module
+
+    monkeypatch.setattr(module, "RECENT_QUERIES", 3)
+    fast = Embedder(get_model("tiny-shapes"), device="cpu", threads=1)
+    first = fast.encode_texts(["a red circle", "a red circle", "a blue square"])
+    np.testing.assert_array_equal(first[0], first[1])
+    again = fast.encode_texts(["a blue square", "a red circle"])
+    np.testing.assert_array_equal(again, first[[2, 0]])
+    again[0] += 1  # callers own what they get: the remembered vector is not theirs to change
+    np.testing.assert_array_equal(fast.encode_texts(["a blue square"])[0], first[2])
+    fast.encode_texts(["a", "b", "c", "d"])
+    assert len(fast._recent) == 3
+
+
+# -- the export cache -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cache = tmp_path / "exports"
+    monkeypatch.setenv("PHOTOSEARCH_EXPORT_CACHE", str(cache))
+    return cache
+
+
+def _tiny() -> Embedder:
+    return Embedder(get_model("tiny-shapes"), device="cpu", threads=1)
+
+
+def _export_folder(cache: Path) -> Path:
+    (folder,) = [p for p in cache.iterdir() if p.is_dir()]
+    return folder
+
+
+def _made_again(cache: Path, damage: object, caplog: pytest.LogCaptureFixture, tiny_torch: Embedder) -> None:
+    """`damage` spoils the export; the next start notices, makes it again and gives torch's vectors."""
+    _tiny()
+    folder = _export_folder(cache)
+    stamp = (folder / export_cache.MANIFEST).stat().st_mtime_ns
+    damage(folder)  # type: ignore[operator]
+    caplog.clear()
+    fresh = _tiny()
+    assert fresh.backend == "onnx" and fresh.note is None
+    assert any("preparing model 'tiny-shapes'" in r.getMessage() for r in caplog.records), "it was exported again"
+    assert (folder / export_cache.MANIFEST).stat().st_mtime_ns != stamp
+    _assert_parity(fresh, tiny_torch)
+
+
+def test_a_truncated_export_is_made_again(own_cache: Path, caplog: pytest.LogCaptureFixture, tiny_torch: Embedder) -> None:
+    def truncate(folder: Path) -> None:
+        data = (folder / IMAGE).read_bytes()
+        (folder / IMAGE).write_bytes(data[: len(data) // 2])
+
+    _made_again(own_cache, truncate, caplog, tiny_torch)
+
+
+def test_an_export_damaged_in_place_is_caught_by_its_probe_and_made_again(
+    own_cache: Path, caplog: pytest.LogCaptureFixture, tiny_torch: Embedder
+) -> None:
+    """Same size, other bytes: only running the graph on its probes can tell. (Every image weight
+    takes part in every picture; a text token's row only in queries that use it.)"""
+
+    def scramble_weights(folder: Path) -> None:
+        data = bytearray((folder / IMAGE).read_bytes())
+        middle = len(data) // 2
+        data[middle : middle + 200_000] = np.random.default_rng(1).integers(0, 256, 200_000, dtype=np.uint8).tobytes()
+        (folder / IMAGE).write_bytes(bytes(data))
+
+    _made_again(own_cache, scramble_weights, caplog, tiny_torch)
+    assert any("is damaged" in r.getMessage() for r in caplog.records)
+
+
+def test_an_export_for_another_runtime_version_is_made_again(
+    own_cache: Path, caplog: pytest.LogCaptureFixture, tiny_torch: Embedder
+) -> None:
+    def older_runtime(folder: Path) -> None:
+        manifest = json.loads((folder / export_cache.MANIFEST).read_text())
+        manifest["key"]["runtime"] = "1.0.0"
+        (folder / export_cache.MANIFEST).write_text(json.dumps(manifest))
+
+    _made_again(own_cache, older_runtime, caplog, tiny_torch)
+
+
+def test_an_export_for_other_weights_is_not_used_and_is_pruned(own_cache: Path, tmp_path: Path, tiny_torch: Embedder) -> None:
+    """Weights changed in place (same path, other bytes: a re-import): a new export, the old one removed."""
+    spec = get_model("tiny-shapes")
+    weights = tmp_path / "tiny-copy.safetensors"
+    weights.write_bytes(Path(spec.weights or "").read_bytes())
+    copy = dataclasses.replace(spec, name="tiny-copy", weights=str(weights))
+    Embedder(copy, device="cpu", threads=1)
+    (before,) = [p for p in own_cache.iterdir() if p.is_dir()]
+
+    from safetensors.numpy import load_file, save_file
+
+    tensors = load_file(weights)
+    rng = np.random.default_rng(3)
+    projection = tensors["text_projection"]  # the text tower's last layer: other vectors, still a sound model
+    tensors["text_projection"] = (projection + rng.normal(0, 0.05, projection.shape)).astype(projection.dtype)
+    save_file(tensors, weights)
+    other = Embedder(copy, device="cpu", threads=1)
+    (after,) = [p for p in own_cache.iterdir() if p.is_dir()]
+    assert after != before and not before.exists()
+    torch_other = Embedder(copy, device="cpu", threads=1, backend="torch")
+    _assert_parity(other, torch_other)
+    assert _cosines(other.encode_texts(TEXTS), tiny_torch.encode_texts(TEXTS)).min() < VERIFY_COSINE, "really other weights"
+
+
+def test_an_export_that_cannot_be_written_falls_back_to_torch_with_one_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tiny_torch: Embedder
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the export cache should be")
+    monkeypatch.setenv("PHOTOSEARCH_EXPORT_CACHE", str(blocked))
+    caplog.clear()
+    embedder = _tiny()
+    assert embedder.backend == "torch"
+    assert embedder.note and "running the model with torch on the CPU" in embedder.note and "\n" not in embedder.note
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [embedder.note]
+    np.testing.assert_allclose(embedder.encode_texts(TEXTS), tiny_torch.encode_texts(TEXTS), atol=1e-6)
+
+
+def test_a_machine_without_onnx_runtime_runs_torch_with_one_note(tmp_path: Path) -> None:
+    """A real process where `import onnxruntime` fails, as on a machine that lacks it."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "onnxruntime.py").write_text("raise ImportError('No module named onnxruntime')\n")
+    script = textwrap.dedent(
+        """
+        import logging, json
+        logging.basicConfig(level=logging.WARNING, format="%(message)s")
+        from photosearch.core.library import Library
+        with Library(model="tiny-shapes") as library:
+            library.search("a red circle")
+            print(json.dumps(library.inference_backend))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shim), str(ROOT)])}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    backend, note = json.loads(done.stdout)
+    assert backend == "torch"
+    assert "ONNX Runtime is not installed" in note
+    assert done.stderr.count("ONNX Runtime") == 1, done.stderr
+
+
+def test_an_unknown_backend_is_refused_in_one_line() -> None:
+    from photosearch.core.models.registry import ModelUnavailable
+
+    with pytest.raises(ModelUnavailable, match="unknown inference backend 'tensorflow'"):
+        Embedder(get_model("tiny-shapes"), device="cpu", backend="tensorflow")
+
+
+def test_the_image_pool_runs_at_background_priority_and_queries_on_the_calling_thread() -> None:
+    """ONNX Runtime's pool threads inherit the priority of the thread that made the session."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("thread priorities are read from /proc")
+
+    def niced() -> int:
+        count = 0
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                count += int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]) >= 10
+            except (OSError, IndexError, ValueError):
+                pass
+        return count
+
+    before = niced()
+    fast = Embedder(get_model("tiny-shapes"), device="cpu", threads=3)
+    assert niced() - before == 2, "the caller plus two pool threads run a batch"
+    assert fast.encode_texts(["a red circle"]).shape == (1, fast.dim)
+    assert os.getpriority(os.PRIO_PROCESS, 0) < 10
