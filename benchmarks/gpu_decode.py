@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     files = [f for f in ensure_photos(Path(args.photos), args.count) if f.suffix.lower() in (".jpg", ".jpeg")]
-    cpu = decode_ceiling(files, args.size, args.workers)
+    cpu, _ = decode_ceiling(files, args.size, args.workers)
     gpu = gpu_rate(files, args.size, args.workers, args.batch)
     megabytes = sum(f.stat().st_size for f in files) / len(files) / 1e6
     result = {

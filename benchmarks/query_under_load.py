@@ -45,8 +45,21 @@ WORDS = "dog cat beach sunset mountain city night snow car bicycle forest river 
 
 
 def build_library(root: Path, size: int, model: str) -> Path:
-    """A library of `size` indexed photos, built through the catalog's API (no model needed)."""
+    """A library of `size` indexed photos, built through the catalog's API (no model needed),
+    once per `root`; every run gets a fresh copy of it, so runs are alike."""
+    pristine = root / "pristine"
+    if not (pristine / "catalog.sqlite3").is_file():
+        _build(root, pristine, size, model)
+    home = root / "home"
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.copytree(pristine, home)
+    return home
+
+
+def _build(root: Path, home: Path, size: int, model: str) -> None:
     bulk = root / "library-photos"
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(bulk, ignore_errors=True)
     seed = ensure_photos(root / "seed", 1)[0]
     print(f"linking {size} photos …", file=sys.stderr)
     source = seed
@@ -58,7 +71,6 @@ def build_library(root: Path, size: int, model: str) -> Path:
             source = root / "seed" / f"copy-{i}.jpg"
             shutil.copy2(seed, source)
         os.link(source, target)
-    home = root / "home"
     spec = get_model(model, home)
     catalog = Catalog(home / "catalog.sqlite3")
     catalog.add_folder(str(bulk))
@@ -78,7 +90,6 @@ def build_library(root: Path, size: int, model: str) -> Path:
         library.claim_writer()
         library.store.save()
     print(f"index built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return home
 
 
 def measure(
@@ -113,6 +124,7 @@ def main() -> None:
     parser.add_argument("--model", default=DEFAULT_MODEL)
     parser.add_argument("--threads", type=int, default=None, help="worker threads (default: cores - 1)")
     parser.add_argument("--work", type=Path, default=None, help="folder for the generated library (default: a temp dir)")
+    parser.add_argument("--backend", default=None, help="inference backend (default: the worker's, auto)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -120,7 +132,8 @@ def main() -> None:
     home = build_library(root, args.library_size, args.model)
     unique = ensure_photos(root / "camera", 24)
     incoming = root / "incoming"
-    incoming.mkdir(exist_ok=True)
+    shutil.rmtree(incoming, ignore_errors=True)
+    incoming.mkdir()
 
     progress: list[Progress] = []
     indexing_done = threading.Event()
@@ -131,7 +144,7 @@ def main() -> None:
         elif isinstance(event, p.StateChanged) and event.state == "idle" and progress:
             indexing_done.set()
 
-    settings = WorkerSettings(home=str(home), model=args.model, threads=args.threads, random_weights=True)
+    settings = WorkerSettings(home=str(home), model=args.model, threads=args.threads, random_weights=True, backend=args.backend)
     client = WorkerClient(settings, on_event=on_event, restart=False).start()
     rng = random.Random(5)
     try:
@@ -154,6 +167,7 @@ def main() -> None:
             "machine": f"{os.cpu_count()} cores",
             "library_photos": args.library_size,
             "model": args.model,
+            "backend": client.status().worker.inference_backend,
             "idle": summary(idle),
             "while_indexing": summary(loaded),
             "indexing_rate_during_queries": round(rate, 2),

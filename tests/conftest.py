@@ -32,6 +32,19 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))  # the window's remembered settings
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _tiny_model_exported(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The tiny model's ONNX export made once, before any test: a test must not depend on
+    whether an earlier one already paid for it (the first use prints a note and takes seconds)."""
+    from photosearch.core.models.embedder import Embedder
+    from photosearch.core.models.registry import get_model
+
+    cache = tmp_path_factory.getbasetemp() / "export-cache"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PHOTOSEARCH_EXPORT_CACHE", str(cache))
+        Embedder(get_model("tiny-shapes"), device="cpu", threads=1)
+
+
 @pytest.fixture
 def library(tmp_path: Path) -> Iterator[Library]:
     lib = Library(tmp_path / "library", model="tiny-shapes", threads=2)

@@ -194,17 +194,18 @@ def test_an_export_that_cannot_be_written_falls_back_to_torch_with_one_note(
     np.testing.assert_allclose(embedder.encode_texts(TEXTS), tiny_torch.encode_texts(TEXTS), atol=1e-6)
 
 
-def test_a_machine_without_onnx_runtime_runs_torch_with_one_note(tmp_path: Path) -> None:
-    """A real process where `import onnxruntime` fails, as on a machine that lacks it."""
+def _without(module: str, tmp_path: Path, backend: str = "auto") -> tuple[str, str, str]:
+    """(backend, note, stderr) of a real process in which `import <module>` fails, as on a
+    machine that lacks it, after it searched the tiny model's library."""
     shim = tmp_path / "shim"
     shim.mkdir()
-    (shim / "onnxruntime.py").write_text("raise ImportError('No module named onnxruntime')\n")
+    (shim / f"{module}.py").write_text(f"raise ImportError('No module named {module}')\n")
     script = textwrap.dedent(
-        """
+        f"""
         import logging, json
         logging.basicConfig(level=logging.WARNING, format="%(message)s")
         from photosearch.core.library import Library
-        with Library(model="tiny-shapes") as library:
+        with Library(model="tiny-shapes", backend="{backend}") as library:
             library.search("a red circle")
             print(json.dumps(library.inference_backend))
         """
@@ -213,9 +214,23 @@ def test_a_machine_without_onnx_runtime_runs_torch_with_one_note(tmp_path: Path)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     backend, note = json.loads(done.stdout)
+    return backend, note, done.stderr
+
+
+def test_a_machine_without_onnx_runtime_runs_torch_with_one_note(tmp_path: Path) -> None:
+    backend, note, stderr = _without("onnxruntime", tmp_path)
     assert backend == "torch"
     assert "ONNX Runtime is not installed" in note
-    assert done.stderr.count("ONNX Runtime") == 1, done.stderr
+    assert stderr.count("ONNX Runtime") == 1, stderr
+
+
+def test_int8_without_its_tools_runs_the_exact_graph_with_one_note(own_cache: Path, tmp_path: Path) -> None:
+    """Quantising needs the onnx package; without it int8 is refused in a note, never a failure."""
+    _tiny()  # the fp32 export, made while onnx is there
+    backend, note, stderr = _without("onnx", tmp_path, backend="onnx-int8")
+    assert backend == "onnx"
+    assert "int8 is not available for model 'tiny-shapes'" in note and "onnx package" in note
+    assert stderr.count("int8 is not available") == 1, stderr
 
 
 def test_an_unknown_backend_is_refused_in_one_line() -> None:

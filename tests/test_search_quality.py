@@ -112,3 +112,20 @@ def test_search_while_indexing_runs(tmp_path: Path) -> None:
         thread.join()
     library.close()
     assert not errors and counts and counts[-1] == 5
+
+
+def test_int8_keeps_the_tiny_models_held_out_precision(
+    held_out: tuple[Library, dict[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The int8 image graph is offered only where quality holds: on held-out photos through the
+    real pipeline, not one measure may drop below the exact (fp32) backend's."""
+    library, truth = held_out
+    assert library.inference_backend == ("onnx", None), "the default backend on a CPU"
+    exact = evaluation.report(library, truth)
+    with Library(tmp_path_factory.mktemp("held-out-int8"), model="tiny-shapes", threads=2, backend="onnx-int8") as int8:
+        int8.add_folder(Path(next(iter(truth))).parent)
+        _, report = int8.index()
+        assert report.indexed == len(truth)
+        assert int8.inference_backend == ("onnx-int8", None)
+        approximate = evaluation.report(int8, truth)
+    assert all(approximate[name] >= value for name, value in exact.items()), (exact, approximate)

@@ -407,6 +407,21 @@ COMMANDS = {
 }
 
 
+class _TerminalNotes(logging.Handler):
+    """One line on stderr per note (sys.stderr looked up each time: it may have been replaced)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"{PROG}: {printable(record.getMessage())}", file=sys.stderr)
+
+
+def _show_model_notes() -> None:
+    """The models' notes (a one-time export for this CPU, a fallback to torch) go to the terminal
+    as well as the log: a first search that pauses for an export must say why."""
+    models = logging.getLogger("photosearch.core.models")
+    if not any(isinstance(handler, _TerminalNotes) for handler in models.handlers):
+        models.addHandler(_TerminalNotes(logging.WARNING))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import multiprocessing
 
@@ -414,6 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(LOG_NAME)
+    _show_model_notes()
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:

@@ -69,9 +69,13 @@ class LibraryDialog(QDialog):
 
     def show_status(self, status: LibraryStatus) -> None:
         photos = status.photos
-        self.summary.setText(
-            f"{photos.indexed} photos searchable with {status.model}; {photos.pending} waiting, {photos.skipped} skipped"
-        )
+        text = f"{photos.indexed} photos searchable with {status.model}; {photos.pending} waiting, {photos.skipped} skipped"
+        worker = status.worker
+        if worker is not None and worker.inference_backend:
+            text += f"\nInference: {worker.inference_backend}, {worker.inference_threads} threads"
+            if worker.backend_note:
+                text += f" ({worker.backend_note})"
+        self.summary.setText(text)
         self.folders.setRowCount(len(status.folders))
         for row, folder in enumerate(status.folders):
             counts = folder.photos

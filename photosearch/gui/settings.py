@@ -1,6 +1,6 @@
-"""Settings the window remembers (QSettings): model, device, thumbnail size, window geometry;
-and the settings dialog, which also edits the library's excluded folders (library state, kept
-in its catalog). A model or device change restarts the worker."""
+"""Settings the window remembers (QSettings): model, device, inference backend, thumbnail size,
+window geometry; and the settings dialog, which also edits the library's excluded folders
+(library state, kept in its catalog). A model, device or backend change restarts the worker."""
 
 from __future__ import annotations
 
@@ -17,16 +17,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosearch.records import INFERENCE_BACKENDS
+
 from .grid import DEFAULT_CELL, MAX_CELL, MIN_CELL
 
 DEVICES = ("auto", "cpu", "cuda")
 DEVICE_NAMES = {"auto": "Automatic (GPU when present)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
+BACKEND_NAMES = {
+    "auto": "Automatic (ONNX Runtime on a CPU)",
+    "onnx": "ONNX Runtime",
+    "onnx-int8": "ONNX Runtime, int8 (faster indexing, approximate)",
+    "torch": "PyTorch",
+}
 
 
 @dataclass
 class Preferences:
     model: str = ""  # empty: the library's own model
     device: str = "auto"
+    backend: str = "auto"
     cell: int = DEFAULT_CELL
 
     @classmethod
@@ -42,12 +51,14 @@ class Preferences:
         return cls(
             model=text("worker/model", ""),
             device=text("worker/device", "auto") if text("worker/device", "auto") in DEVICES else "auto",
+            backend=text("worker/backend", "auto") if text("worker/backend", "auto") in INFERENCE_BACKENDS else "auto",
             cell=max(MIN_CELL, min(MAX_CELL, cell)),
         )
 
     def save(self, store: QSettings) -> None:
         store.setValue("worker/model", self.model)
         store.setValue("worker/device", self.device)
+        store.setValue("worker/backend", self.backend)
         store.setValue("grid/cell", self.cell)
 
 
@@ -69,6 +80,11 @@ class SettingsDialog(QDialog):
             self.device.addItem(DEVICE_NAMES[device], device)
         self.device.setCurrentIndex(max(0, self.device.findData(preferences.device)))
         form.addRow("&Device", self.device)
+        self.backend = QComboBox(self)
+        for backend in INFERENCE_BACKENDS:
+            self.backend.addItem(BACKEND_NAMES[backend], backend)
+        self.backend.setCurrentIndex(max(0, self.backend.findData(preferences.backend)))
+        form.addRow("&Inference", self.backend)
         self.cell = QSlider(Qt.Orientation.Horizontal, self)
         self.cell.setRange(MIN_CELL, MAX_CELL)
         self.cell.setValue(preferences.cell)
@@ -85,6 +101,7 @@ class SettingsDialog(QDialog):
         return Preferences(
             model=str(self.model.currentData() or ""),
             device=str(self.device.currentData() or "auto"),
+            backend=str(self.backend.currentData() or "auto"),
             cell=self.cell.value(),
         )
 

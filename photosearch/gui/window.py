@@ -554,7 +554,8 @@ class MainWindow(QMainWindow):
         self.show_notice("Updating the excluded folders; the library rescans them")
 
     def apply_preferences(self, preferences: Preferences) -> None:
-        restart = (preferences.model, preferences.device) != (self.preferences.model, self.preferences.device)
+        worker_part = (preferences.model, preferences.device, preferences.backend)
+        restart = worker_part != (self.preferences.model, self.preferences.device, self.preferences.backend)
         self.preferences = preferences
         preferences.save(self.store)
         self.cell.setValue(preferences.cell)
@@ -660,7 +661,10 @@ class MainWindow(QMainWindow):
 
 def _with_preferences(settings: WorkerSettings, preferences: Preferences) -> WorkerSettings:
     device = None if preferences.device == "auto" else preferences.device
-    return replace(settings, model=preferences.model or settings.model, device=device or settings.device)
+    backend = None if preferences.backend == "auto" else preferences.backend
+    return replace(
+        settings, model=preferences.model or settings.model, device=device or settings.device, backend=backend or settings.backend
+    )
 
 
 def app_icon() -> QIcon:

@@ -152,7 +152,7 @@ class Embedder:
         from .onnx_towers import OnnxTowers, OnnxUnavailable
 
         try:
-            return OnnxTowers(
+            towers = OnnxTowers(
                 self.spec,
                 weights,
                 threads,
@@ -164,6 +164,8 @@ class Embedder:
         except OnnxUnavailable as exc:
             self.note = f"running the model with torch on the CPU: {exc}"
             return None
+        self.note = towers.note
+        return towers
 
     @property
     def threads(self) -> int:

@@ -82,6 +82,7 @@ class OnnxTowers:
         self.threads = max(1, threads)
         self.int8 = int8
         self.name = "onnx-int8" if int8 else "onnx"
+        self.note: str | None = None  # why int8 was asked for but the exact graph runs
         self._on_note = on_note or (lambda note: log.info("%s", note))
         root = export_cache_dir()
         digest = RANDOM_WEIGHTS if weights is None else weights_digest(weights, root)
@@ -141,9 +142,13 @@ class OnnxTowers:
         tokens = np.array(manifest.probe_tokens, dtype=np.int64)
         _check(self.encode_tokens(tokens), manifest.references[TEXT], TEXT)
         _check(self.encode_tokens(tokens[-1:]), manifest.references[TEXT][-1:], TEXT)  # another batch and length
-        image_file = IMAGE_INT8 if self.int8 else IMAGE
         if self.int8 and IMAGE_INT8 not in manifest.files:
-            self._quantize(manifest)
+            try:
+                self._quantize(manifest)
+            except OnnxUnavailable as exc:  # the exact graph still serves: say so, never fail
+                self.int8, self.name = False, "onnx"
+                self.note = f"int8 is not available for model '{manifest.key.model}' ({exc}): using the exact graph"
+        image_file = IMAGE_INT8 if self.int8 else IMAGE
         self._image = _in_background_thread(lambda: self._session(image_file, self.threads))
         pixels = probe_pixels(manifest.image_size)
         least = VERIFY_INT8_COSINE if self.int8 else VERIFY_COSINE
@@ -200,16 +205,26 @@ class OnnxTowers:
     def _quantize(self, manifest: Manifest) -> None:
         """int8 weights for the image graph (dynamic quantisation), made once from the fp32 graph."""
         try:
+            import onnx
             from onnxruntime.quantization import QuantType, quantize_dynamic
         except ImportError as exc:
             raise OnnxUnavailable(f"int8 needs the onnx package ({_first_line(exc)})") from None
         self._on_note(f"making the int8 image graph of '{manifest.key.model}' (once)")
-        made = self.folder / f"{IMAGE_INT8}.partial"
-        with quiet_tools():
-            quantize_dynamic(self.folder / IMAGE, made, weight_type=QuantType.QInt8, per_channel=True)
+        source, made = self.folder / f"{IMAGE}.for-int8", self.folder / f"{IMAGE_INT8}.partial"
+        try:
+            graph = onnx.load(self.folder / IMAGE)
+            del graph.graph.value_info[:]  # the exporter's shape notes can trip the quantiser's own inference
+            onnx.save(graph, source)
+            del graph
+            with quiet_tools():
+                quantize_dynamic(source, made, weight_type=QuantType.QInt8, per_channel=True)
+            vectors = self._session(made.name, self.threads).run(None, {"pixels": probe_pixels(manifest.image_size)})[0]
+        except Exception as exc:  # any failure of the quantiser on this architecture
+            made.unlink(missing_ok=True)
+            raise OnnxUnavailable(f"quantising failed: {_first_line(exc)}") from None
+        finally:
+            source.unlink(missing_ok=True)
         manifest.files[IMAGE_INT8] = publish(self.folder, IMAGE_INT8, made)
-        session = self._session(IMAGE_INT8, self.threads)
-        vectors = session.run(None, {"pixels": probe_pixels(manifest.image_size)})[0]
         manifest.references[IMAGE_INT8] = vectors.tolist()
         manifest.quality[IMAGE_INT8] = float(_cosines(vectors, manifest.references[IMAGE]).min())
         write_manifest(self.folder, manifest)
