@@ -35,7 +35,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photosearch.core.catalog import Catalog
-from photosearch.core.cpu import default_threads
+from photosearch.core.cpu import DECODE_NICE, decode_threads, make_current_thread_background
 from photosearch.core.images import is_photo_path, load_for_model
 from photosearch.core.index.store import IndexStore
 from photosearch.core.models.embedder import Embedder
@@ -91,7 +91,8 @@ def decode_ceiling(files: list[Path], size: int, workers: int) -> tuple[float, f
                 thumbnails.write(numbered[0], info.thumbnail)
 
         started, cpu = time.perf_counter(), time.process_time()
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        lowered = lambda: make_current_thread_background(DECODE_NICE)  # noqa: E731 - as the Indexer runs them
+        with ThreadPoolExecutor(max_workers=workers, initializer=lowered) as pool:
             for _ in pool.map(decode, enumerate(files), chunksize=8):
                 pass
         return len(files) / (time.perf_counter() - started), (time.process_time() - cpu) / len(files)
@@ -149,7 +150,7 @@ def measure_backend(
     started = time.perf_counter()
     embedder = Embedder(spec, device=args.device, threads=args.threads, random_weights=True, backend=backend)
     loaded = time.perf_counter() - started
-    workers = args.workers or (os.cpu_count() or 2 if embedder.device != "cpu" else None)
+    workers = args.workers
     first, first_cs = ceiling(embedder, count, args.batch_size)
     rate, indexed = pipeline(embedder, photos, args.batch_size, workers)
     bare = pipeline(embedder, photos, args.batch_size, workers, thumbnails=False)[0] if args.thumbnail_cost else None
@@ -178,7 +179,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=96, help="photos to generate when --photos is empty")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="inference threads (every measurement)")
-    parser.add_argument("--workers", type=int, default=None, help="decode threads (default: cores - 1 on CPU, all cores on GPU)")
+    parser.add_argument("--workers", type=int, default=None, help="decode threads (default: the pipeline's, one per core)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--backends", default=None, help="comma-separated (default: torch,onnx on a CPU; torch on a GPU)")
     parser.add_argument("--baseline", action="store_true", help="also the rclip-like indexer (full-size decode, then ONNX)")
@@ -199,7 +200,7 @@ def main() -> None:
         embedders[backend] = embedder
         measured.append(result)
     some = next(iter(embedders.values()))
-    decode_workers = args.workers or (default_threads() if some.device == "cpu" else cores)  # what the Indexer used
+    decode_workers = args.workers or decode_threads()  # what the Indexer used
     decoding, decode_cs = decode_ceiling(files, some.image_size, decode_workers)
     for result in measured:
         if some.device == "cpu":  # decoding and inference share the cores: the most both can do together

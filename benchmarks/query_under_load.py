@@ -81,7 +81,9 @@ def _build(root: Path, home: Path, size: int, model: str) -> None:
     while chunk := catalog.pending(0, 5000):
         vectors = rng.standard_normal((len(chunk), spec.dim)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        catalog.commit_results(spec.name, [Embedded(ph, vectors[i], print_, 4032, 3024, None) for i, ph in enumerate(chunk)], [])
+        # marked as having thumbnails: else the worker's idle time would go to making 100k of them first
+        embedded = [Embedded(ph, vectors[i], print_, 4032, 3024, None, thumbnail=True) for i, ph in enumerate(chunk)]
+        catalog.commit_results(spec.name, embedded, [])
     catalog.set_meta("model", spec.name)
     catalog.close()
     print("building the index snapshot …", file=sys.stderr)

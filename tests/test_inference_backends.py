@@ -259,3 +259,42 @@ def test_the_image_pool_runs_at_background_priority_and_queries_on_the_calling_t
     assert niced() - before == 2, "the caller plus two pool threads run a batch"
     assert fast.encode_texts(["a red circle"]).shape == (1, fast.dim)
     assert os.getpriority(os.PRIO_PROCESS, 0) < 10
+
+
+def test_a_search_through_a_cached_export_never_imports_torch(tmp_path: Path) -> None:
+    """torch costs a process ~700 MB and seconds: the ONNX path needs it only to make an export."""
+    script = textwrap.dedent(
+        """
+        import sys, json
+        from photosearch.core.library import Library
+        with Library(model="tiny-shapes", device="cpu") as library:
+            library.search("a red circle")
+            print(json.dumps([library.inference_backend[0], "torch" in sys.modules, "open_clip" in sys.modules]))
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == ["onnx", False, False]
+
+
+@pytest.mark.parametrize("model", ["ViT-B-32-256", "tiny-shapes"])
+def test_the_torch_free_tokenizer_gives_open_clips_ids(model: str) -> None:
+    import random
+
+    import open_clip
+
+    from photosearch.core.models.clip_tokenizer import tokenizer_for
+
+    spec = get_model(model)
+    ours = tokenizer_for(spec)
+    assert ours is not None
+    if spec.config:
+        open_clip.add_model_config(spec.config)
+    theirs = open_clip.get_tokenizer(spec.arch)
+    rng = random.Random(0)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789 .,!?'\"-éü中😀&;<>"
+    texts = [*TEXTS, "Dog on a BEACH!!", "café crème brûlée", "日本の桜 🌸", "it's a <start_of_text> &amp; test"]
+    texts += [" a\tb\nc ", "3.14"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(200)]
+    np.testing.assert_array_equal(ours(texts), theirs(texts).numpy())

@@ -15,11 +15,20 @@ import sys
 import threading
 
 BACKGROUND_NICE = 10
+# Decode threads sit below the thread that runs the model, whatever its priority: the model
+# never waits at a barrier for one of its own threads that a decoder displaced, and decoding
+# still takes every cycle the model leaves (so the decode pool may have a thread per core).
+DECODE_NICE = 15
 
 
 def default_threads() -> int:
-    """Threads for inference and for decoding: every core but one, which stays free for the user."""
+    """Threads for the worker's inference: every core but one, which stays free for the user."""
     return max(1, (os.cpu_count() or 2) - 1)
+
+
+def decode_threads() -> int:
+    """Threads for decoding: one per core (they run below everything else, see DECODE_NICE)."""
+    return max(1, os.cpu_count() or 2)
 
 
 def make_current_thread_background(nice: int = BACKGROUND_NICE) -> bool:

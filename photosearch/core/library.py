@@ -311,7 +311,6 @@ class Library:
         before_batch: Callable[[], None] | None = None,
         batch_size: int = 32,
         decode_workers: int | None = None,
-        background: bool = False,
         final_save: bool = True,
     ) -> IndexReport:
         """Embed every pending photo (see `pipeline.Indexer` for the callbacks)."""
@@ -327,7 +326,6 @@ class Library:
             on_skipped=on_skipped,
             cancel=cancel,
             before_batch=before_batch,
-            background=background,
             final_save=final_save,
             thumbnails=self.thumbnails,
         ).run()

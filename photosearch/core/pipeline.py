@@ -24,7 +24,7 @@ import numpy as np
 from photosearch.records import IndexReport, Progress
 
 from .catalog import Catalog, Embedded, PendingPhoto, Skip
-from .cpu import default_threads, make_current_thread_background
+from .cpu import DECODE_NICE, decode_threads, make_current_thread_background
 from .fingerprint import fingerprint_of
 from .images import DecodeError, PhotoInfo, load_for_model, read_error_reason
 from .index.store import IndexStore
@@ -94,13 +94,12 @@ class Indexer:
         cancel: threading.Event | None = None,
         before_batch: Callable[[], None] | None = None,
         on_skipped: Callable[[str, str], None] | None = None,
-        background: bool = False,
         final_save: bool = True,
         decode_budget: int = DEFAULT_DECODE_BUDGET,
         thumbnails: ThumbnailStore | None = None,
     ) -> None:
         """`before_batch` runs before each inference (the worker applies its jobs and yields to
-        queries there); `background` lowers the decode threads' priority; `final_save` writes an
+        queries there); `final_save` writes an
         index snapshot at the end (else only when due); `decode_budget`: bytes that all decode
         threads together may hold for pixels at once; `thumbnails`: where the same decode writes each
         photo's thumbnail (None: no thumbnails, e.g. benchmarks of the model alone)."""
@@ -109,13 +108,12 @@ class Indexer:
         self.encoder = encoder
         self.model = model
         self.batch_size = max(1, batch_size)
-        self.decode_workers = decode_workers or default_threads()
+        self.decode_workers = decode_workers or decode_threads()
         self.on_progress = on_progress
         self.cancel = cancel or threading.Event()
         self.before_batch = before_batch
         self.on_skipped = on_skipped
         self.budget = MemoryBudget(decode_budget)
-        self.background = background
         self.final_save = final_save
         self.thumbnails = thumbnails
 
@@ -140,8 +138,9 @@ class Indexer:
         cancelled = False
         batch: list[_Decoded] = []
         failures: list[_Failed] = []
-        initializer = make_current_thread_background if self.background else None
-        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode", initializer=initializer) as pool:
+        with ThreadPoolExecutor(
+            self.decode_workers, thread_name_prefix="decode", initializer=lambda: make_current_thread_background(DECODE_NICE)
+        ) as pool:
             decoded = _DecodeQueue(
                 self.catalog,
                 pool,

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from photosearch.core.cpu import default_threads, make_current_thread_background
+from photosearch.core.cpu import decode_threads, default_threads, make_current_thread_background
 from photosearch.core.library import Library, download_model, list_models
 from photosearch.errors import UserError
 from photosearch.records import LibraryStatus, Progress, WorkerStats, WorkerStatus
@@ -208,7 +208,7 @@ class Worker:
             idle=self._state == "idle" and not len(self.collector) and self._jobs.empty(),
             watched=tuple(sorted(self.watcher.watched())),
             inference_threads=self.library.inference_threads or self.threads,
-            decode_threads=self.threads,
+            decode_threads=decode_threads(),
             stats=WorkerStats(**self._stats, events=self.collector.events),
             inference_backend=self.library.inference_backend[0],
             backend_note=self.library.inference_backend[1],
@@ -248,12 +248,10 @@ class Worker:
                     self._set_state("indexing")
                     report = self.library.run_indexing(
                         batch_size=self.settings.batch_size,
-                        decode_workers=self.threads,
                         on_progress=self._on_progress,
                         on_skipped=self._on_skipped,
                         cancel=self.stopping,
                         before_batch=self._before_batch,
-                        background=True,
                         final_save=False,
                     )
                     self._stats["embedded"] += report.indexed

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
+import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,11 +48,25 @@ class _QuietOpenClip(logging.Filter):
         return "No pretrained weights loaded" not in record.getMessage()
 
 
+def gpu_possible() -> bool:
+    """Whether this machine could have a GPU torch can use, asked without importing torch
+    (700 MB and seconds): an NVIDIA driver, ROCm's kernel driver, or an Apple-silicon Mac."""
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"
+    if sys.platform.startswith("linux"):
+        return Path("/proc/driver/nvidia/version").exists() or Path("/dev/kfd").exists()
+    if sys.platform == "win32":
+        return Path(os.environ.get("SYSTEMROOT", r"C:\Windows"), "System32", "nvcuda.dll").exists()
+    return True
+
+
 def choose_device(preference: str | None = None) -> str:
     """CUDA, then Apple MPS, then CPU; `preference` ('cpu', 'cuda', 'cuda:1', 'mps') overrides."""
+    wanted = (preference or os.environ.get("PHOTOSEARCH_DEVICE") or "auto").lower()
+    if wanted in ("auto", "cpu") and (wanted == "cpu" or not gpu_possible()):
+        return "cpu"
     import torch
 
-    wanted = (preference or os.environ.get("PHOTOSEARCH_DEVICE") or "auto").lower()
     if wanted != "auto":
         if wanted.startswith("cuda") and not torch.cuda.is_available():
             raise ModelUnavailable(f"device '{wanted}' was requested but no CUDA GPU is available")
@@ -122,26 +139,28 @@ class Embedder:
         wanted = (backend or os.environ.get("PHOTOSEARCH_BACKEND") or "auto").lower()
         if wanted not in INFERENCE_BACKENDS:
             raise ModelUnavailable(f"unknown inference backend '{wanted}'; choose one of: {', '.join(INFERENCE_BACKENDS)}")
-        import open_clip
-        import torch
-
-        if threads:
-            torch.set_num_threads(max(1, threads))
         self.spec = spec
         self.device = choose_device(device)
-        _register_config(spec)
-        self.tokenizer = open_clip.get_tokenizer(spec.arch)
         self.note: str | None = None  # why the wanted backend is not the one in use
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
+        # torch is imported only when it runs the model or makes an export: the ONNX path with
+        # a cached export runs without it (it would cost the worker 700 MB and seconds)
+        from .clip_tokenizer import tokenizer_for
+
+        self.tokenizer: Callable[[list[str]], np.ndarray] = tokenizer_for(spec) or self._open_clip_tokenizer()
         self.towers: OnnxTowers | TorchTowers | None = None
         if wanted != "torch" and self.device == "cpu":
-            self.towers = self._onnx_towers(weights, threads or int(torch.get_num_threads()), int8=wanted == "onnx-int8")
+            self.towers = self._onnx_towers(weights, threads or os.cpu_count() or 1, int8=wanted == "onnx-int8")
         elif wanted.startswith("onnx"):
             self.note = f"ONNX Runtime runs on the CPU only: using torch on {self.device}"
         if self.towers is None:
+            import torch
+
             from .torch_towers import TorchTowers
 
+            if threads:
+                torch.set_num_threads(max(1, threads))
             self.towers = TorchTowers(*load_clip_model(spec, weights, self.device), spec, self.device)
         if self.note:
             log.warning("%s", self.note)
@@ -165,6 +184,11 @@ class Embedder:
             self.note = f"running the model with torch on the CPU: {exc}"
             return None
         self.note = towers.note
+        from .clip_tokenizer import ClipTokenizer
+
+        if isinstance(self.tokenizer, ClipTokenizer) and not towers.tokens_match(self._tokens):
+            log.warning("the torch-free tokenizer differs from open_clip's for '%s': using open_clip's", self.spec.name)
+            self.tokenizer = self._open_clip_tokenizer()
         return towers
 
     @property
@@ -173,8 +197,16 @@ class Embedder:
         assert self.towers is not None
         return self.towers.threads
 
+    def _open_clip_tokenizer(self) -> Callable[[list[str]], np.ndarray]:
+        """open_clip's own tokenizer (imports torch), for models ours does not cover."""
+        import open_clip
+
+        _register_config(self.spec)
+        tokenizer = open_clip.get_tokenizer(self.spec.arch)
+        return lambda texts: tokenizer(texts).numpy()
+
     def _tokens(self, texts: list[str]) -> np.ndarray:
-        return np.ascontiguousarray(self.tokenizer(texts).numpy(), dtype=np.int64)
+        return np.ascontiguousarray(self.tokenizer(texts), dtype=np.int64)
 
     def encode_images(self, pixels: np.ndarray) -> np.ndarray:
         if len(pixels) == 0:

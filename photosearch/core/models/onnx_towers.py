@@ -128,6 +128,13 @@ class OnnxTowers:
             tokens = tokens[:, : prefix_length(tokens)]
         return self._text.run(None, {"tokens": np.ascontiguousarray(tokens, dtype=np.int64)})[0]
 
+    def tokens_match(self, tokenize: Callable[[list[str]], np.ndarray]) -> bool:
+        """Whether `tokenize` gives the probe texts the ids open_clip gave when the export was made."""
+        recorded = np.array(self.manifest.probe_tokens, dtype=np.int64)
+        mine = tokenize(list(PROBE_TEXTS))
+        width = recorded.shape[1]
+        return bool(mine.shape[0] == recorded.shape[0] and (mine[:, :width] == recorded).all() and not mine[:, width:].any())
+
     @property
     def int8_quality(self) -> float | None:
         """Least cosine of the int8 image graph to torch fp32 on the probes (None: fp32 in use)."""
@@ -163,6 +170,9 @@ class OnnxTowers:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # no arena: it would keep the largest batch's activations for good (hundreds of MB for
+        # the default model), where freeing them after each batch costs nothing measurable
+        options.enable_cpu_mem_arena = False
         options.log_severity_level = 3  # its warnings about unused initialisers are noise
         try:
             return ort.InferenceSession(str(self.folder / name), options, providers=["CPUExecutionProvider"])
