@@ -152,6 +152,14 @@ def main() -> None:
     try:
         while client.status().worker.state != "idle":
             time.sleep(0.2)
+        # "idle" means no photos to index; the first idle time also measures the new graph's
+        # search breadth and makes the day's catalog backup: wait for both, so idle is idle
+        waited = time.monotonic()
+        while time.monotonic() - waited < 600:
+            status = client.status()
+            if status.index.search and status.catalog.backup:
+                break
+            time.sleep(1.0)
         measure(client, 5, rng, 0.05)  # warm-up
         idle = measure(client, args.queries // 2, rng, 0.1)
         for i in range(args.new_photos):  # hard links: new files for the worker, no disk to fill

@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("paths", nargs="*", metavar="PATH", help="photo folders to add (none: re-sync the library's folders)")
     p.add_argument("--batch-size", type=options.whole_number(1, 4096), default=32, help="photos per inference batch (default 32)")
-    p.add_argument("--workers", type=THREADS, default=None, help="decoding threads (default: cores - 1)")
+    p.add_argument("--workers", type=THREADS, default=None, help="decoding threads (default: one per core, below inference)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser("watch", help="keep the library current: watch its folders and index changes until Ctrl+C")
