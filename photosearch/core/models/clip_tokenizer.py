@@ -146,4 +146,3 @@ class ClipTokenizer:
                     i += 1
             parts = merged
         return parts
-
