@@ -67,6 +67,12 @@ def ensure_photos(folder: Path, count: int) -> list[Path]:
         return list(pool.map(_write_camera_photo, paths, range(count), chunksize=4))
 
 
+def random_weight_spec(arch: str) -> ModelSpec:
+    """The model to measure: a built-in one by its architecture, or any open_clip architecture."""
+    known = next((s for s in BUILTIN_MODELS.values() if s.arch == arch), None)
+    return known or ModelSpec(name=arch, arch=arch, dim=0, image_size=0, licence="", summary="")
+
+
 def ceiling(embedder: Embedder, count: int, batch: int) -> tuple[float, float]:
     """(images/s, core-seconds per image) of the model alone on ready uint8 batches."""
     pixels = np.random.default_rng(0).integers(0, 255, (batch, embedder.image_size, embedder.image_size, 3), dtype=np.uint8)
@@ -111,7 +117,7 @@ def rclip_like(files: list[Path], embedder: Embedder, batch: int) -> float:
                 picture = ImageOps.exif_transpose(image.convert("RGB"))
                 scale = size / min(picture.size)
                 wide, high = max(size, round(picture.width * scale)), max(size, round(picture.height * scale))
-                picture = picture.resize((wide, high), Image.BICUBIC)
+                picture = picture.resize((wide, high), Image.Resampling.BICUBIC)
                 left, top = (picture.width - size) // 2, (picture.height - size) // 2
                 pixels.append(np.asarray(picture.crop((left, top, left + size, top + size))))
         embedder.encode_images(np.stack(pixels))
@@ -189,8 +195,7 @@ def main() -> None:
 
     photos = Path(args.photos)
     files = ensure_photos(photos, args.count)
-    known = next((s for s in BUILTIN_MODELS.values() if s.arch == args.model), None)
-    spec = known or ModelSpec(name=args.model, arch=args.model, dim=0, image_size=0, licence="", summary="")
+    spec = random_weight_spec(args.model)
     backends = (args.backends or ("torch,onnx" if args.device == "cpu" else "torch")).split(",")
     cores = os.cpu_count() or 2
     measured: list[dict[str, object]] = []

@@ -22,18 +22,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from index_throughput import ceiling
+from index_throughput import ceiling, random_weight_spec
 
 from photosearch.core.images import load_for_model
 from photosearch.core.library import Library
 from photosearch.core.models.embedder import Embedder
-from photosearch.core.models.registry import BUILTIN_MODELS, ModelSpec
 from photosearch.samples import evaluation, synthetic
 
 
 def architecture(name: str, photos: list[Path], threads: int) -> dict[str, object]:
-    known = next((s for s in BUILTIN_MODELS.values() if s.arch == name), None)
-    spec = known or ModelSpec(name=name, arch=name, dim=0, image_size=0, licence="", summary="")
+    spec = random_weight_spec(name)
     exact = Embedder(spec, device="cpu", threads=threads, random_weights=True, backend="onnx")
     int8 = Embedder(spec, device="cpu", threads=threads, random_weights=True, backend="onnx-int8")
     pixels = np.stack([load_for_model(path, exact.image_size)[0] for path in photos])

@@ -177,7 +177,7 @@ def main() -> None:
             "machine": f"{os.cpu_count()} cores",
             "library_photos": args.library_size,
             "model": args.model,
-            "backend": client.status().worker.inference_backend,
+            "backend": getattr(client.status().worker, "inference_backend", None),
             "idle": summary(idle),
             "while_indexing": summary(loaded),
             "indexing_rate_during_queries": round(rate, 2),

@@ -19,8 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from index_throughput import random_weight_spec
+
 from photosearch.core.models.embedder import Embedder
-from photosearch.core.models.registry import BUILTIN_MODELS, ModelSpec
+from photosearch.core.models.registry import ModelSpec
 
 SENTENCES = (
     "dog on a beach at sunset",
@@ -71,8 +73,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="inference threads (the worker's query thread: 1)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    known = next((s for s in BUILTIN_MODELS.values() if s.arch == args.model), None)
-    spec = known or ModelSpec(name=args.model, arch=args.model, dim=0, image_size=0, licence="", summary="")
+    spec = random_weight_spec(args.model)
     results = [measure(spec, backend, args.threads) for backend in args.backends.split(",")]
     if args.json:
         print(json.dumps({"model": args.model, "threads": args.threads, "backends": results}))

@@ -298,3 +298,13 @@ def test_the_torch_free_tokenizer_gives_open_clips_ids(model: str) -> None:
     texts += [" a\tb\nc ", "3.14"]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60))) for _ in range(200)]
     np.testing.assert_array_equal(ours(texts), theirs(texts).numpy())
+
+
+def test_each_start_checks_the_torch_free_tokenizer_against_open_clips_recorded_ids() -> None:
+    from photosearch.core.models.clip_tokenizer import ClipTokenizer
+    from photosearch.core.models.onnx_towers import OnnxTowers
+
+    fast = _tiny()
+    assert isinstance(fast.towers, OnnxTowers) and isinstance(fast.tokenizer, ClipTokenizer)
+    assert fast.towers.tokens_match(fast._tokens)
+    assert not fast.towers.tokens_match(lambda texts: fast._tokens([t.upper() + " extra" for t in texts]))

@@ -175,7 +175,9 @@ class Embedder:
                 self.spec,
                 weights,
                 threads,
-                tokenize=self._tokens,
+                # an export records open_clip's own ids for its probes: the reference every
+                # later start checks our torch-free tokenizer against (see tokens_match)
+                tokenize=lambda texts: np.ascontiguousarray(self._open_clip_tokenizer()(texts), dtype=np.int64),
                 load_model=lambda: load_clip_model(self.spec, weights, "cpu"),
                 int8=int8,
                 on_note=lambda note: log.warning("%s", note),
