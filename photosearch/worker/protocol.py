@@ -26,7 +26,7 @@ class WorkerSettings:
     home: str | None = None
     model: str | None = None
     device: str | None = None
-    threads: int | None = None  # inference threads; default cores − 1 (decoding: one thread per core, below them)
+    threads: int | None = None  # inference and decode threads; default: cores − 1 for inference, one decode thread per core
     backend: str | None = None  # CPU inference runtime: auto · onnx · onnx-int8 · torch
     batch_size: int = 32
     quiet_s: float = 0.4  # debounce: a batch of events is released after this much silence…

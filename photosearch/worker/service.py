@@ -65,6 +65,8 @@ class Worker:
         self.settings = settings
         self.emit = emit
         self.threads = settings.threads or default_threads()
+        # decoding runs below inference, one thread per core, unless the user set a limit
+        self.decode_threads = settings.threads or decode_threads()
         self.library = Library(
             Path(settings.home) if settings.home else None,
             model=settings.model,
@@ -208,7 +210,7 @@ class Worker:
             idle=self._state == "idle" and not len(self.collector) and self._jobs.empty(),
             watched=tuple(sorted(self.watcher.watched())),
             inference_threads=self.library.inference_threads or self.threads,
-            decode_threads=decode_threads(),
+            decode_threads=self.decode_threads,
             stats=WorkerStats(**self._stats, events=self.collector.events),
             inference_backend=self.library.inference_backend[0],
             backend_note=self.library.inference_backend[1],
@@ -248,6 +250,7 @@ class Worker:
                     self._set_state("indexing")
                     report = self.library.run_indexing(
                         batch_size=self.settings.batch_size,
+                        decode_workers=self.decode_threads,
                         on_progress=self._on_progress,
                         on_skipped=self._on_skipped,
                         cancel=self.stopping,

@@ -162,6 +162,7 @@ class Embedder:
             if threads:
                 torch.set_num_threads(max(1, threads))
             self.towers = TorchTowers(*load_clip_model(spec, weights, self.device), spec, self.device)
+            self.tokenizer = self._open_clip_tokenizer()  # torch is loaded now: the model's own tokenizer
         if self.note:
             log.warning("%s", self.note)
         self.backend = self.towers.name
