@@ -14,6 +14,7 @@ import random
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -261,6 +262,36 @@ def test_after_the_worker_dies_the_current_query_is_sent_again(qtbot: Any, windo
     assert window.bridge.client.pid != old
     assert "red" in Path(window.model.path(0)).name
     assert "restarting" in window.notice.text()
+
+
+def test_the_inference_setting_restarts_the_worker_and_a_first_export_says_so(
+    qtbot: Any, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker on a machine that has not yet exported the model (a fresh export cache) tells
+    the window why loading takes longer; the backend chosen in the settings is the worker's."""
+    monkeypatch.setenv("PHOTOSEARCH_EXPORT_CACHE", str(tmp_path / "fresh-export-cache"))
+    notices: list[str] = []
+    window.bridge.notice.connect(notices.append)
+    try:
+        with qtbot.waitSignal(window.bridge.ready, timeout=120_000):
+            window.apply_preferences(replace(window.preferences, backend="onnx"))
+
+        qtbot.waitUntil(lambda: any("for this CPU" in n for n in notices) and _backend(window) == "onnx", timeout=120_000)
+        with qtbot.waitSignal(window.bridge.ready, timeout=120_000):
+            window.apply_preferences(replace(window.preferences, backend="torch"))
+        qtbot.waitUntil(lambda: _backend(window) == "torch", timeout=120_000)
+        _search(qtbot, window, "a red circle")
+        assert "red" in Path(window.model.path(0)).name
+    finally:
+        window.bridge.notice.disconnect(notices.append)
+        with qtbot.waitSignal(window.bridge.ready, timeout=120_000):
+            window.apply_preferences(replace(window.preferences, backend="auto"))
+
+
+def _backend(window: MainWindow) -> str | None:
+    window.refresh_status()
+    status = window.status
+    return status.worker.inference_backend if status is not None and status.worker is not None else None
 
 
 def test_a_first_run_asks_for_a_folder_or_the_demo(qtbot: Any, tmp_path: Path) -> None:

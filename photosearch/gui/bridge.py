@@ -21,6 +21,9 @@ from photosearch.worker.protocol import WorkerSettings
 log = logging.getLogger(__name__)
 
 
+MODEL_NOTES = "photosearch.core.models"  # the logger of the worker's model notes (a name, not an import)
+
+
 class WorkerBridge(QObject):
     _event = Signal(object)  # from the reader thread; queued to the GUI thread
     _stopped = Signal()  # the worker being stopped has exited (from its stopping thread)
@@ -132,7 +135,9 @@ class WorkerBridge(QObject):
         elif isinstance(event, p.WorkerProblem):
             self.notice.emit(event.message)
         elif isinstance(event, p.WorkerLog):
-            if event.level >= logging.ERROR:
+            # errors, and the model's notes: a one-time export for this CPU (tens of seconds
+            # of "loading model" must say why) or a fallback to torch
+            if event.level >= logging.ERROR or event.logger.startswith(MODEL_NOTES):
                 self.notice.emit(event.message)
         elif isinstance(event, p.WorkerExited):
             self.ready_event = None
