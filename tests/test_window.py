@@ -355,6 +355,7 @@ def test_a_model_without_weights_offers_download_and_import_and_says_when_offlin
         assert window.pages.currentWidget() is window.empty and "ViT-B-32" in window.empty.title.text()
         assert window.empty.download_button.isVisible() and window.empty.import_button.isVisible()
         qtbot.mouseClick(window.empty.download_button, Qt.MouseButton.LeftButton)
+        window.refresh_status()  # a status during the download kept the grid up once (a fresh-clone run caught it)
         qtbot.waitUntil(lambda: "cannot reach the model hub" in window.empty.text.text(), timeout=60_000)
         assert "photosearch models import" in window.empty.text.text() and window.empty.import_button.isVisible()
         window.refresh_status()  # a later status (the worker says its model is unavailable) keeps the reason

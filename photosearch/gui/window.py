@@ -295,6 +295,7 @@ class MainWindow(QMainWindow):
             model = self.status.model if self.status else "the model"
             self._model_message = message  # kept on the page through later status refreshes
             self.empty.show_missing_model(model, message)
+            self.pages.setCurrentWidget(self.empty)
         else:
             self.show_notice(message)
 
@@ -323,8 +324,9 @@ class MainWindow(QMainWindow):
         if not status.folders:
             self.empty.show_first_run()
             self.pages.setCurrentWidget(self.empty)
-        elif status.model_weights != "present" and not self._download_id:
-            self.empty.show_missing_model(status.model, self._model_message)
+        elif status.model_weights != "present":
+            if not self._download_id:  # while downloading, the page shows the download's progress
+                self.empty.show_missing_model(status.model, self._model_message)
             self.pages.setCurrentWidget(self.empty)
         elif self.pages.currentWidget() is self.empty:
             self.pages.setCurrentWidget(self.grid)
