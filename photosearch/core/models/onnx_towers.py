@@ -180,7 +180,7 @@ class OnnxTowers:
             raise OnnxUnavailable(f"{name} does not load: {_first_line(exc)}") from None
 
     def _export(self, spec: ModelSpec, tokens: np.ndarray, load_model: Callable[[], tuple[Any, int, int]]) -> Manifest:
-        self._on_note(f"preparing model '{spec.name}' for this CPU (once; it takes a few seconds)")
+        self._on_note(f"preparing model '{spec.name}' for this CPU, once (up to a minute)")
         loaded = load_model()
         try:
             return self._write_export(spec, tokens, *loaded)
