@@ -13,3 +13,9 @@ class UserError(Exception):
 
 class UsageError(UserError):
     """The command was asked for something it cannot do as asked (the CLI exits with status 2)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's first line for a user or a status field (its type when it says nothing)."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -99,10 +99,11 @@ class Indexer:
         thumbnails: ThumbnailStore | None = None,
     ) -> None:
         """`before_batch` runs before each inference (the worker applies its jobs and yields to
-        queries there); `final_save` writes an
-        index snapshot at the end (else only when due); `decode_budget`: bytes that all decode
-        threads together may hold for pixels at once; `thumbnails`: where the same decode writes each
-        photo's thumbnail (None: no thumbnails, e.g. benchmarks of the model alone)."""
+        queries there); `final_save` writes an index snapshot at the end (else only when due);
+        `decode_budget`: bytes that all decode threads together may hold for pixels at once;
+        `thumbnails`: where the same decode writes each photo's thumbnail (None: no thumbnails,
+        e.g. benchmarks of the model alone). Decode threads run below the calling thread
+        (DECODE_NICE), so the model never waits on a thread of its own that a decoder displaced."""
         self.catalog = catalog
         self.store = store
         self.encoder = encoder

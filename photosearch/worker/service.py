@@ -27,7 +27,7 @@ from pathlib import Path
 
 from photosearch.core.cpu import decode_threads, default_threads, make_current_thread_background
 from photosearch.core.library import Library, download_model, list_models
-from photosearch.errors import UserError
+from photosearch.errors import UserError, one_line
 from photosearch.records import LibraryStatus, Progress, WorkerStats, WorkerStatus
 
 from . import protocol as p
@@ -108,7 +108,7 @@ class Worker:
         except Exception as exc:  # e.g. weights missing: the library keeps its model, folders stay current
             if not isinstance(exc, UserError):
                 log.exception("loading the model failed")
-            self._model_error = _one_line(exc)
+            self._model_error = one_line(exc)
             self.emit(p.WorkerProblem(f"cannot load the model: {self._model_error}; photos are not indexed until it can"))
         finally:
             self._model_loaded.set()
@@ -124,11 +124,11 @@ class Worker:
                 cancel=self._download_cancel,
             )
         except UserError as exc:
-            self.emit(p.Failed(command.request_id, _one_line(exc)))
+            self.emit(p.Failed(command.request_id, one_line(exc)))
             return
         except Exception as exc:
             log.exception("downloading %s failed", command.name)
-            self.emit(p.Failed(command.request_id, _one_line(exc)))
+            self.emit(p.Failed(command.request_id, one_line(exc)))
             return
         self.emit(p.Reply(command.request_id, str(path)))
         if self._model_error is not None and (command.name or self.library.model) == self.library.model:
@@ -196,10 +196,10 @@ class Worker:
             self._stats["queries"] += 1
             self.emit(p.Results(command.request_id, results, (time.perf_counter() - started) * 1000))
         except UserError as exc:  # a bad query is the user's problem to read about, never a crash
-            self.emit(p.Failed(command.request_id, _one_line(exc)))
+            self.emit(p.Failed(command.request_id, one_line(exc)))
         except Exception as exc:  # a bug: logged with its traceback, and still never a crash
             log.exception("answering %s failed", type(command).__name__)
-            self.emit(p.Failed(command.request_id, _one_line(exc)))
+            self.emit(p.Failed(command.request_id, one_line(exc)))
 
     def status(self, include_paths: bool = False, counts_only: bool = False) -> LibraryStatus:
         worker = WorkerStatus(
@@ -268,7 +268,7 @@ class Worker:
                 self.collector.wait(min(0.5, self.settings.poll_s))
         except BaseException as exc:  # a writer that died silently would leave a zombie worker
             log.exception("the worker's writer thread failed")
-            self.emit(p.WorkerProblem(f"the indexer stopped: {_one_line(exc)}"))
+            self.emit(p.WorkerProblem(f"the indexer stopped: {one_line(exc)}"))
             os._exit(CRASH_EXIT)
 
     def _before_batch(self) -> None:
@@ -394,8 +394,3 @@ class Worker:
         if state != self._state:
             self._state = state
             self.emit(p.StateChanged(state))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

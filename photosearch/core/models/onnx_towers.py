@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from photosearch.errors import one_line
+
 from ..cpu import make_current_thread_background
 from ..writer_lock import waiting_lock
 from .export_cache import (
@@ -287,5 +289,5 @@ def _in_background_thread(make: Callable[[], Any]) -> Any:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+    """Which library failed how: the type names it (runtime and exporter messages often do not)."""
+    return f"{type(exc).__name__}: {one_line(exc)[:200]}"
