@@ -306,7 +306,8 @@ def test_a_first_run_asks_for_a_folder_or_the_demo(qtbot: Any, tmp_path: Path) -
     finally:
         first.close()
     again = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    assert int(again.value("grid/cell")) == 200 and again.value("window/geometry") is not None
+    assert int(again.value("grid/cell")) == 200
+    assert again.value("window/geometry") is None  # offscreen: a scripted check never resizes the user's window
 
 
 def test_switching_the_model_reindexes_and_switching_back_costs_nothing(qtbot: Any, window: MainWindow, space: Path) -> None:
@@ -363,3 +364,54 @@ def test_a_model_without_weights_offers_download_and_import_and_says_when_offlin
         assert "cannot reach the model hub" in window.empty.text.text()
     finally:
         window.close()
+
+
+def test_the_about_box_names_the_version_qt_and_the_licences(
+    qtbot: Any, window: MainWindow, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from PySide6.QtCore import qVersion
+
+    from photosearch import __version__
+    from photosearch.gui import about
+
+    qtbot.mouseClick(window.about_button, Qt.MouseButton.LeftButton)
+    dialog = window.about_dialog
+    assert dialog is not None and dialog.isVisible()
+    labels = " ".join(label.text() for label in dialog.findChildren(about.QLabel))
+    assert f"photosearch {__version__}" in labels and f"Qt {qVersion()}" in labels and "LGPL" in labels
+    notices = dialog.notices.toPlainText()
+    assert "GNU Lesser General Public License" in notices and "PySide6" in notices and "tiny-shapes" in notices
+    dialog.close()
+    # An installed app also carries every component's full licence text, read when its tab opens.
+    texts = tmp_path / "THIRD_PARTY_LICENSES.txt"
+    texts.write_text("torch 2.13.0: BSD-3-Clause\n")
+    monkeypatch.setattr(about, "ALL_LICENSES", texts)
+    full = about.AboutDialog(window)
+    assert full.tabs.count() == 2 and full.licenses is not None and not full.licenses.toPlainText()
+    full.tabs.setCurrentIndex(1)
+    assert "torch 2.13.0" in full.licenses.toPlainText()
+    full.close()
+
+
+def test_a_photo_the_system_opens_in_the_app_becomes_a_similar_search(qtbot: Any, window: MainWindow, space: Path) -> None:
+    """macOS hands "Open With" files to a running app as FileOpen events, possibly before the
+    window exists: they wait, then search like a drop."""
+    from PySide6.QtGui import QFileOpenEvent
+
+    from photosearch.gui.file_open import FileOpenEvents
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    opened = FileOpenEvents(app)
+    try:
+        photo = space / "photos" / "red-heic.heic"
+        QApplication.sendEvent(app, QFileOpenEvent(str(photo)))
+        assert opened.pending == [str(photo)]
+        window.search.edit.clear()
+        window.search.clear_images(notify=False)
+        with qtbot.waitSignal(window.results_shown, timeout=60_000):
+            opened.deliver_to(window.search_similar)
+        assert window.search.images() == (str(photo),) and window.model.path(0) == str(photo)
+    finally:
+        app.removeEventFilter(opened)
+        opened.deleteLater()

@@ -68,7 +68,7 @@ def test_thumbnails_are_sharp_on_a_hidpi_screen(library: Path, tmp_path: Path) -
 @pytest.mark.slow
 def test_scripted_window_under_xvfb(library: Path, tmp_path: Path) -> None:
     if not shutil.which("xvfb-run"):
-        pytest.skip("xvfb-run is not installed (tools/install_window_deps.sh installs it)")
+        pytest.skip("xvfb-run is not installed (tools/install_system_deps.sh installs it)")
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY")}
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     _check(_run(library, tmp_path / "x11.png", env, ["xvfb-run", "-a", "-s", "-screen 0 1280x900x24"]), tmp_path / "x11.png")
@@ -110,3 +110,15 @@ def test_the_demo_window_makes_its_library_then_searches_it(tmp_path: Path) -> N
     assert (tmp_path / "Pictures" / "photosearch-demo" / ".photosearch" / "catalog.sqlite3").is_file()
     assert all("red-circle" in Path(p).name for p in report["results"][:3]), report["results"][:5]
     assert report["thumbnails_painted"] > 0 and shot.stat().st_size > 10_000
+
+
+def test_open_with_passes_photos_that_become_a_similar_search(library: Path, tmp_path: Path) -> None:
+    """What a desktop entry's `Exec=photosearch gui %F` runs when the user opens a photo with the app."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    photo = library / "photos" / "red-2.jpg"
+    command = [sys.executable, "-m", "photosearch", "gui", "--library", str(library / "library"), "--quit-after-results"]
+    result = subprocess.run([*command, str(photo)], capture_output=True, text=True, timeout=240, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["results"][0] == str(photo)
+    assert {Path(p).name for p in report["results"][:3]} == {"red-0.jpg", "red-1.jpg", "red-2.jpg"}

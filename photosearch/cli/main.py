@@ -389,7 +389,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_selftest(args: argparse.Namespace) -> int:
     from photosearch.samples.selftest import run_selftest
 
-    return 0 if run_selftest() else 1
+    _TerminalNotes.to_stdout = True
+    try:
+        return 0 if run_selftest() else 1
+    finally:
+        _TerminalNotes.to_stdout = False
 
 
 COMMANDS = {
@@ -408,10 +412,13 @@ COMMANDS = {
 
 
 class _TerminalNotes(logging.Handler):
-    """One line on stderr per note (sys.stderr looked up each time: it may have been replaced)."""
+    """One line on stderr per note (looked up each time: it may have been replaced); on stdout
+    while `to_stdout` is set (the self-test reports them: its stderr is for failures only)."""
+
+    to_stdout = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        print(f"{PROG}: {printable(record.getMessage())}", file=sys.stderr)
+        print(f"{PROG}: {printable(record.getMessage())}", file=sys.stdout if self.to_stdout else sys.stderr, flush=True)
 
 
 def _show_model_notes() -> None:

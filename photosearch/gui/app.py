@@ -1,7 +1,10 @@
 """`photosearch gui`: open the window, and (for checks, docs and installers) script it.
 
     photosearch gui [--library DIR] [--query TEXT] [--similar IMAGE]
-                    [--screenshot FILE] [--quit-after-results] [--demo]
+                    [--screenshot FILE] [--quit-after-results] [--demo] [IMAGE ...]
+
+Images named on the command line (what a desktop's "Open with photosearch" passes) and files
+macOS hands over in a FileOpen event are searched for as if they had been dropped.
 
 With `--quit-after-results` it runs the query (`--similar` through the same code as a drop),
 waits until the visible thumbnails are painted, saves the screenshot, prints one JSON line
@@ -31,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="NAME", help="model for this session (default: the library's)")
     parser.add_argument("--query", metavar="TEXT", help="search for TEXT once the worker is ready")
     parser.add_argument("--similar", metavar="IMAGE", help="search for photos like IMAGE (as if it were dropped)")
+    parser.add_argument("images", nargs="*", metavar="IMAGE", help="photos to find others like (the desktop's 'Open with')")
     parser.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window once the results are painted")
     parser.add_argument(
         "--quit-after-results", action="store_true", help="exit after the first results (prints a JSON line; for scripts)"
@@ -50,7 +54,7 @@ def has_display() -> bool:
 def main(argv: Sequence[str] = ()) -> int:
     args = build_parser().parse_args(list(argv))
     if not has_display():
-        if args.demo or not (args.query or args.similar or args.screenshot):
+        if args.demo or not (args.query or args.similar or args.screenshot or args.images):
             print("photosearch: no display here, so no window: running the terminal demo instead", file=sys.stderr)
             import subprocess
 
@@ -72,6 +76,7 @@ def _run_window(args: argparse.Namespace) -> int:
 
     from photosearch.worker.protocol import WorkerSettings
 
+    from .file_open import FileOpenEvents
     from .window import MainWindow, app_icon
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -80,6 +85,7 @@ def _run_window(args: argparse.Namespace) -> int:
     app.setOrganizationName("photosearch")
     app.setApplicationDisplayName("photosearch")
     app.setWindowIcon(app_icon())
+    opened = FileOpenEvents(app)
     store = QSettings()
     home = args.library
     if args.demo:
@@ -92,9 +98,13 @@ def _run_window(args: argparse.Namespace) -> int:
     window = MainWindow(settings, store, start_worker=not demo_missing)
     window.show()
     shown_ms = (time.perf_counter() - START) * 1000
+    shown_at_ms = time.time() * 1000  # wall clock: an outside timer measures start-up from the launch
     if demo_missing:
         window.open_demo()
-    script = _Script(window, args, shown_ms) if (args.quit_after_results or args.screenshot) else None
+    opened.deliver_to(window.search_similar)
+    for image in args.images:
+        window.search_similar(str(Path(image).expanduser().resolve()))
+    script = _Script(window, args, shown_ms, shown_at_ms) if (args.quit_after_results or args.screenshot) else None
     if args.query or args.similar:
         asked: list[bool] = []  # once: a restarted worker gets the query from the window itself
 
@@ -125,7 +135,7 @@ def _ask(window: object, args: argparse.Namespace) -> None:
 class _Script:
     """Waits for results and their painted thumbnails, then screenshots, reports and quits."""
 
-    def __init__(self, window: object, args: argparse.Namespace, shown_ms: float) -> None:
+    def __init__(self, window: object, args: argparse.Namespace, shown_ms: float, shown_at_ms: float) -> None:
         from PySide6.QtCore import QTimer
 
         from .window import MainWindow
@@ -134,6 +144,7 @@ class _Script:
         self.window = window
         self.args = args
         self.shown_ms = shown_ms
+        self.shown_at_ms = shown_at_ms
         self.first_results_ms: float | None = None
         self.code: int | None = None
         self.timer = QTimer(window)
@@ -179,6 +190,7 @@ class _Script:
             "results": window.model.paths(0, 50),
             "thumbnails_painted": painted,
             "window_shown_ms": round(self.shown_ms, 1),
+            "window_shown_at_ms": round(self.shown_at_ms),
             "first_results_ms": round(self.first_results_ms or 0.0, 1),
             "device_pixel_ratio": window.devicePixelRatioF(),
             "thumbnail_px": largest,

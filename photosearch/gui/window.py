@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QProcess, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QGuiApplication,
+    QIcon,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -40,6 +49,7 @@ from photosearch.worker import protocol as p
 from photosearch.worker.protocol import WorkerSettings
 
 from . import desktop, drops
+from .about import RESOURCES, AboutDialog
 from .empty_state import EmptyState
 from .grid import MAX_CELL, MIN_CELL, ResultsGrid
 from .library_dialog import LibraryDialog
@@ -123,8 +133,10 @@ class MainWindow(QMainWindow):
         top.addWidget(self.search, 1)
         self.library_button = self._tool_button("Library folders and skipped files", QStyle.StandardPixmap.SP_DirIcon)
         self.settings_button = self._tool_button("Settings", QStyle.StandardPixmap.SP_FileDialogDetailedView)
+        self.about_button = self._tool_button("About photosearch, licences (F1)", QStyle.StandardPixmap.SP_MessageBoxInformation)
         top.addWidget(self.library_button)
         top.addWidget(self.settings_button)
+        top.addWidget(self.about_button)
         layout.addLayout(top)
 
         filters = QHBoxLayout()
@@ -200,6 +212,12 @@ class MainWindow(QMainWindow):
         find.setShortcut(QKeySequence.StandardKey.Find)
         find.triggered.connect(self._focus_search)
         self.addAction(find)
+        about = QAction("About photosearch", self)
+        about.setShortcut(QKeySequence.StandardKey.HelpContents)
+        about.setMenuRole(QAction.MenuRole.AboutRole)
+        about.triggered.connect(self.show_about)
+        self.addAction(about)
+        self.about_dialog: AboutDialog | None = None
         self._update_ratio()
 
     def _tool_button(self, tip: str, icon: QStyle.StandardPixmap) -> QToolButton:
@@ -235,6 +253,7 @@ class MainWindow(QMainWindow):
         self.pause_button.toggled.connect(self._pause)
         self.library_button.clicked.connect(self._show_library)
         self.settings_button.clicked.connect(self._show_settings)
+        self.about_button.clicked.connect(self.show_about)
         self.library_dialog.add_folder.connect(self.add_folder)
         self.library_dialog.remove_folder.connect(lambda path: self.bridge.send(p.RemoveFolder(path=path)))
         self.empty.add_folder.connect(self._pick_folder)
@@ -541,6 +560,12 @@ class MainWindow(QMainWindow):
         self.library_dialog.show()
         self.library_dialog.raise_()
 
+    def show_about(self) -> None:
+        if self.about_dialog is None:
+            self.about_dialog = AboutDialog(self)
+        self.about_dialog.show()
+        self.about_dialog.raise_()
+
     def _show_settings(self) -> None:
         models = self.bridge.ready_event.models if self.bridge.ready_event else ()
         excluded = self.status.excluded if self.status else ()
@@ -643,7 +668,8 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         self._closing = True
-        self.store.setValue("window/geometry", self.saveGeometry())
+        if QGuiApplication.platformName() != "offscreen":  # a scripted check's 800×600 screen is no user's
+            self.store.setValue("window/geometry", self.saveGeometry())
         self.preferences.save(self.store)
         self._status_timer.stop()
         self._notice_timer.stop()
@@ -651,6 +677,8 @@ class MainWindow(QMainWindow):
         self.search.stop()
         self.preview.close()
         self.library_dialog.close()
+        if self.about_dialog is not None:
+            self.about_dialog.close()
         if self._process is not None:
             self._process.kill()
             self._process.waitForFinished(5000)
@@ -670,5 +698,5 @@ def _with_preferences(settings: WorkerSettings, preferences: Preferences) -> Wor
 
 
 def app_icon() -> QIcon:
-    icon_file = Path(__file__).resolve().parents[1] / "resources" / "icons" / "photosearch.svg"
+    icon_file = RESOURCES / "icons" / "photosearch.svg"
     return QIcon(str(icon_file)) if icon_file.is_file() else QIcon()

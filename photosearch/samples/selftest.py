@@ -58,5 +58,12 @@ def run_selftest(say: Callable[[str], None] = print) -> bool:
             similar = library.similar(Path(next(iter(truth))), k=1)
             check("similar-photo search", bool(similar) and truth[similar[0].path] == next(iter(truth.values())))
             check("index health", library.status().index.healthy)
+            backend, note = library.inference_backend
+            # torch with no note is what was asked for (a GPU, or --backend torch); a note is a fallback
+            check(
+                "inference runtime",
+                backend is not None and not (backend == "torch" and note),
+                f"{backend}{': ' + note if note else ''}",
+            )
     say(f"{'passed' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s")
     return ok
