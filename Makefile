@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint install window-deps
+.PHONY: run test test-fast lint install system-deps deb
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,25 +14,31 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# What a real window needs from the system (Xvfb, xcb libraries): installed when missing and root.
-window-deps:
-	tools/install_window_deps.sh
+# What a real Qt window and the installer checks need from the system (Xvfb, xcb libraries,
+# makensis, desktop-file-validate): installed when missing and root.
+system-deps:
+	tools/install_system_deps.sh
 
 # The app's main job: the window on the demo library (offline, tiny model); without a display,
 # the terminal demo.
-run: $(STAMP) window-deps
+run: $(STAMP) system-deps
 	$(VENV)/bin/photosearch gui --demo $(ARGS)
 
 lint: $(STAMP)
-	$(PY) -m ruff check photosearch tests tools benchmarks
-	$(PY) -m ruff format --check photosearch tests tools benchmarks
+	$(PY) -m ruff check photosearch tests tools benchmarks installers
+	$(PY) -m ruff format --check photosearch tests tools benchmarks installers
 	$(PY) -m mypy photosearch
 	$(VENV)/bin/lint-imports --no-cache
 
 # Everything, as CI runs it: lint, types, import contracts, the whole suite (slowest tests listed).
-test: lint window-deps
+test: lint system-deps
 	$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
 
 # The everyday loop: the same checks without the tests marked slow (kills, restarts, watching, demo).
 test-fast: lint
 	$(PY) -m pytest -m "not slow" --durations=10 $(PYTEST_ARGS)
+
+# The Linux installer, built and proven end to end (as root: it installs, runs and purges it).
+deb:
+	installers/linux/build.sh
+	installers/linux/test.sh dist/photosearch_$$($(PYTHON) -c 'import sys; sys.path.insert(0, "installers"); import bundle_contents; print(bundle_contents.version())')_$$(dpkg --print-architecture).deb

@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import socket
+import ssl
 import threading
 import time
 import urllib.error
@@ -87,6 +88,16 @@ def resolve_weights(spec: ModelSpec) -> Path:
     return download_weights(spec)
 
 
+def _tls_context() -> ssl.SSLContext:
+    """The operating system's certificate store (Keychain, Windows, the distribution's bundle)
+    through truststore: an installed app's own OpenSSL (macOS) has no certificates of its own."""
+    try:
+        import truststore
+    except ImportError:
+        return ssl.create_default_context()
+    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
 def _fetch(
     spec: ModelSpec,
     endpoint: str,
@@ -103,7 +114,7 @@ def _fetch(
     if have:
         request.add_header("Range", f"bytes={have}-")
     try:
-        response = urllib.request.urlopen(request, timeout=READ_TIMEOUT_S)
+        response = urllib.request.urlopen(request, timeout=READ_TIMEOUT_S, context=_tls_context())
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             raise FileNotFoundError(filename) from None

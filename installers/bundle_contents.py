@@ -1,0 +1,143 @@
+"""What goes into the frozen app, what stays out, and the check that the build kept its word.
+
+Shared by the PyInstaller spec (which filters its tables of contents with `keep`) and by
+`check_bundle.py` (run on the finished folder by every build). Data files are listed here
+explicitly: PyInstaller's package-data helpers can return nothing without a word, and a
+missing tiny model must fail the build, not the user.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "photosearch"
+
+# (file in the checkout, folder inside the bundle): every data file the app reads at run time.
+APP_DATA = [
+    ("photosearch/resources/models/tiny-shapes.json", "photosearch/resources/models"),
+    ("photosearch/resources/models/tiny-shapes.safetensors", "photosearch/resources/models"),
+    ("photosearch/resources/models/tiny-shapes.metrics.txt", "photosearch/resources/models"),
+    ("photosearch/resources/icons/photosearch.svg", "photosearch/resources/icons"),
+    ("photosearch/resources/licenses/THIRD_PARTY_NOTICES.md", "photosearch/resources/licenses"),
+]
+
+# open_clip's files the app reads: the tokenizer vocabulary and the architectures it offers.
+OPEN_CLIP_DATA = ["bpe_simple_vocab_16e6.txt.gz", "model_configs/ViT-B-32.json", "model_configs/ViT-B-32-256.json",
+                  "model_configs/ViT-L-14.json"]  # fmt: skip
+
+# Modules nothing in the app imports on any path it takes, but that the analysis would follow:
+# open_clip's optional towers (timm, transformers) and hub client, notebooks, plotting, tests.
+EXCLUDED_MODULES = [
+    "tkinter",
+    "matplotlib",
+    "IPython",
+    "jupyter",
+    "notebook",
+    "pandas",
+    "scipy",
+    "pytest",
+    "timm",
+    "transformers",
+    "huggingface_hub",
+    "hf_xet",
+    "torch.utils.tensorboard",
+    "tensorboard",
+    "triton",
+    "PyQt5",
+    "PyQt6",
+    "PySide2",
+    "PySide6.QtNetwork",  # listed by PySide6's package, imported by nothing here
+    "readline",  # an interactive prompt's; the app has none (and it would add libreadline)
+]
+
+# Bundle paths (as PyInstaller names them, '/'-separated, relative to the bundle's library
+# folder) left out: tests and tools shipped inside wheels, torchvision's CUDA-linked operators
+# (the runtime hook makes torchvision import without them), and the Qt parts the window never
+# loads. The window uses QtCore, QtGui and QtWidgets; it draws on X11 (xcb), offscreen for
+# scripted runs, Windows or Cocoa, and reads JPEG thumbnails and its SVG icon.
+EXCLUDED_PATHS = [
+    "torch/test/*",
+    "torch/include/*",
+    "torch/share/*",
+    "torch/bin/*test*",
+    "torch/bin/*Test",
+    "torch/bin/protoc*",
+    "torch/bin/*.pt",
+    "torch/bin/*.ptl",
+    "torch/bin/upgrader_models*",
+    "torch/lib/libaoti_custom_ops*",
+    "torch/lib/libbackend_with_compiler*",
+    "torch/lib/libjitbackend_test*",
+    "torch/lib/libtorchbind_test*",
+    "torch/testing/_internal/*",
+    "torchvision/_C*",
+    "torchvision/image*",
+    "torchvision/video_reader*",
+    "torchvision.libs/*",
+    "libcudart*",  # found by the analysis of torchvision's operators (left out) in a system CUDA
+    "libnvjpeg*",
+    "PySide6/Qt/plugins/platforms/libqeglfs*",
+    "PySide6/Qt/plugins/platforms/libqlinuxfb*",
+    "PySide6/Qt/plugins/platforms/libqminimalegl*",
+    "PySide6/Qt/plugins/platforms/libqvkkhrdisplay*",
+    "PySide6/Qt/plugins/platforms/libqvnc*",
+    "PySide6/Qt/plugins/platforms/libqwayland*",
+    "PySide6/Qt/plugins/egldeviceintegrations/*",
+    "PySide6/Qt/plugins/wayland-*",
+    "PySide6/Qt/plugins/imageformats/*qpdf*",
+    "PySide6/Qt/plugins/imageformats/*qicns*",
+    "PySide6/Qt/plugins/imageformats/*qtga*",
+    "PySide6/Qt/plugins/imageformats/*qwbmp*",
+    "PySide6/Qt/plugins/networkinformation/*",
+    "PySide6/Qt/plugins/generic/*",
+    "PySide6/Qt/plugins/platformthemes/*qgtk3*",  # would make GTK 3 a dependency; the portal theme stays
+    "PySide6/Qt/plugins/tls/*",
+    "PySide6/Qt/lib/libQt6Pdf*",
+    "PySide6/Qt/lib/libQt6Wayland*",
+    "PySide6/Qt/lib/libQt6Qml*",
+    "PySide6/Qt/lib/libQt6Quick*",
+    "PySide6/Qt/lib/libQt6EglFSDeviceIntegration*",
+    "PySide6/Qt/lib/libQt6EglFsKmsSupport*",
+    "PySide6/Qt/lib/libQt6WlShellIntegration*",
+    "PySide6/Qt/lib/libQt6Network*",
+    "PySide6/Qt/translations/qtwebengine*",
+]
+
+# Files a working app cannot do without: the build fails when one is missing.
+REQUIRED = [
+    *(f"{folder}/{Path(source).name}" for source, folder in APP_DATA),
+    *(f"open_clip/{name}" for name in OPEN_CLIP_DATA),
+    "photosearch/resources/licenses/THIRD_PARTY_LICENSES.txt",
+    "torch/lib/libtorch_cpu*",
+    "onnxruntime/capi/onnxruntime_pybind11_state*",
+    "hnswlib*",
+    "PySide6/Qt/plugins/platforms/*qoffscreen*",
+    "PySide6/Qt/plugins/imageformats/*qjpeg*",
+    "PySide6/Qt/plugins/imageformats/*qsvg*",
+    "PySide6/Qt/plugins/iconengines/*qsvgicon*",
+]
+REQUIRED_LINUX = ["PySide6/Qt/plugins/platforms/libqxcb.so", "torch/bin/torch_shm_manager"]
+
+# Where a build machine's own libraries live. PyInstaller copies what the bundle links from
+# there (X11, xcb, fonts, D-Bus, OpenSSL...); a Debian package must take them from the system
+# instead and declare them (build.sh: dpkg-shlibdeps), so a `.deb` build leaves them out.
+SYSTEM_LIBRARY_FOLDERS = ("/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/")
+
+
+def is_system_library(source: str) -> bool:
+    return source.startswith(SYSTEM_LIBRARY_FOLDERS)
+
+
+def excluded(bundle_path: str) -> bool:
+    """Whether a file, by its path inside the bundle, is left out of the app."""
+    path = bundle_path.replace("\\", "/")
+    return any(fnmatch.fnmatch(path, pattern) for pattern in EXCLUDED_PATHS)
+
+
+def version() -> str:
+    for line in (PACKAGE / "__init__.py").read_text().splitlines():
+        if line.startswith("__version__"):
+            return line.split("=", 1)[1].strip().strip("\"'")
+    raise SystemExit("no __version__ in photosearch/__init__.py")

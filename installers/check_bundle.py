@@ -1,0 +1,125 @@
+"""Check a frozen app folder: the files it cannot do without, nothing it must not carry.
+
+    python installers/check_bundle.py DIST_FOLDER [--report FILE.json]
+
+Fails (exit 1, one line per problem) when a required file is missing, when a left-out file
+came back, when CUDA libraries slipped in, or when hnswlib was compiled for the build
+machine's CPU (AVX-512 instructions: it would crash on older CPUs). Prints the sizes that
+dominate the folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bundle_contents import EXCLUDED_PATHS, REQUIRED, REQUIRED_LINUX
+
+
+def library_folder(dist: Path) -> Path:
+    for candidate in (dist / "_internal", dist / "Contents" / "Frameworks", dist):
+        if (candidate / "photosearch").is_dir():
+            return candidate
+    raise SystemExit(f"check_bundle: no photosearch package under {dist}")
+
+
+def wide_vector_instructions(library: Path) -> dict[str, int]:
+    """How many AVX-512 (zmm) and AVX (ymm) register uses the disassembly shows."""
+    listing = subprocess.run(
+        ["objdump", "-d", "--no-show-raw-insn", str(library)], capture_output=True, text=True, check=True
+    ).stdout
+    return {"zmm": listing.count("%zmm"), "ymm": listing.count("%ymm")}
+
+
+def _elf_files(folder: Path) -> list[Path]:
+    found = []
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink() and (".so" in path.name or path.name in ("photosearch", "torch_shm_manager")):
+            with path.open("rb") as handle:
+                if handle.read(4) == b"\x7fELF":
+                    found.append(path)
+    return found
+
+
+def unresolved_libraries(folder: Path) -> list[str]:
+    """Shared libraries that a bundled binary needs and this system's loader cannot find (ldd)."""
+    missing = set()
+    for path in _elf_files(folder):
+        result = subprocess.run(["ldd", str(path)], capture_output=True, text=True)
+        for line in result.stdout.splitlines():
+            if "not found" in line:
+                missing.add(f"{line.split()[0]} (needed by {path.relative_to(folder)})")
+    return sorted(missing)
+
+
+def sizes(folder: Path, top: int = 12) -> list[tuple[str, int]]:
+    """The biggest files and package folders, one level into the library folder."""
+    totals: dict[str, int] = {}
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            relative = path.relative_to(folder).parts
+            key = "/".join(relative[:2]) if relative[0] in ("torch", "PySide6") and len(relative) > 2 else relative[0]
+            totals[key] = totals.get(key, 0) + path.stat().st_size
+    return sorted(totals.items(), key=lambda item: -item[1])[:top]
+
+
+def check(dist: Path) -> tuple[list[str], dict[str, object]]:
+    root = library_folder(dist)
+    problems = []
+    required = [*REQUIRED, *(REQUIRED_LINUX if sys.platform.startswith("linux") else [])]
+    for pattern in required:
+        if not any(root.glob(pattern)):
+            problems.append(f"missing: {pattern}")
+    for pattern in EXCLUDED_PATHS:
+        found = [p for p in root.glob(pattern) if p.is_file()]
+        if found:
+            problems.append(f"should have been left out: {found[0].relative_to(root)}")
+    cuda = [
+        p.name
+        for p in root.rglob("*.so*")
+        if any(word in p.name.lower() for word in ("libcudart", "cudnn", "libnvrtc", "cublas"))
+    ]
+    if cuda:
+        problems.append(f"CUDA libraries in a CPU build: {', '.join(sorted(cuda)[:5])}")
+    report: dict[str, object] = {}
+    hnswlib = [path for path in sorted(root.glob("hnswlib*")) if path in _elf_files(root)]
+    if hnswlib and sys.platform.startswith("linux") and shutil.which("objdump"):
+        counts = wide_vector_instructions(hnswlib[0])
+        report["hnswlib_instructions"] = counts
+        if counts["zmm"]:
+            problems.append(
+                f"hnswlib was compiled for this machine's CPU ({counts['zmm']} AVX-512 instructions): HNSWLIB_NO_NATIVE=1"
+            )
+    if sys.platform.startswith("linux") and shutil.which("ldd"):
+        problems += [f"library not found: {line}" for line in unresolved_libraries(dist)]
+    total = sum(p.stat().st_size for p in dist.rglob("*") if p.is_file() and not p.is_symlink())
+    report["total_bytes"] = total
+    report["largest"] = sizes(root)
+    return problems, report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("dist", type=Path)
+    parser.add_argument("--report", type=Path)
+    args = parser.parse_args()
+    problems, report = check(args.dist)
+    print(f"check_bundle: {args.dist}: {report['total_bytes'] / 1e6:.0f} MB")
+    for name, size in report["largest"]:  # type: ignore[attr-defined]
+        print(f"  {size / 1e6:7.1f} MB  {name}")
+    if "hnswlib_instructions" in report:
+        print(f"  hnswlib: {report['hnswlib_instructions']}")
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=1))
+    for problem in problems:
+        print(f"check_bundle: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

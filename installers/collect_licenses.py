@@ -1,0 +1,114 @@
+"""Write THIRD_PARTY_LICENSES.txt: every distribution the frozen app carries, with its licence.
+
+Run with the build environment's Python (it reads that environment's metadata). It walks the
+requirements from photosearch's own pyproject.toml down, leaves out what the bundle excludes,
+and copies each distribution's licence files (torch's, numpy's, pillow's and pillow-heif's
+include the native libraries bundled in their wheels). Qt (through PySide6) ships no licence
+file of its own, so the LGPL and GPL texts come from `installers/licenses/`, and CPython's from
+the interpreter the app is frozen with.
+
+    python installers/collect_licenses.py OUTPUT_FILE
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import sys
+import sysconfig
+import tomllib
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bundle_contents import EXCLUDED_MODULES, ROOT  # noqa: E402
+
+EXCLUDED = {canonicalize_name(name) for name in [*EXCLUDED_MODULES, "hf-xet", "setuptools", "pip"]}
+LICENCE_WORDS = ("licen", "copying", "notice", "copyright", "authors")
+NO_FILE = {  # distributions whose wheels carry no licence text: the texts they name
+    "pyside6-essentials": ["LGPL-3.0.txt", "GPL-3.0.txt"],
+    "shiboken6": ["LGPL-3.0.txt", "GPL-3.0.txt"],
+    "flatbuffers": ["Apache-2.0.txt"],
+}
+RULE = "=" * 100
+
+
+def closure(names: list[str]) -> list[metadata.Distribution]:
+    """The installed distributions these requirement strings reach, in a stable order."""
+    seen: dict[str, metadata.Distribution] = {}
+    queue = [Requirement(name) for name in names]
+    while queue:
+        requirement = queue.pop()
+        key = canonicalize_name(requirement.name)
+        if key in seen or key in EXCLUDED:
+            continue
+        if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        try:
+            distribution = metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:
+            continue
+        seen[key] = distribution
+        queue.extend(Requirement(text) for text in distribution.requires or [])
+    return [seen[key] for key in sorted(seen)]
+
+
+def licence_name(distribution: metadata.Distribution) -> str:
+    meta = distribution.metadata
+    expression = meta.get("License-Expression")
+    if expression:
+        return expression
+    classifiers = [c.split(" :: ")[-1] for c in meta.get_all("Classifier") or [] if c.startswith("License ::")]
+    short = (meta.get("License") or "").strip()
+    if short and "\n" not in short and len(short) < 80:
+        return short
+    return ", ".join(classifiers) or "see the text below"
+
+
+def licence_texts(distribution: metadata.Distribution) -> list[tuple[str, str]]:
+    texts = []
+    for file in distribution.files or []:
+        name = str(file)
+        if name.endswith((".py", ".pyc", ".so", ".dll", ".pyd", ".dylib")):
+            continue
+        if any(word in Path(name).name.lower() for word in LICENCE_WORDS) or "/licenses/" in name:
+            try:
+                texts.append((name, Path(str(file.locate())).read_text(encoding="utf-8", errors="replace")))
+            except OSError:
+                continue
+    for extra in NO_FILE.get(canonicalize_name(distribution.metadata["Name"]), []):
+        texts.append((extra, (HERE / "licenses" / extra).read_text()))
+    return texts
+
+
+def python_licence() -> str:
+    candidates = [Path(sysconfig.get_paths()["stdlib"]) / "LICENSE.txt", Path(sys.base_prefix) / "LICENSE.txt"]
+    for path in candidates:
+        if path.is_file():
+            return path.read_text(encoding="utf-8", errors="replace")
+    raise SystemExit("collect_licenses: CPython's LICENSE.txt not found beside the interpreter")
+
+
+def main(output: Path) -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    distributions = closure(list(project["project"]["dependencies"]))
+    lines = ["Third-party software in this installation of photosearch", "", "Component, version: licence", ""]
+    lines.append(f"CPython {sys.version.split()[0]}: PSF-2.0")
+    lines += [f"{d.metadata['Name']} {d.version}: {licence_name(d)}" for d in distributions]
+    lines += ["", "The full licence texts follow, one block per component.", ""]
+    lines += [RULE, f"CPython {sys.version.split()[0]}", RULE, python_licence()]
+    for distribution in distributions:
+        lines += [RULE, f"{distribution.metadata['Name']} {distribution.version}: {licence_name(distribution)}", RULE]
+        for name, text in licence_texts(distribution):
+            lines += [f"--- {name}", text.rstrip(), ""]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"collect_licenses: {len(distributions) + 1} components -> {output} ({output.stat().st_size // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    main(Path(sys.argv[1]))

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# The proof of a .deb on this machine, as root (it installs into the system, then removes):
+#   installers/linux/test.sh dist/photosearch_<version>_<arch>.deb
+# With an empty environment (env -i, a fresh HOME, LANG=C.UTF-8, a system PATH): --version,
+# selftest, the demo library, the window's scripted search offscreen and under Xvfb (first
+# results right, a real screenshot, nothing unexpected on stderr), ldd of the Qt platform
+# plugins; then purge, and nothing of the package is left on disk but the user's own data.
+# Writes its figures to $REPORT (default build/deb-test/report.json).
+set -euo pipefail
+[ $# -eq 1 ] || { echo "usage: $0 dist/photosearch_<version>_<arch>.deb" >&2; exit 2; }
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (it installs the package with apt-get)" >&2; exit 2; }
+deb=$(realpath "$1")
+cd "$(dirname "$0")/../.."
+checkout=$PWD
+work=$(mktemp -d /tmp/photosearch-deb-test.XXXXXX)
+REPORT=${REPORT:-$checkout/build/deb-test/report.json}
+mkdir -p "$(dirname "$REPORT")" "$work/home"
+version=$(dpkg-deb -f "$deb" Version)
+package=$(dpkg-deb -f "$deb" Package)
+QUERY="a red circle"
+EXPECT="red-circle"
+ALLOWED_STDERR="propagateSizeHints"  # the offscreen platform's one remark on show()
+
+say() { printf '== %s\n' "$*"; }
+fail() { printf 'test.sh: FAIL: %s\n' "$*" >&2; exit 1; }
+now_ms() { date +%s%3N; }
+# The app as a user starts it from a launcher: nothing inherited from this shell or the checkout.
+clean() { env -i HOME="$work/home" LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+figures=()
+figure() { figures+=("\"$1\": $2"); }
+
+install_window_tools() {
+    local missing=()
+    for tool in xvfb xauth; do
+        dpkg-query -W -f='${Status}' "$tool" 2>/dev/null | grep -q "install ok installed" || missing+=("$tool")
+    done
+    [ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The scripted window: $1 = name, then the environment to add. Checks the JSON line and stderr.
+window() {
+    local name=$1
+    shift
+    local started
+    started=$(now_ms)
+    set +e
+    "$@" photosearch gui --library "$work/home/Pictures/photosearch-demo/.photosearch" --query "$QUERY" \
+        --screenshot "$work/$name.png" --quit-after-results >"$work/$name.out" 2>"$work/$name.err"
+    local code=$?
+    set -e
+    local finished
+    finished=$(now_ms)
+    [ $code -eq 0 ] || fail "window ($name) exited $code: $(tail -3 "$work/$name.err")"
+    if [ ! -s "$work/$name.png" ] || [ "$(stat -c %s "$work/$name.png")" -le 10000 ]; then fail "window ($name): no real screenshot"; fi
+    if grep -v -e "$ALLOWED_STDERR" -e '^$' "$work/$name.err"; then fail "window ($name): unexpected stderr (above)"; fi
+    python3 - "$work/$name.out" "$EXPECT" "$started" "$name" <<'PY' >>"$work/window-figures"
+import json, sys
+from pathlib import Path
+report = json.loads(Path(sys.argv[1]).read_text().strip().splitlines()[-1])
+names = [Path(p).name for p in report["results"][:3]]
+assert all(sys.argv[2] in n for n in names), f"first results are not {sys.argv[2]}: {names}"
+assert report["thumbnails_painted"] > 0, report
+shown = report["window_shown_at_ms"] - int(sys.argv[3])
+print(f'"{sys.argv[4]}_window_shown_ms": {shown}, "{sys.argv[4]}_first_results_ms": {report["first_results_ms"]}, '
+      f'"{sys.argv[4]}_first_results": {json.dumps(names)},')
+PY
+    cp "$work/$name.png" "$(dirname "$REPORT")/$name.png"
+    say "window ($name): ok in $((finished - started)) ms; $(tail -1 "$work/window-figures")"
+}
+
+# Everything named like the app on this disk, but the checkout, the package file and the
+# test's own folder (the user's data lives there): compared before install and after purge.
+named_like_the_app() {
+    find / -xdev \( -path /proc -o -path /sys -o -path "$checkout" -o -path "$work" -o -path "$(dirname "$deb")" \) -prune \
+        -o -iname "*photosearch*" -print 2>/dev/null | sort
+}
+
+say "package $package $version: $(du -m "$deb" | cut -f1) MB"
+if dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    apt-get purge -y -qq "$package" >/dev/null
+fi
+install_window_tools
+named_like_the_app >"$work/before.txt"
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -qq "$deb" >"$work/install.log" 2>&1 || { cat "$work/install.log"; fail "apt-get install"; }
+[ "$(dpkg-query -W -f='${Status}' "$package")" = "install ok installed" ] || fail "not configured after install"
+figure installed_kib "$(dpkg-query -W -f='${Installed-Size}' "$package")"
+figure deb_bytes "$(stat -c %s "$deb")"
+
+say "--version"
+started=$(now_ms)
+out=$(clean photosearch --version 2>"$work/version.err")
+figure version_ms $(($(now_ms) - started))
+[ "$out" = "photosearch $version" ] || fail "--version said '$out'"
+[ ! -s "$work/version.err" ] || fail "--version wrote to stderr: $(cat "$work/version.err")"
+
+say "selftest"
+started=$(now_ms)
+clean photosearch selftest >"$work/selftest.out" 2>"$work/selftest.err" || { cat "$work/selftest.out" "$work/selftest.err"; fail "selftest"; }
+figure selftest_ms $(($(now_ms) - started))
+[ ! -s "$work/selftest.err" ] || { cat "$work/selftest.err"; fail "selftest wrote to stderr"; }
+
+say "demo library (generated, indexed by the installed app)"
+started=$(now_ms)
+clean photosearch demo >"$work/demo.out" 2>"$work/demo.err" || { tail "$work/demo.out" "$work/demo.err"; fail "demo"; }
+figure demo_ms $(($(now_ms) - started))
+
+say "Qt platform plugins: every library found"
+for plugin in /opt/photosearch/_internal/PySide6/Qt/plugins/platforms/*.so; do
+    if ldd "$plugin" | grep "not found"; then fail "ldd $plugin: libraries not found (above)"; fi
+done
+
+window offscreen clean QT_QPA_PLATFORM=offscreen
+# shellcheck disable=SC2016 # expanded by the inner shell, which xvfb-run gives DISPLAY and XAUTHORITY
+window xvfb xvfb-run -a -s "-screen 0 1280x900x24" sh -c \
+    'exec env -i HOME="$0" LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY" "$@"' "$work/home"
+
+say "uninstall (purge)"
+apt-get purge -y -qq "$package" >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "purge"; }
+if grep -i "not empty so not removed\|warning" "$work/purge.log"; then fail "purge warned (above)"; fi
+named_like_the_app >"$work/after.txt"
+left=$(comm -13 "$work/before.txt" "$work/after.txt")
+[ -z "$left" ] || fail "left on disk after purge: $left"
+for path in /opt/photosearch /usr/bin/photosearch /usr/share/applications/photosearch.desktop; do
+    [ ! -e "$path" ] || fail "left on disk after purge: $path"
+done
+[ -d "$work/home/Pictures/photosearch-demo" ] || fail "the user's own data went with the package"
+
+{
+    echo "{"
+    cat "$work/window-figures"
+    (IFS=,; echo "${figures[*]}")
+    echo "}"
+} >"$REPORT"
+say "all passed; figures in $REPORT"
+cat "$REPORT"
+rm -rf "$work"

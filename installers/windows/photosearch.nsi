@@ -1,0 +1,114 @@
+; photosearch for Windows: a per-user installer (no administrator rights) made with NSIS 3.
+;
+;   makensis /DVERSION=0.1.0 /DPAYLOAD=build\pyinstaller\dist\photosearch /DOUTFILE=dist\photosearch-0.1.0-setup.exe ^
+;            /DICON=build\icons\photosearch.ico installers\windows\photosearch.nsi
+;
+; PAYLOAD is the frozen folder (installers/freeze.py): photosearchw.exe (the window, no console),
+; photosearch.exe (the command line) and _internal\. Silent: setup.exe /S [/D=folder];
+; uninstall.exe /S. The user's library, settings and downloaded models (under
+; %LOCALAPPDATA%\photosearch) are never removed.
+
+Unicode true
+ManifestDPIAware true
+SetCompressor /SOLID lzma
+
+!ifndef VERSION
+  !error "pass /DVERSION=x.y.z"
+!endif
+!ifndef PAYLOAD
+  !error "pass /DPAYLOAD=folder (the frozen app)"
+!endif
+!ifndef OUTFILE
+  !define OUTFILE "photosearch-${VERSION}-setup.exe"
+!endif
+
+!define APP "photosearch"
+!define UNINSTALL_KEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\${APP}"
+!define OPEN_WITH_KEY "Software\Classes\Applications\photosearchw.exe"
+
+Name "${APP} ${VERSION}"
+OutFile "${OUTFILE}"
+RequestExecutionLevel user
+InstallDir "$LOCALAPPDATA\Programs\${APP}"
+InstallDirRegKey HKCU "Software\${APP}" "InstallDir"
+BrandingText "${APP} ${VERSION}"
+
+!include "MUI2.nsh"
+!include "FileFunc.nsh"
+!ifdef ICON
+  !define MUI_ICON "${ICON}"
+  !define MUI_UNICON "${ICON}"
+!endif
+!define MUI_FINISHPAGE_RUN "$INSTDIR\photosearchw.exe"
+!define MUI_FINISHPAGE_RUN_TEXT "Open photosearch"
+!insertmacro MUI_PAGE_LICENSE "${PAYLOAD}\_internal\photosearch\resources\licenses\THIRD_PARTY_NOTICES.md"
+!insertmacro MUI_PAGE_DIRECTORY
+!insertmacro MUI_PAGE_INSTFILES
+!insertmacro MUI_PAGE_FINISH
+!insertmacro MUI_UNPAGE_CONFIRM
+!insertmacro MUI_UNPAGE_INSTFILES
+!insertmacro MUI_LANGUAGE "English"
+
+VIProductVersion "${VERSION}.0"
+VIAddVersionKey "ProductName" "${APP}"
+VIAddVersionKey "ProductVersion" "${VERSION}"
+VIAddVersionKey "FileVersion" "${VERSION}"
+VIAddVersionKey "FileDescription" "${APP} installer"
+VIAddVersionKey "LegalCopyright" "MIT licence; third-party notices inside"
+
+Section "photosearch" SectionApp
+  SectionIn RO
+  SetOutPath "$INSTDIR"
+  ; An update replaces the program folder whole, so files a new version dropped do not linger.
+  RMDir /r "$INSTDIR\_internal"
+  File /r "${PAYLOAD}\*"
+  WriteUninstaller "$INSTDIR\uninstall.exe"
+  WriteRegStr HKCU "Software\${APP}" "InstallDir" "$INSTDIR"
+
+  CreateShortcut "$SMPROGRAMS\${APP}.lnk" "$INSTDIR\photosearchw.exe" "" "$INSTDIR\photosearchw.exe" 0
+
+  ; "Open with photosearch" for photos: the window searches for others like them.
+  WriteRegStr HKCU "${OPEN_WITH_KEY}" "FriendlyAppName" "photosearch (find similar photos)"
+  WriteRegStr HKCU "${OPEN_WITH_KEY}\shell\open\command" "" '"$INSTDIR\photosearchw.exe" gui "%1"'
+  !macro SupportedType EXT
+    WriteRegStr HKCU "${OPEN_WITH_KEY}\SupportedTypes" "${EXT}" ""
+  !macroend
+  !insertmacro SupportedType ".jpg"
+  !insertmacro SupportedType ".jpeg"
+  !insertmacro SupportedType ".png"
+  !insertmacro SupportedType ".heic"
+  !insertmacro SupportedType ".heif"
+  !insertmacro SupportedType ".avif"
+  !insertmacro SupportedType ".webp"
+  !insertmacro SupportedType ".tif"
+  !insertmacro SupportedType ".tiff"
+  !insertmacro SupportedType ".gif"
+  !insertmacro SupportedType ".bmp"
+
+  ; Apps & features: name, version, size, and a quiet uninstall for scripts.
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayName" "${APP}"
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayVersion" "${VERSION}"
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "Publisher" "photosearch developers"
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayIcon" "$INSTDIR\photosearchw.exe"
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "InstallLocation" "$INSTDIR"
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "UninstallString" '"$INSTDIR\uninstall.exe"'
+  WriteRegStr HKCU "${UNINSTALL_KEY}" "QuietUninstallString" '"$INSTDIR\uninstall.exe" /S'
+  WriteRegDWORD HKCU "${UNINSTALL_KEY}" "NoModify" 1
+  WriteRegDWORD HKCU "${UNINSTALL_KEY}" "NoRepair" 1
+  ${GetSize} "$INSTDIR" "/S=0K" $0 $1 $2
+  IntFmt $0 "0x%08X" $0
+  WriteRegDWORD HKCU "${UNINSTALL_KEY}" "EstimatedSize" "$0"
+SectionEnd
+
+Section "Uninstall"
+  ; Only what the installer put there: a folder the user chose may hold other files.
+  Delete "$SMPROGRAMS\${APP}.lnk"
+  RMDir /r "$INSTDIR\_internal"
+  Delete "$INSTDIR\photosearch.exe"
+  Delete "$INSTDIR\photosearchw.exe"
+  Delete "$INSTDIR\uninstall.exe"
+  RMDir "$INSTDIR"
+  DeleteRegKey HKCU "${OPEN_WITH_KEY}"
+  DeleteRegKey HKCU "${UNINSTALL_KEY}"
+  DeleteRegKey HKCU "Software\${APP}"
+SectionEnd

@@ -1,0 +1,142 @@
+"""The installers' parts that can be checked without building the app (seconds, not minutes):
+the desktop entry, the NSIS script compiled by makensis against a stand-in payload, the release
+workflow against GitHub's schema, the frozen entry script's imports, the bundle's file list
+and its checker, and the licence collection.
+
+The full proof (freeze, .deb, install as root, run, purge) is `installers/linux/build.sh`
+followed by `installers/linux/test.sh`; see docs/installers.md.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+INSTALLERS = ROOT / "installers"
+sys.path.insert(0, str(INSTALLERS))
+
+import bundle_contents  # noqa: E402
+import check_bundle  # noqa: E402
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if found is None:
+        pytest.skip(f"{name} is not installed (tools/install_system_deps.sh installs it)")
+    return found
+
+
+def test_the_desktop_entry_is_valid_and_opens_photos() -> None:
+    entry = INSTALLERS / "linux" / "photosearch.desktop"
+    result = subprocess.run([_tool("desktop-file-validate"), str(entry)], capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+    fields = dict(line.split("=", 1) for line in entry.read_text().splitlines() if "=" in line)
+    assert fields["Exec"] == "photosearch gui %F" and fields["Icon"] == "photosearch"
+    assert {"image/jpeg", "image/png", "image/heic", "image/avif"} <= set(fields["MimeType"].split(";"))
+
+
+def test_the_installer_scripts_pass_shellcheck() -> None:
+    scripts = sorted(str(p) for p in (INSTALLERS / "linux").glob("*.sh")) + sorted(
+        str(p) for p in (INSTALLERS / "macos").glob("*.sh")
+    )
+    result = subprocess.run(
+        [_tool("shellcheck"), *scripts, str(ROOT / "tools" / "install_system_deps.sh")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_the_nsis_script_compiles_against_a_stand_in_payload(tmp_path: Path) -> None:
+    payload = tmp_path / "payload"
+    notices = payload / "_internal" / "photosearch" / "resources" / "licenses"
+    notices.mkdir(parents=True)
+    shutil.copy(ROOT / "photosearch" / "resources" / "licenses" / "THIRD_PARTY_NOTICES.md", notices)
+    for program in ("photosearch.exe", "photosearchw.exe"):
+        (payload / program).write_bytes(b"MZ stand-in")
+    output = tmp_path / "setup.exe"
+    command = [_tool("makensis"), "-V2", "-DVERSION=0.1.0", f"-DPAYLOAD={payload}", f"-DOUTFILE={output}"]
+    result = subprocess.run([*command, str(INSTALLERS / "windows" / "photosearch.nsi")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert output.read_bytes()[:2] == b"MZ" and output.stat().st_size > 50_000
+
+
+def test_the_release_workflow_validates_against_the_github_schema() -> None:
+    workflow = ROOT / ".github" / "workflows" / "release.yml"
+    command = [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_frozen_entry_script_loads_no_qt_or_torch_before_it_knows_what_to_run() -> None:
+    """The worker child re-runs the entry script: anything it imports at the top lands in every
+    worker (Qt in the worker, or torch in the window)."""
+    probe = (
+        "import runpy, sys; runpy.run_path(sys.argv[1], run_name='not_main'); "
+        "print(sorted(m for m in ('PySide6', 'torch', 'numpy', 'photosearch.gui', 'photosearch.core') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(INSTALLERS / "entry.py")], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
+    version = subprocess.run([sys.executable, str(INSTALLERS / "entry.py"), "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("photosearch ")
+
+
+def test_every_resource_the_package_carries_is_listed_for_the_bundle() -> None:
+    """A resource added to the package but not to APP_DATA would be missing only when frozen."""
+    resources = ROOT / "photosearch" / "resources"
+    carried = {str(p.relative_to(ROOT)) for p in resources.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    listed = {source for source, _folder in bundle_contents.APP_DATA}
+    assert carried == listed
+    for source, folder in bundle_contents.APP_DATA:
+        assert str(Path(source).parent) == folder  # the same place inside the bundle as in the package
+
+
+def _stand_in_bundle(root: Path) -> Path:
+    """A folder with a file at every required place (no real binaries)."""
+    dist = root / "photosearch"
+    library = dist / "_internal"
+    for pattern in [*bundle_contents.REQUIRED, *bundle_contents.REQUIRED_LINUX]:
+        path = library / pattern.replace("*", "")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"stand-in")
+    return dist
+
+
+def test_the_bundle_check_fails_on_a_missing_tiny_model_and_a_file_left_out_coming_back(tmp_path: Path) -> None:
+    dist = _stand_in_bundle(tmp_path)
+    problems, report = check_bundle.check(dist)
+    assert problems == [] and report["total_bytes"] > 0
+    (dist / "_internal" / "photosearch" / "resources" / "models" / "tiny-shapes.safetensors").unlink()
+    (dist / "_internal" / "torch" / "test").mkdir(parents=True)
+    (dist / "_internal" / "torch" / "test" / "test_nn.py").write_text("")
+    problems, _ = check_bundle.check(dist)
+    assert problems == [
+        "missing: photosearch/resources/models/tiny-shapes.safetensors",
+        "should have been left out: torch/test/test_nn.py",
+    ]
+
+
+def test_left_out_paths_match_what_pyinstaller_names() -> None:
+    assert bundle_contents.excluded("torch/test/test_nn.py")
+    assert bundle_contents.excluded("PySide6/Qt/plugins/platforms/libqwayland-egl.so")
+    assert bundle_contents.excluded("torchvision\\_C.pyd")  # Windows separators too
+    assert not bundle_contents.excluded("PySide6/Qt/plugins/platforms/libqxcb.so")
+    assert not bundle_contents.excluded("torch/lib/libtorch_cpu.so")
+    assert bundle_contents.is_system_library("/usr/lib/x86_64-linux-gnu/libxcb.so.1")
+    assert not bundle_contents.is_system_library("/root/.pyenv/versions/3.11.7/lib/libpython3.11.so.1.0")
+
+
+def test_the_licence_list_names_every_runtime_dependency_with_its_text(tmp_path: Path) -> None:
+    output = tmp_path / "THIRD_PARTY_LICENSES.txt"
+    subprocess.run([sys.executable, str(INSTALLERS / "collect_licenses.py"), str(output)], check=True, capture_output=True)
+    text = output.read_text()
+    summary = text.split("The full licence texts follow")[0]
+    for name in ("PySide6_Essentials", "torch", "open_clip_torch", "onnxruntime", "hnswlib", "numpy", "pillow", "CPython"):
+        assert f"\n{name} " in summary or summary.startswith(name), name
+    assert "GNU LESSER GENERAL PUBLIC LICENSE" in text and "Version 3, 29 June 2007" in text
+    assert "pytest" not in summary and "timm" not in summary  # development tools and excluded modules stay out
