@@ -41,4 +41,4 @@ test-fast: lint
 # The Linux installer, built and proven end to end (as root: it installs, runs and purges it).
 deb:
 	installers/linux/build.sh
-	installers/linux/test.sh dist/photosearch_$$($(PYTHON) -c 'import sys; sys.path.insert(0, "installers"); import bundle_contents; print(bundle_contents.version())')_$$(dpkg --print-architecture).deb
+	installers/linux/test.sh dist/photosearch_$$($(PYTHON) installers/bundle_contents.py)_$$(dpkg --print-architecture).deb

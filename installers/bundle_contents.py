@@ -141,3 +141,7 @@ def version() -> str:
         if line.startswith("__version__"):
             return line.split("=", 1)[1].strip().strip("\"'")
     raise SystemExit("no __version__ in photosearch/__init__.py")
+
+
+if __name__ == "__main__":  # the build scripts ask for the version this way
+    print(version())

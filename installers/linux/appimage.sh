@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-python3}
 : "${APPIMAGETOOL:?set APPIMAGETOOL to appimagetool (no registry here carries it)}"
 $PYTHON installers/freeze.py ${TORCH_INDEX:+--torch-index "$TORCH_INDEX"}
-VERSION=$($PYTHON -c 'import sys; sys.path.insert(0, "installers"); import bundle_contents; print(bundle_contents.version())')
+VERSION=$($PYTHON installers/bundle_contents.py)
 appdir=build/AppDir
 rm -rf "$appdir"
 mkdir -p "$appdir"

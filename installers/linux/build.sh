@@ -23,7 +23,7 @@ else
     $PYTHON installers/freeze.py --system-libs ${TORCH_INDEX:+--torch-index "$TORCH_INDEX"}
 fi
 
-VERSION=$($PYTHON -c 'import sys; sys.path.insert(0, "installers"); import bundle_contents; print(bundle_contents.version())')
+VERSION=$($PYTHON installers/bundle_contents.py)
 ARCH=$(dpkg --print-architecture)
 BUNDLE=build/pyinstaller/dist/photosearch
 STAGE=build/deb/root

@@ -115,6 +115,16 @@ window offscreen clean QT_QPA_PLATFORM=offscreen
 window xvfb xvfb-run -a -s "-screen 0 1280x900x24" sh -c \
     'exec env -i HOME="$0" LANG=C.UTF-8 PATH=/usr/local/bin:/usr/bin:/bin DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY" "$@"' "$work/home"
 
+say "Open with: the desktop offers the app for photos, and a photo opened with it finds itself first"
+if command -v update-desktop-database >/dev/null; then
+    grep -q '^image/jpeg=.*photosearch.desktop' /usr/share/applications/mimeinfo.cache || fail "not offered for image/jpeg"
+fi
+photo=$(find "$work/home/Pictures/photosearch-demo" -name "*red-circle.jpg" | sort | head -1)
+clean QT_QPA_PLATFORM=offscreen photosearch gui --library "$work/home/Pictures/photosearch-demo/.photosearch" \
+    --quit-after-results "$photo" >"$work/open-with.out" 2>"$work/open-with.err" || fail "open with: $(tail -3 "$work/open-with.err")"
+python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).read().splitlines()[-1]); assert r["results"][0] == sys.argv[2], r["results"][:3]' \
+    "$work/open-with.out" "$photo" || fail "open with: the opened photo is not the first result"
+
 say "uninstall (purge)"
 apt-get purge -y -qq "$package" >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "purge"; }
 if grep -i "not empty so not removed\|warning" "$work/purge.log"; then fail "purge warned (above)"; fi

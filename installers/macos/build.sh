@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 [ "$(uname -m)" = arm64 ] || { echo "installers/macos/build.sh: Apple silicon only (no current torch for Intel Macs)" >&2; exit 2; }
 PYTHON=${PYTHON:-python3}
 $PYTHON installers/freeze.py
-VERSION=$($PYTHON -c 'import sys; sys.path.insert(0, "installers"); import bundle_contents; print(bundle_contents.version())')
+VERSION=$($PYTHON installers/bundle_contents.py)
 app=build/pyinstaller/dist/photosearch.app
 entitlements=installers/macos/entitlements.plist
 
