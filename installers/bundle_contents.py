@@ -9,6 +9,7 @@ missing tiny model must fail the build, not the user.
 from __future__ import annotations
 
 import fnmatch
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,11 +53,14 @@ EXCLUDED_MODULES = [
     "readline",  # an interactive prompt's; the app has none (and it would add libreadline)
 ]
 
-# Bundle paths (as PyInstaller names them, '/'-separated, relative to the bundle's library
-# folder) left out: tests and tools shipped inside wheels, torchvision's CUDA-linked operators
-# (the runtime hook makes torchvision import without them), and the Qt parts the window never
-# loads. The window uses QtCore, QtGui and QtWidgets; it draws on X11 (xcb), offscreen for
-# scripted runs, Windows or Cocoa, and reads JPEG thumbnails and its SVG icon.
+# Bundle paths left out, as fnmatch patterns over the path inside the bundle's library folder
+# ('/'-separated; `*` also matches '/'). PySide6 lays Qt out differently per platform (Linux
+# and macOS: PySide6/Qt/plugins, PySide6/Qt/lib; Windows: PySide6/plugins, DLLs beside), so
+# the Qt patterns fit all three. Left out: tests and tools shipped inside wheels,
+# torchvision's CUDA-linked operators (the runtime hook makes torchvision import without
+# them), and the Qt parts the window never loads. The window uses QtCore, QtGui, QtWidgets,
+# QtDBus and QtSvg; it draws on X11 (xcb), offscreen for scripted runs, Windows or Cocoa, and
+# reads JPEG thumbnails and its SVG icon.
 EXCLUDED_PATHS = [
     "torch/test/*",
     "torch/include/*",
@@ -67,10 +71,10 @@ EXCLUDED_PATHS = [
     "torch/bin/*.pt",
     "torch/bin/*.ptl",
     "torch/bin/upgrader_models*",
-    "torch/lib/libaoti_custom_ops*",
-    "torch/lib/libbackend_with_compiler*",
-    "torch/lib/libjitbackend_test*",
-    "torch/lib/libtorchbind_test*",
+    "torch/lib/*aoti_custom_ops*",
+    "torch/lib/*backend_with_compiler*",
+    "torch/lib/*jitbackend_test*",
+    "torch/lib/*torchbind_test*",
     "torch/testing/_internal/*",
     "torchvision/_C*",
     "torchvision/image*",
@@ -78,47 +82,58 @@ EXCLUDED_PATHS = [
     "torchvision.libs/*",
     "libcudart*",  # found by the analysis of torchvision's operators (left out) in a system CUDA
     "libnvjpeg*",
-    "PySide6/Qt/plugins/platforms/libqeglfs*",
-    "PySide6/Qt/plugins/platforms/libqlinuxfb*",
-    "PySide6/Qt/plugins/platforms/libqminimalegl*",
-    "PySide6/Qt/plugins/platforms/libqvkkhrdisplay*",
-    "PySide6/Qt/plugins/platforms/libqvnc*",
-    "PySide6/Qt/plugins/platforms/libqwayland*",
-    "PySide6/Qt/plugins/egldeviceintegrations/*",
-    "PySide6/Qt/plugins/wayland-*",
-    "PySide6/Qt/plugins/imageformats/*qpdf*",
-    "PySide6/Qt/plugins/imageformats/*qicns*",
-    "PySide6/Qt/plugins/imageformats/*qtga*",
-    "PySide6/Qt/plugins/imageformats/*qwbmp*",
-    "PySide6/Qt/plugins/networkinformation/*",
-    "PySide6/Qt/plugins/generic/*",
-    "PySide6/Qt/plugins/platformthemes/*qgtk3*",  # would make GTK 3 a dependency; the portal theme stays
-    "PySide6/Qt/plugins/tls/*",
-    "PySide6/Qt/lib/libQt6Pdf*",
-    "PySide6/Qt/lib/libQt6Wayland*",
-    "PySide6/Qt/lib/libQt6Qml*",
-    "PySide6/Qt/lib/libQt6Quick*",
-    "PySide6/Qt/lib/libQt6EglFSDeviceIntegration*",
-    "PySide6/Qt/lib/libQt6EglFsKmsSupport*",
-    "PySide6/Qt/lib/libQt6WlShellIntegration*",
-    "PySide6/Qt/lib/libQt6Network*",
-    "PySide6/Qt/translations/qtwebengine*",
+    "PySide6/*plugins/platforms/*qeglfs*",
+    "PySide6/*plugins/platforms/*qlinuxfb*",
+    "PySide6/*plugins/platforms/*qminimalegl*",
+    "PySide6/*plugins/platforms/*qvkkhrdisplay*",
+    "PySide6/*plugins/platforms/*qvnc*",
+    "PySide6/*plugins/platforms/*qwayland*",
+    "PySide6/*plugins/egldeviceintegrations/*",
+    "PySide6/*plugins/wayland-*",
+    "PySide6/*plugins/imageformats/*qpdf*",
+    "PySide6/*plugins/imageformats/*qicns*",
+    "PySide6/*plugins/imageformats/*qtga*",
+    "PySide6/*plugins/imageformats/*qwbmp*",
+    "PySide6/*plugins/networkinformation/*",
+    "PySide6/*plugins/generic/*",
+    "PySide6/*plugins/platformthemes/*qgtk3*",  # would make GTK 3 a dependency; the portal theme stays
+    "PySide6/*plugins/tls/*",
+    "PySide6/*Qt6Pdf*",
+    "PySide6/*Qt6Wayland*",
+    "PySide6/*Qt6Qml*",
+    "PySide6/*Qt6Quick*",
+    "PySide6/*Qt6EglFSDeviceIntegration*",
+    "PySide6/*Qt6EglFsKmsSupport*",
+    "PySide6/*Qt6WlShellIntegration*",
+    "PySide6/*Qt6Network*",
+    "PySide6/*translations/qtwebengine*",
 ]
 
-# Files a working app cannot do without: the build fails when one is missing.
+# Files a working app cannot do without (the same kind of patterns): the build fails when one
+# is missing.
 REQUIRED = [
     *(f"{folder}/{Path(source).name}" for source, folder in APP_DATA),
     *(f"open_clip/{name}" for name in OPEN_CLIP_DATA),
     "photosearch/resources/licenses/THIRD_PARTY_LICENSES.txt",
-    "torch/lib/libtorch_cpu*",
+    "torch/lib/*torch_cpu*",
     "onnxruntime/capi/onnxruntime_pybind11_state*",
     "hnswlib*",
-    "PySide6/Qt/plugins/platforms/*qoffscreen*",
-    "PySide6/Qt/plugins/imageformats/*qjpeg*",
-    "PySide6/Qt/plugins/imageformats/*qsvg*",
-    "PySide6/Qt/plugins/iconengines/*qsvgicon*",
+    "PySide6/*plugins/platforms/*qoffscreen*",
+    "PySide6/*plugins/imageformats/*qjpeg*",
+    "PySide6/*plugins/imageformats/*qsvg*",
+    "PySide6/*plugins/iconengines/*qsvgicon*",
 ]
-REQUIRED_LINUX = ["PySide6/Qt/plugins/platforms/libqxcb.so", "torch/bin/torch_shm_manager"]
+REQUIRED_ON = {
+    "linux": ["PySide6/*plugins/platforms/libqxcb.so", "torch/bin/torch_shm_manager"],
+    "win32": ["PySide6/*plugins/platforms/qwindows.dll"],
+    "darwin": ["PySide6/*plugins/platforms/libqcocoa.dylib"],
+}
+
+
+def required_here() -> list[str]:
+    platform = "linux" if sys.platform.startswith("linux") else sys.platform
+    return [*REQUIRED, *REQUIRED_ON.get(platform, [])]
+
 
 # Where a build machine's own libraries live. PyInstaller copies what the bundle links from
 # there (X11, xcb, fonts, D-Bus, OpenSSL...); a Debian package must take them from the system

@@ -11,6 +11,7 @@ dominate the folder.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bundle_contents import EXCLUDED_PATHS, REQUIRED, REQUIRED_LINUX
+from bundle_contents import excluded, required_here
 
 
 def library_folder(dist: Path) -> Path:
@@ -71,14 +72,11 @@ def sizes(folder: Path, top: int = 12) -> list[tuple[str, int]]:
 def check(dist: Path) -> tuple[list[str], dict[str, object]]:
     root = library_folder(dist)
     problems = []
-    required = [*REQUIRED, *(REQUIRED_LINUX if sys.platform.startswith("linux") else [])]
-    for pattern in required:
-        if not any(root.glob(pattern)):
+    files = sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file())
+    for pattern in required_here():
+        if not fnmatch.filter(files, pattern):
             problems.append(f"missing: {pattern}")
-    for pattern in EXCLUDED_PATHS:
-        found = [p for p in root.glob(pattern) if p.is_file()]
-        if found:
-            problems.append(f"should have been left out: {found[0].relative_to(root)}")
+    problems += [f"should have been left out: {path}" for path in files if excluded(path)]
     cuda = [
         p.name
         for p in root.rglob("*.so*")

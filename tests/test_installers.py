@@ -100,8 +100,8 @@ def _stand_in_bundle(root: Path) -> Path:
     """A folder with a file at every required place (no real binaries)."""
     dist = root / "photosearch"
     library = dist / "_internal"
-    for pattern in [*bundle_contents.REQUIRED, *bundle_contents.REQUIRED_LINUX]:
-        path = library / pattern.replace("*", "")
+    for pattern in bundle_contents.required_here():
+        path = library / pattern.replace("PySide6/*plugins", "PySide6/Qt/plugins").replace("*", "")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"stand-in")
     return dist
@@ -125,6 +125,8 @@ def test_left_out_paths_match_what_pyinstaller_names() -> None:
     assert bundle_contents.excluded("torch/test/test_nn.py")
     assert bundle_contents.excluded("PySide6/Qt/plugins/platforms/libqwayland-egl.so")
     assert bundle_contents.excluded("torchvision\\_C.pyd")  # Windows separators too
+    assert bundle_contents.excluded("PySide6/plugins/platforms/qvnc.dll")  # Windows' PySide6 layout
+    assert bundle_contents.excluded("PySide6/Qt6Pdf.dll") and bundle_contents.excluded("PySide6/Qt/lib/libQt6Pdf.so.6")
     assert not bundle_contents.excluded("PySide6/Qt/plugins/platforms/libqxcb.so")
     assert not bundle_contents.excluded("torch/lib/libtorch_cpu.so")
     assert bundle_contents.is_system_library("/usr/lib/x86_64-linux-gnu/libxcb.so.1")
