@@ -2,11 +2,12 @@
 against the development build compiled for this machine's CPU (-march=native), in one run.
 
     python benchmarks/hnswlib_portable.py --portable-python build/installer-env/bin/python --size 100000 --json
+        [--also x86-64-v3=PYTHON]   # another build, e.g. CFLAGS=-march=x86-64-v3 on PYTHONPATH
 
 One graph (CLIP-like 512-d vectors, the app's M and ef_construction) is built once and saved;
 each interpreter then loads the same file in a child process and answers the same queries one
 at a time on one thread, at the app's image and text breadths (DEFAULT_EF, TEXT_QUERY_EF).
-Both children take turns, three rounds each, so the machine's noise falls on both. The
+The children take turns, three rounds each, so the machine's noise falls on both. The
 results must be the same neighbours: the builds differ in instructions, not in the graph.
 """
 
@@ -58,7 +59,8 @@ def measure(python: str, index_file: Path, queries_file: Path, dim: int, count: 
 
 def instructions(python: str) -> dict[str, int]:
     """AVX-512 and AVX register uses in that interpreter's hnswlib (objdump)."""
-    where = subprocess.run([python, "-c", "import hnswlib; print(hnswlib.__file__)"], capture_output=True, text=True, check=True)
+    command = [python, "-c", "import hnswlib; print(hnswlib.__file__)"]
+    where = subprocess.run(command, capture_output=True, text=True, check=True)
     listing = subprocess.run(["objdump", "-d", where.stdout.strip()], capture_output=True, text=True, check=True).stdout
     return {"zmm": listing.count("%zmm"), "ymm": listing.count("%ymm"), "xmm": listing.count("%xmm")}
 
@@ -67,6 +69,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--portable-python", required=True, help="an interpreter whose hnswlib was built with HNSWLIB_NO_NATIVE=1"
+    )
+    parser.add_argument(
+        "--also",
+        action="append",
+        default=[],
+        metavar="NAME=PYTHON",
+        help="another build to compare (e.g. x86-64-v3=/path/python)",
     )
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=400)
@@ -84,6 +93,7 @@ def main() -> None:
     data = clip_like(args.size + args.queries, dim, rng, centres, weights)
     queries = data[args.size :]
     builds = {"native": sys.executable, "portable": args.portable_python}
+    builds.update(dict(item.split("=", 1) for item in args.also))
     report: dict[str, object] = {
         "cpu": cpu_name(),
         "size": args.size,
@@ -101,14 +111,14 @@ def main() -> None:
             for _ in range(args.rounds):
                 for name, python in builds.items():
                     runs[name].append(measure(python, index_file, queries_file, dim, args.size, ef))
-            same = runs["native"][0]["labels"] == runs["portable"][0]["labels"]
+            same = all(results[0]["labels"] == runs["native"][0]["labels"] for results in runs.values())
             best = {name: min(float(r["p50_ms"]) for r in results) for name, results in runs.items()}  # type: ignore[arg-type]
             best95 = {name: min(float(r["p95_ms"]) for r in results) for name, results in runs.items()}  # type: ignore[arg-type]
             report[kind] = {
                 "ef": ef,
                 "p50_ms": {name: round(value, 3) for name, value in best.items()},
                 "p95_ms": {name: round(value, 3) for name, value in best95.items()},
-                "portable_over_native_p50": round(best["portable"] / best["native"], 2),
+                "over_native_p50": {name: round(best[name] / best["native"], 2) for name in builds if name != "native"},
                 "same_neighbours": same,
             }
     if args.json:
@@ -118,8 +128,7 @@ def main() -> None:
     for kind in ("image", "text"):
         row = report[kind]
         assert isinstance(row, dict)
-        ratio = row["portable_over_native_p50"]
-        print(f"{kind:5} ef={row['ef']}: p50 {row['p50_ms']}, p95 {row['p95_ms']}: portable/native {ratio}×")
+        print(f"{kind:5} ef={row['ef']}: p50 {row['p50_ms']}, p95 {row['p95_ms']}; over native {row['over_native_p50']}")
 
 
 if __name__ == "__main__":
