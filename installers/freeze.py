@@ -3,8 +3,9 @@
     python3 installers/freeze.py [--env DIR] [--system-libs] [--torch-index URL]
 
 1. A build environment of its own (default `build/installer-env`), made once per version of
-   `installers/requirements.txt`: the CPU build of torch, and hnswlib compiled for any CPU of
-   the architecture (HNSWLIB_NO_NATIVE=1, never a cached wheel).
+   `installers/requirements.txt` and `constraints.txt` (every other package's version): the
+   CPU build of torch, and hnswlib compiled for any CPU of the architecture
+   (HNSWLIB_NO_NATIVE=1, never a cached wheel).
 2. THIRD_PARTY_LICENSES.txt from that environment.
 3. PyInstaller with `installers/photosearch.spec` into `build/pyinstaller/dist/photosearch`.
 4. Linux: strip torch's own libraries (only those: stripping manylinux libraries breaks them).
@@ -30,6 +31,7 @@ ROOT = HERE.parent
 BUILD = ROOT / "build"
 DIST = BUILD / "pyinstaller" / "dist" / "photosearch"
 REQUIREMENTS = HERE / "requirements.txt"
+CONSTRAINTS = HERE / "constraints.txt"
 
 
 def run(*command: str | Path, env: dict[str, str] | None = None) -> None:
@@ -43,7 +45,7 @@ def env_python(env_dir: Path) -> Path:
 
 def build_environment(env_dir: Path, torch_index: str | None) -> Path:
     """The build venv, (re)installed when the requirements changed since it was made."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + (torch_index or "").encode()).hexdigest()
+    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + CONSTRAINTS.read_bytes() + (torch_index or "").encode()).hexdigest()
     stamp = env_dir / ".requirements-sha256"
     python = env_python(env_dir)
     if python.exists() and stamp.is_file() and stamp.read_text() == digest:
@@ -54,7 +56,7 @@ def build_environment(env_dir: Path, torch_index: str | None) -> Path:
     environment = {**os.environ, "HNSWLIB_NO_NATIVE": "1"}
     extra = ["--extra-index-url", torch_index] if torch_index else []
     pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-cache-dir", "--no-binary", "hnswlib"]
-    run(*pip, *extra, "-r", REQUIREMENTS, env=environment)
+    run(*pip, *extra, "-r", REQUIREMENTS, "-c", CONSTRAINTS, env=environment)
     stamp.write_text(digest)
     return python
 

@@ -17,6 +17,7 @@ REPORT=${REPORT:-$checkout/build/deb-test/report.json}
 mkdir -p "$(dirname "$REPORT")" "$work/home"
 version=$(dpkg-deb -f "$deb" Version)
 package=$(dpkg-deb -f "$deb" Package)
+export DEBIAN_FRONTEND=noninteractive
 QUERY="a red circle"
 EXPECT="red-circle"
 ALLOWED_STDERR="propagateSizeHints"  # the offscreen platform's one remark on show()
@@ -29,12 +30,19 @@ clean() { env -i HOME="$work/home" LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/
 figures=()
 figure() { figures+=("\"$1\": $2"); }
 
+# apt-get install, refreshing the package lists once when something must be downloaded first.
+apt_install() {
+    apt-get install -y -qq "$@" >>"$work/apt.log" 2>&1 && return 0
+    apt-get update -qq >>"$work/apt.log" 2>&1 || true
+    apt-get install -y -qq "$@" >>"$work/apt.log" 2>&1
+}
+
 install_window_tools() {
     local missing=()
     for tool in xvfb xauth; do
         dpkg-query -W -f='${Status}' "$tool" 2>/dev/null | grep -q "install ok installed" || missing+=("$tool")
     done
-    [ ${#missing[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ ${#missing[@]} -eq 0 ] || apt_install --no-install-recommends "${missing[@]}" || fail "apt-get install ${missing[*]}"
 }
 
 # The scripted window: $1 = name, then the environment to add. Checks the JSON line and stderr.
@@ -81,8 +89,7 @@ if dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok ins
 fi
 install_window_tools
 named_like_the_app >"$work/before.txt"
-export DEBIAN_FRONTEND=noninteractive
-apt-get install -y -qq "$deb" >"$work/install.log" 2>&1 || { cat "$work/install.log"; fail "apt-get install"; }
+apt_install "$deb" || { cat "$work/apt.log"; fail "apt-get install"; }
 [ "$(dpkg-query -W -f='${Status}' "$package")" = "install ok installed" ] || fail "not configured after install"
 figure installed_kib "$(dpkg-query -W -f='${Installed-Size}' "$package")"
 figure deb_bytes "$(stat -c %s "$deb")"
