@@ -1,11 +1,13 @@
 """The Linux installer end to end, as a user gets it: `installers/linux/build.sh` freezes the app
-in its own build environment and packs the .deb, `installers/linux/test.sh` installs it as root,
+in its own build environment and packs the .deb; `installers/linux/test.sh` installs it as root,
 runs it with an empty environment (--version, selftest, the demo, the window offscreen and under
-Xvfb) and purges it, checking nothing of the package is left.
+Xvfb, "Open with") and purges it, checking nothing of the package is left; and
+`installers/linux/test-clean-system.sh` installs it on minimal Debian 12 and 13 systems
+(debootstrap), where only what the package declares is there, and runs it again.
 
-Minutes, not seconds (a fresh build environment, PyInstaller, dpkg): marked slow, and skipped
-where it cannot run (not Debian-like, not root). It packs with zstd -3 instead of the release's
-xz -6: the compression changes nothing that is tested here and costs two minutes.
+Minutes, not seconds: marked slow, and skipped where they cannot run (not Debian-like, not
+root; Debian's mirror out of reach for the clean systems). It packs with zstd -3 instead of the
+release's xz -6: the compression changes nothing that is tested here and costs two minutes.
 """
 
 from __future__ import annotations
@@ -20,29 +22,32 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+LINUX = ROOT / "installers" / "linux"
 sys.path.insert(0, str(ROOT / "installers"))
 
 import bundle_contents  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
+MIRROR_UNREACHABLE = 3  # test-clean-system.sh's exit status when debootstrap cannot download
 
 
-def test_the_deb_builds_installs_runs_and_purges_cleanly(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def deb() -> Path:
     if not sys.platform.startswith("linux") or not shutil.which("dpkg") or not shutil.which("apt-get"):
         pytest.skip("a Debian-like system builds and installs the .deb")
     if os.geteuid() != 0:
-        pytest.skip("test.sh installs the package: run as root")
+        pytest.skip("the .deb's tests install it: run as root")
     env = {**os.environ, "DEB_COMPRESSION": "zstd", "DEB_LEVEL": "3"}
-    build = subprocess.run([str(ROOT / "installers" / "linux" / "build.sh")], capture_output=True, text=True, env=env)
+    build = subprocess.run([str(LINUX / "build.sh")], capture_output=True, text=True, env=env)
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
-    deb = ROOT / "dist" / f"photosearch_{bundle_contents.version()}_{arch}.deb"
+    return ROOT / "dist" / f"photosearch_{bundle_contents.version()}_{arch}.deb"
+
+
+def test_the_deb_installs_runs_and_purges_cleanly(deb: Path, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     proof = subprocess.run(
-        [str(ROOT / "installers" / "linux" / "test.sh"), str(deb)],
-        capture_output=True,
-        text=True,
-        env={**env, "REPORT": str(report)},
+        [str(LINUX / "test.sh"), str(deb)], capture_output=True, text=True, env={**os.environ, "REPORT": str(report)}
     )
     assert proof.returncode == 0, proof.stdout[-3000:] + proof.stderr[-3000:]
     figures = json.loads(report.read_text())
@@ -50,3 +55,11 @@ def test_the_deb_builds_installs_runs_and_purges_cleanly(tmp_path: Path) -> None
         assert all("red-circle" in name for name in figures[f"{run}_first_results"])
         assert figures[f"{run}_window_shown_ms"] > 0
     assert figures["installed_kib"] > 100_000 and figures["deb_bytes"] > 50_000_000
+
+
+def test_the_deb_declares_everything_it_needs_on_minimal_debian_12_and_13(deb: Path) -> None:
+    proof = subprocess.run([str(LINUX / "test-clean-system.sh"), str(deb), "bookworm", "trixie"], capture_output=True, text=True)
+    if proof.returncode == MIRROR_UNREACHABLE:
+        pytest.skip(f"Debian's mirror is out of reach: {proof.stderr.strip()}")
+    assert proof.returncode == 0, proof.stdout[-3000:] + proof.stderr[-3000:]
+    assert proof.stdout.count(": passed in ") == 2
