@@ -40,6 +40,20 @@ def test_the_desktop_entry_is_valid_and_opens_photos() -> None:
     assert {"image/jpeg", "image/png", "image/heic", "image/avif"} <= set(fields["MimeType"].split(";"))
 
 
+def test_the_software_centre_entry_is_valid_and_names_this_version() -> None:
+    """GNOME Software and KDE Discover describe an installed package from its AppStream file."""
+    import xml.etree.ElementTree as ElementTree
+
+    from photosearch import __version__
+
+    metainfo = INSTALLERS / "linux" / "org.photosearch.photosearch.metainfo.xml"
+    result = subprocess.run([_tool("appstreamcli"), "validate", "--no-net", str(metainfo)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    component = ElementTree.parse(metainfo).getroot()
+    assert component.findtext("launchable") == "photosearch.desktop"
+    assert component.find("releases/release").get("version") == __version__  # type: ignore[union-attr]
+
+
 def test_the_installer_scripts_pass_shellcheck() -> None:
     scripts = sorted(str(p) for p in (INSTALLERS / "linux").glob("*.sh")) + sorted(
         str(p) for p in (INSTALLERS / "macos").glob("*.sh")

@@ -28,11 +28,12 @@ ARCH=$(dpkg --print-architecture)
 BUNDLE=build/pyinstaller/dist/photosearch
 STAGE=build/deb/root
 rm -rf build/deb
-mkdir -p "$STAGE/DEBIAN" "$STAGE/opt" "$STAGE/usr/bin" "$STAGE/usr/share/applications" \
+mkdir -p "$STAGE/DEBIAN" "$STAGE/opt" "$STAGE/usr/bin" "$STAGE/usr/share/applications" "$STAGE/usr/share/metainfo" \
     "$STAGE/usr/share/icons/hicolor/scalable/apps" "$STAGE/usr/share/doc/photosearch"
 cp -a "$BUNDLE" "$STAGE/opt/photosearch"
 install -m 755 installers/linux/photosearch.sh "$STAGE/usr/bin/photosearch"
 install -m 644 installers/linux/photosearch.desktop "$STAGE/usr/share/applications/photosearch.desktop"
+install -m 644 installers/linux/org.photosearch.photosearch.metainfo.xml "$STAGE/usr/share/metainfo/"
 install -m 644 photosearch/resources/icons/photosearch.svg "$STAGE/usr/share/icons/hicolor/scalable/apps/photosearch.svg"
 licences=/opt/photosearch/_internal/photosearch/resources/licenses
 {
