@@ -47,10 +47,10 @@ def _elf_files(folder: Path) -> list[Path]:
     return found
 
 
-def unresolved_libraries(folder: Path) -> list[str]:
+def unresolved_libraries(folder: Path, binaries: list[Path]) -> list[str]:
     """Shared libraries that a bundled binary needs and this system's loader cannot find (ldd)."""
     missing = set()
-    for path in _elf_files(folder):
+    for path in binaries:
         result = subprocess.run(["ldd", str(path)], capture_output=True, text=True)
         for line in result.stdout.splitlines():
             if "not found" in line:
@@ -85,7 +85,8 @@ def check(dist: Path) -> tuple[list[str], dict[str, object]]:
     if cuda:
         problems.append(f"CUDA libraries in a CPU build: {', '.join(sorted(cuda)[:5])}")
     report: dict[str, object] = {}
-    hnswlib = [path for path in sorted(root.glob("hnswlib*")) if path in _elf_files(root)]
+    binaries = _elf_files(dist)
+    hnswlib = [path for path in binaries if path.parent == root and path.name.startswith("hnswlib")]
     if hnswlib and sys.platform.startswith("linux") and shutil.which("objdump"):
         counts = wide_vector_instructions(hnswlib[0])
         report["hnswlib_instructions"] = counts
@@ -94,7 +95,7 @@ def check(dist: Path) -> tuple[list[str], dict[str, object]]:
                 f"hnswlib was compiled for this machine's CPU ({counts['zmm']} AVX-512 instructions): HNSWLIB_NO_NATIVE=1"
             )
     if sys.platform.startswith("linux") and shutil.which("ldd"):
-        problems += [f"library not found: {line}" for line in unresolved_libraries(dist)]
+        problems += [f"library not found: {line}" for line in unresolved_libraries(dist, binaries)]
     total = sum(p.stat().st_size for p in dist.rglob("*") if p.is_file() and not p.is_symlink())
     report["total_bytes"] = total
     report["largest"] = sizes(root)

@@ -3,7 +3,7 @@
 The worker is a child process that re-runs this script with multiprocessing's own arguments,
 so `freeze_support()` comes first and nothing heavy is imported at the top: no Qt, no torch.
 Windowed builds (Windows, macOS) start with no stdout or stderr at all; writes to them would
-fail, so they go to the user log dir instead.
+fail, so they go to the user log dir instead (`photosearch.logs.guard_std_streams`).
 """
 
 import multiprocessing
@@ -12,20 +12,9 @@ import sys
 multiprocessing.freeze_support()
 
 
-def _give_windowed_builds_streams() -> None:
-    if sys.stdout is not None and sys.stderr is not None:
-        return
-    from photosearch.logs import log_dir
-
-    folder = log_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    stream = open(folder / "console.log", "a", encoding="utf-8", buffering=1)  # noqa: SIM115 (lives as long as the process)
-    sys.stdout = sys.stdout or stream
-    sys.stderr = sys.stderr or stream
-
-
 if __name__ == "__main__":
-    _give_windowed_builds_streams()
     from photosearch.launcher import main
+    from photosearch.logs import guard_std_streams
 
+    guard_std_streams()
     sys.exit(main())

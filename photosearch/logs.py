@@ -40,12 +40,18 @@ def log_file(process: str) -> Path:
     return log_dir() / f"{process}.log"
 
 
-def _guard_std_streams() -> None:
-    """A windowed build starts with sys.stderr (and stdout) None; writing to them must not fail."""
-    if sys.stderr is None:
-        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
-    if sys.stdout is None:
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+def guard_std_streams() -> None:
+    """A windowed build (Windows, macOS) starts with sys.stdout and sys.stderr None: what would
+    have gone there goes to `<log dir>/console.log` (nowhere, when that cannot be written)."""
+    if sys.stdout is not None and sys.stderr is not None:
+        return
+    try:
+        log_dir().mkdir(parents=True, exist_ok=True)
+        stream = open(log_dir() / "console.log", "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - lives as long as the process
+    except OSError:
+        stream = open(os.devnull, "w")  # noqa: SIM115
+    sys.stdout = sys.stdout or stream
+    sys.stderr = sys.stderr or stream
 
 
 def setup_logging(process: str, level: int = logging.INFO) -> Path | None:
@@ -53,7 +59,7 @@ def setup_logging(process: str, level: int = logging.INFO) -> Path | None:
 
     Idempotent. Returns the file, or None when the log dir cannot be written (logging then
     stays quiet rather than failing the app)."""
-    _guard_std_streams()
+    guard_std_streams()
     logging.captureWarnings(True)
     app = logging.getLogger("photosearch")
     app.setLevel(min(level, app.level or level))

@@ -9,6 +9,7 @@ followed by `installers/linux/test.sh`; see docs/installers.md.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -156,3 +157,16 @@ def test_the_licence_list_names_every_runtime_dependency_with_its_text(tmp_path:
         assert f"\n{name} " in summary or summary.startswith(name), name
     assert "GNU LESSER GENERAL PUBLIC LICENSE" in text and "Version 3, 29 June 2007" in text
     assert "pytest" not in summary and "timm" not in summary  # development tools and excluded modules stay out
+
+
+def test_a_windowed_build_without_stdout_writes_what_it_prints_to_the_log_folder(tmp_path: Path) -> None:
+    """Windows and macOS start a windowed app with sys.stdout and sys.stderr None: the frozen
+    entry script must give it somewhere to write (`photosearch --version` prints)."""
+    probe = (
+        "import runpy, sys; sys.stdout = sys.stderr = None; sys.argv = ['photosearch', '--version'];"
+        "runpy.run_path(sys.argv_entry, run_name='__main__')"
+    ).replace("sys.argv_entry", repr(str(INSTALLERS / "entry.py")))
+    env = {**os.environ, "PHOTOSEARCH_LOG_DIR": str(tmp_path / "log")}
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert result.returncode == 0 and result.stdout == ""
+    assert (tmp_path / "log" / "console.log").read_text().startswith("photosearch ")

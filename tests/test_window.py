@@ -415,3 +415,16 @@ def test_a_photo_the_system_opens_in_the_app_becomes_a_similar_search(qtbot: Any
     finally:
         app.removeEventFilter(opened)
         opened.deleteLater()
+
+
+def test_words_given_after_a_photo_join_it_in_one_query(qtbot: Any, window: MainWindow, space: Path) -> None:
+    """`photosearch gui --similar PHOTO --query WORDS` (and a typed query after an "Open with")
+    is one combined search: the words must not drop the photo's chip."""
+    photo = str(space / "photos" / "red 1.jpg")
+    window.search.edit.clear()
+    window.search.clear_images(notify=False)
+    window.search_similar(photo)
+    with qtbot.waitSignal(window.results_shown, timeout=60_000):
+        window.run_query("a red circle")
+    assert window.search.images() == (photo,) and window.search.text() == "a red circle"
+    assert window._last_query is not None and window._last_query[:2] == ("a red circle", (photo,))

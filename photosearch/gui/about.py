@@ -72,5 +72,5 @@ class AboutDialog(QDialog):
 
     def _load_licenses(self, index: int) -> None:
         """The full texts (about a megabyte) are read only when their tab is opened."""
-        if self.licenses is not None and index == 1 and not self.licenses.toPlainText():
+        if self.licenses is not None and self.tabs.widget(index) is self.licenses and not self.licenses.toPlainText():
             self.licenses.setPlainText(_read(ALL_LICENSES) or "The licence texts cannot be read.")

@@ -101,35 +101,20 @@ def _run_window(args: argparse.Namespace) -> int:
     shown_at_ms = time.time() * 1000  # wall clock: an outside timer measures start-up from the launch
     if demo_missing:
         window.open_demo()
+    # The search is set up at once; the window sends it when its worker is ready (and again
+    # after a restart). Photos become chips, as if dropped; words join them.
     opened.deliver_to(window.search_similar)
-    for image in args.images:
+    for image in [*args.images, *([args.similar] if args.similar else [])]:
         window.search_similar(str(Path(image).expanduser().resolve()))
+    if args.query:
+        window.run_query(args.query)
     script = _Script(window, args, shown_ms, shown_at_ms) if (args.quit_after_results or args.screenshot) else None
-    if args.query or args.similar:
-        asked: list[bool] = []  # once: a restarted worker gets the query from the window itself
-
-        def ask(_ready: object) -> None:
-            if not asked:
-                asked.append(True)
-                _ask(window, args)
-
-        window.bridge.ready.connect(ask)
     if script is not None and args.quit_after_results:
         QTimer.singleShot(int(SCRIPT_TIMEOUT_S * 1000), lambda: script.fail("no results within the time limit"))
     code = app.exec()
     if script is not None and script.code is not None:
         return script.code
     return code
-
-
-def _ask(window: object, args: argparse.Namespace) -> None:
-    from .window import MainWindow
-
-    assert isinstance(window, MainWindow)
-    if args.similar:
-        window.search_similar(str(Path(args.similar).expanduser().resolve()))
-    if args.query:
-        window.run_query(args.query)
 
 
 class _Script:

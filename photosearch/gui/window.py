@@ -442,7 +442,8 @@ class MainWindow(QMainWindow):
         self._send_search()
 
     def run_query(self, text: str) -> None:
-        self.search.set_query(text)
+        """Words typed into the search field, beside any photos already there (a combined query)."""
+        self.search.set_query(text, self.search.images())
 
     def search_similar(self, path: str) -> None:
         """A dropped photo (or `--similar`): it becomes a chip, alone or with the typed words."""
