@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photosearch.core.catalog import SCHEMA_VERSION, Catalog, CatalogError, ChangedPhoto, Embedded, NewPhoto
+from photosearch.core.catalog import Catalog, CatalogError, ChangedPhoto, Embedded, NewPhoto
+from photosearch.core.catalog_schema import SCHEMA_VERSION
 from photosearch.core.index.store import IndexStore
 from photosearch.core.library import Library
 from photosearch.core.scan import walk_photos

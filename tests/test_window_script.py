@@ -84,8 +84,11 @@ def test_without_a_display_it_says_so_in_one_line(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_demo_window_makes_its_library_then_searches_it(tmp_path: Path) -> None:
-    """`make run`: `photosearch gui --demo` on a machine without the demo library yet."""
+    """`make run`: `photosearch gui --demo` on a machine without the demo library yet, whose
+    pictures folder has a translated name (the window and `photosearch demo` must agree on it)."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "user-dirs.dirs").write_text('XDG_PICTURES_DIR="$HOME/Bilder"\n')
     shot = tmp_path / "demo.png"
     result = subprocess.run(
         [
@@ -107,7 +110,8 @@ def test_the_demo_window_makes_its_library_then_searches_it(tmp_path: Path) -> N
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert (tmp_path / "Pictures" / "photosearch-demo" / ".photosearch" / "catalog.sqlite3").is_file()
+    assert (tmp_path / "Bilder" / "photosearch-demo" / ".photosearch" / "catalog.sqlite3").is_file()
+    assert not (tmp_path / "Pictures").exists()
     assert all("red-circle" in Path(p).name for p in report["results"][:3]), report["results"][:5]
     assert report["thumbnails_painted"] > 0 and shot.stat().st_size > 10_000
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photosearch.errors import UsageError, UserError
 from photosearch.logs import log_unexpected, setup_logging
@@ -27,6 +27,9 @@ from photosearch.records import INFERENCE_BACKENDS, SearchCalibration, SearchFil
 
 from . import options
 from .text import ProgressBar
+
+if TYPE_CHECKING:
+    from photosearch.core.library import Library
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +158,7 @@ def _filter(args: argparse.Namespace) -> SearchFilter:
     return SearchFilter(tuple(args.folder), args.after, args.before)
 
 
-def _library(args: argparse.Namespace, for_reading: bool = False) -> Any:
+def _library(args: argparse.Namespace, for_reading: bool = False) -> Library:
     """The library the options name; `for_reading`: the command writes nothing (see Library)."""
     from photosearch.core.library import Library
 
@@ -355,13 +358,14 @@ def _download(home: Path | None, name: str) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from photosearch.core.library import Library
-    from photosearch.samples.demo import DEMO_MODEL, DEMO_QUERIES, default_demo_folder, generate_library
+    from photosearch.places import demo_folder, demo_library
+    from photosearch.samples.demo import DEMO_MODEL, DEMO_QUERIES, generate_library
 
     started = time.monotonic()
-    folder = Path(args.folder).expanduser() if args.folder else default_demo_folder()
+    folder = Path(args.folder).expanduser() if args.folder else demo_folder()
     print(f"writing {args.count} sample photos to {printable(str(folder))} …", file=sys.stderr)
     generate_library(folder, count=args.count)
-    home = Path(args.library).expanduser() if getattr(args, "library", None) else folder / ".photosearch"
+    home = Path(args.library).expanduser() if getattr(args, "library", None) else demo_library(folder)
     with Library(
         home,
         model=DEMO_MODEL,

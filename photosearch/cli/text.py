@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
+from photosearch.durations import duration_text
 from photosearch.records import DownloadProgress, Progress
 
 
@@ -21,7 +22,7 @@ class ProgressBar:
             return
         width = 30
         filled = int(width * progress.fraction)
-        eta = duration(progress.eta_s) if progress.eta_s is not None else "--:--"
+        eta = duration_text(progress.eta_s) if progress.eta_s is not None else "--:--"
         line = (
             f"[{'#' * filled}{'.' * (width - filled)}] {progress.done}/{progress.total} photos"
             f"  {progress.rate:5.1f}/s  ETA {eta}" + (f"  skipped {progress.skipped}" if progress.skipped else "")
@@ -38,7 +39,7 @@ class ProgressBar:
         line = (
             f"[{'#' * filled}{'.' * (width - filled)}] {megabytes(progress.done)}"
             + (f"/{megabytes(progress.total)}" if progress.total else "")
-            + f"  {megabytes(progress.rate)}/s  ETA {duration(left) if left is not None else '--:--'}"
+            + f"  {megabytes(progress.rate)}/s  ETA {duration_text(left) if left is not None else '--:--'}"
         )
         self._show(line, final=progress.done == progress.total)
 
@@ -54,15 +55,6 @@ class ProgressBar:
     def finish(self) -> None:
         if self.enabled and self.tty:
             sys.stderr.write("\n")
-
-
-def duration(seconds: float) -> str:
-    seconds = int(seconds)
-    return (
-        f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-        if seconds >= 3600
-        else f"{seconds // 60}:{seconds % 60:02d}"
-    )
 
 
 def megabytes(count: float) -> str:

@@ -10,12 +10,11 @@ import time
 from pathlib import Path
 from typing import TextIO
 
+from photosearch.durations import duration_text
 from photosearch.records import Progress, printable
 from photosearch.worker import protocol as p
 from photosearch.worker.client import WorkerClient, WorkerError
 from photosearch.worker.protocol import WorkerSettings
-
-from .text import duration
 
 
 class StatusLine:
@@ -53,7 +52,7 @@ class StatusLine:
     def text(self) -> str:
         progress = self.progress
         if self.state == "indexing" and progress is not None:
-            eta = f", about {duration(progress.eta_s)} left" if progress.eta_s is not None else ""
+            eta = f", about {duration_text(progress.eta_s)} left" if progress.eta_s is not None else ""
             return f"indexing {progress.done}/{progress.total} photos, {progress.rate:.1f}/s{eta}"
         return {"idle": "up to date; watching for changes", "scanning": "scanning folders…"}.get(self.state, self.state)
 

@@ -42,10 +42,3 @@ def make_current_thread_background(nice: int = BACKGROUND_NICE) -> bool:
     except OSError:
         return False
     return True
-
-
-def thread_nice() -> int | None:
-    """The calling thread's nice value (Linux), for tests and status."""
-    if not sys.platform.startswith("linux"):
-        return None
-    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())

@@ -1,8 +1,9 @@
 """The library facade: the one door into the core.
 
-A library is one folder on disk holding a catalog, vector indexes and imported models. The CLI
-and the worker process talk only to this class (and the two model functions at the bottom):
-it owns the whole write path — reconciling folders, syncing the paths a watcher names,
+A library is one folder on disk holding a catalog, vector indexes and imported models (its
+layout: `layout.py`). The CLI and the worker process talk only to this module: `Library`, and
+the functions it passes on from `model_weights` (models) and `maintenance` (repair). `Library`
+owns the whole write path — reconciling folders, syncing the paths a watcher names,
 preparing and running indexing — so there is one conductor, and every write takes the writer
 lock. The embedder is created on first need, so `status` never loads torch; the index is opened
 on first search or write, so `status` never loads the graph either. Searching works while
@@ -14,25 +15,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import shutil
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from photosearch.errors import UserError
 from photosearch.records import (
     CatalogHealth,
-    DownloadProgress,
     FolderStatus,
-    HitRow,
     IndexReport,
     LibraryStatus,
-    ModelInfo,
     PhotoCounts,
     Progress,
     SearchFilter,
@@ -41,42 +36,39 @@ from photosearch.records import (
     SyncReport,
 )
 
-from .catalog import Catalog, CatalogError, Folder, damage_message
-from .filters import check_filter, date_bounds
+from . import maintenance, search
+from .catalog import Catalog, CatalogError, Folder
+from .filters import check_filter
 from .images import DecodeError, load_for_model
 from .index.store import IndexStore, recorded_health
-from .models.registry import DEFAULT_MODEL, ModelSpec, ModelUnavailable, available_models, cached_weights, get_model
+from .layout import LibraryError, LibraryLayout, default_library_home
+from .model_weights import download_model, import_model, list_models, weights_present
+from .models.registry import DEFAULT_MODEL, ModelSpec, get_model
 from .pipeline import Indexer
 from .query import QueryError, QuerySyntaxError, Term, parse_query
 from .scan import folder_is_online, sync_library, sync_paths
 from .thumbnails import THUMBNAIL_SIZE, ThumbnailStore
 from .writer_lock import WriterLock
 
-CATALOG_FILE = "catalog.sqlite3"
-INDEX_FOLDER = "index"
-THUMBNAIL_FOLDER = "thumbnails"
-WRITER_LOCK_FILE = "writer.lock"
-BACKUP_FILE = "catalog.backup.sqlite3"
-BACKUP_EVERY_S = 24 * 3600  # a verified copy of the catalog, at most this often
-QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024  # `status` checks a catalog this small every time
-REPAIR_KEY = "last_repair"  # catalog meta: what the last repair of the index did
+if TYPE_CHECKING:
+    from .models.embedder import Embedder
+
+# The door's whole surface: what the worker and the command line may use from the core.
+__all__ = [
+    "Library",
+    "LibraryError",
+    "default_library_home",
+    "download_model",
+    "import_model",
+    "list_models",
+    "repair_library",
+]
+
 RECENT_TEXT_QUERIES = 200  # kept in memory: real text queries, for the next calibration
+repair_library = maintenance.repair_library
 
 
 log = logging.getLogger(__name__)
-
-
-class LibraryError(UserError):
-    """A problem with the library itself (location, permissions, folders)."""
-
-
-def default_library_home() -> Path:
-    override = os.environ.get("PHOTOSEARCH_HOME")
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("photosearch"))
 
 
 class Library:
@@ -95,9 +87,10 @@ class Library:
         a write then fails with a clear reason. `random_weights`: benchmarks only (a real
         architecture's cost without its download). `backend`: the CPU inference runtime (see
         `Embedder`)."""
-        self.home = (home or default_library_home()).expanduser().resolve()
+        self.layout = LibraryLayout.at(home)
+        self.home = self.layout.home
         self.read_only = False
-        catalog_file = self.home / CATALOG_FILE
+        catalog_file = self.layout.catalog
         if for_reading and catalog_file.is_file():
             self.catalog = self._open_for_reading(catalog_file)
         else:
@@ -114,11 +107,11 @@ class Library:
         self.threads = threads
         self.backend = backend
         self.random_weights = random_weights
-        self._embedder: Any = None
+        self._embedder: Embedder | None = None
         self._store: IndexStore | None = None
         self._lock = threading.RLock()
-        self._writer = WriterLock(self.home / WRITER_LOCK_FILE)
-        self.thumbnails = ThumbnailStore(self.home / THUMBNAIL_FOLDER)
+        self._writer = WriterLock(self.layout.writer_lock)
+        self.thumbnails = ThumbnailStore(self.layout.thumbnails)
         self._recent_text: deque[np.ndarray] = deque(maxlen=RECENT_TEXT_QUERIES)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -155,7 +148,7 @@ class Library:
         return self.spec.name
 
     @property
-    def embedder(self) -> Any:
+    def embedder(self) -> Embedder:
         """The CLIP embedder, loaded on first use (it imports torch: seconds)."""
         with self._lock:
             if self._embedder is None:
@@ -188,7 +181,7 @@ class Library:
             if self._store is None:
                 self._store = IndexStore(
                     self.catalog,
-                    self.home / INDEX_FOLDER,
+                    self.layout.index,
                     self.spec.name,
                     self.spec.dim,
                     threads=self.threads or 1,
@@ -202,8 +195,7 @@ class Library:
         if not self._writer.held:
             return 0
         photos = self.catalog.requeue_embeddings(labels)
-        when = time.strftime("%Y-%m-%d %H:%M")
-        self.catalog.set_meta(REPAIR_KEY, f"{when}: {len(labels)} damaged vectors dropped, their photos embedded again")
+        maintenance.record_index_repair(self.catalog, len(labels))
         return photos
 
     # -- folders --------------------------------------------------------------------------
@@ -398,29 +390,11 @@ class Library:
 
     def query_vector(self, query: str | list[Term], base: Path | None = None) -> np.ndarray:
         terms = parse_query(query, base) if isinstance(query, str) else query
-        total = np.zeros(self.spec.dim, dtype=np.float32)
-        texts = [t for t in terms if t.kind == "text"]
-        if texts:
-            vectors = self.embedder.encode_texts([t.value for t in texts])
-            for term, vector in zip(texts, vectors, strict=True):
-                total += np.float32(term.weight) * vector
-        for term in (t for t in terms if t.kind == "image"):
-            total += np.float32(term.weight) * self.image_vector(Path(term.value))
-        norm = float(np.linalg.norm(total))
-        if norm < 1e-6:
-            raise QueryError("the query's terms cancel each other out")
-        return (total / np.float32(norm)).astype(np.float32)
+        return search.query_vector(terms, self.spec.dim, lambda texts: self.embedder.encode_texts(texts), self.image_vector)
 
     def image_vector(self, path: Path) -> np.ndarray:
         """A photo's vector: from the catalog when indexed, else decoded and embedded now."""
-        stored = self.catalog.vector_for_path(self.spec.name, str(path.resolve()))
-        if stored is not None and stored.shape == (self.spec.dim,) and np.isfinite(stored).all():
-            return stored
-        try:
-            pixels, _ = load_for_model(path, self.embedder.image_size)
-        except DecodeError as exc:
-            raise QueryError(f"cannot use {path} as a query: {exc}") from None
-        return self.embedder.encode_images(pixels[None])[0]
+        return search.photo_vector(self.catalog, self.spec.name, self.spec.dim, lambda: self.embedder, path)
 
     def search_vector(
         self,
@@ -432,28 +406,7 @@ class Library:
         where: SearchFilter | None = None,
     ) -> SearchResults:
         """The k photos nearest `vector` (of those `where` allows), as columns, best first."""
-        store = self.store
-        store.refresh()
-        extra = len(exclude) if exclude else 0
-        allowed = None
-        if where is not None and where.active:
-            after, before = date_bounds(where.after, where.before)
-            allowed = self.catalog.labels_where(self.spec.name, where.folders, after, before)
-        labels, scores = store.index.search(vector, k + extra, allowed=allowed, ef=ef)
-        details = self.catalog.hit_details(labels.tolist())
-        rows: list[HitRow] = []
-        kept: list[float] = []
-        for label, score in zip(labels.tolist(), scores.tolist(), strict=True):
-            row = details.get(label)
-            if row is None or (exclude and row[1] in exclude):
-                continue
-            if cutoff is not None and kept and score < kept[0] * cutoff:
-                break  # best first: every later one is below the floor too
-            rows.append(row)
-            kept.append(score)
-            if len(rows) == k:
-                break
-        return SearchResults.from_rows(rows, kept)
+        return search.nearest(self.store, self.catalog, self.spec.name, vector, k, cutoff, exclude, ef, where)
 
     def search_terms(
         self, terms: list[Term], k: int = 20, cutoff: float | None = None, where: SearchFilter | None = None
@@ -497,38 +450,14 @@ class Library:
     # -- status ---------------------------------------------------------------------------
 
     def check_catalog(self, full: bool = False, skip: bool = False) -> CatalogHealth:
-        """SQLite's quick check of the catalog — always when `full`, never when `skip` (a window
-        refreshing its counts every few seconds), else only where it is cheap."""
-        backup_file = self.home / BACKUP_FILE
-        backup = time.strftime("%Y-%m-%d %H:%M", time.localtime(backup_file.stat().st_mtime)) if backup_file.is_file() else None
-        try:
-            size = self.catalog.path.stat().st_size
-        except OSError:
-            size = 0
-        if skip and not full:
-            return CatalogHealth(False, True, "not checked", backup)
-        if not full and size > QUICK_CHECK_MAX_BYTES:
-            return CatalogHealth(False, True, "not checked (large): `photosearch status --check` checks it", backup)
-        verdict = self.catalog.check_integrity()
-        if verdict == "ok":
-            return CatalogHealth(True, True, "checked", backup)
-        note = verdict if "photosearch repair" in verdict else damage_message(self.catalog.path, verdict)
-        return CatalogHealth(True, False, note, backup)
+        """SQLite's quick check of the catalog (see `maintenance.check_catalog`)."""
+        return maintenance.check_catalog(self.catalog, self.layout, full, skip)
 
-    def maybe_back_up(self, every_s: float = BACKUP_EVERY_S) -> bool:
+    def maybe_back_up(self, every_s: float = maintenance.BACKUP_EVERY_S) -> bool:
         """The writer keeps a verified copy of the catalog, refreshed at most every `every_s`."""
         if self.read_only or not self._writer.held:
             return False
-        target = self.home / BACKUP_FILE
-        try:
-            if time.time() - target.stat().st_mtime < every_s:
-                return False
-        except OSError:
-            pass  # no backup yet
-        made = self.catalog.back_up(target)
-        if not made:
-            log.warning("the catalog failed its check: the previous backup is kept")
-        return made
+        return maintenance.back_up_when_due(self.catalog, self.layout, every_s)
 
     def status(self, include_paths: bool = False, check: bool = False, counts_only: bool = False) -> LibraryStatus:
         """Counts, folders, index and catalog health, skipped files; instant at any library size.
@@ -541,14 +470,14 @@ class Library:
         if self._store is not None:
             health = self._store.health()
         else:
-            health = recorded_health(self.catalog, self.home / INDEX_FOLDER, self.spec.name, self.spec.dim)
-        repair = self.catalog.get_meta(REPAIR_KEY)
+            health = recorded_health(self.catalog, self.layout.index, self.spec.name, self.spec.dim)
+        repair = maintenance.last_index_repair(self.catalog)
         if repair:
             health = dataclasses.replace(health, note=f"{health.note}; last repair {repair}")
         return LibraryStatus(
             library=str(self.home),
             model=self.spec.name,
-            model_weights="present" if _weights_present(self.spec) else "not downloaded",
+            model_weights="present" if weights_present(self.spec) else "not downloaded",
             folders=tuple(self.folders()),
             photos=_photo_counts(self.catalog.counts()),
             index=health,
@@ -561,115 +490,3 @@ class Library:
 
 def _photo_counts(counts: dict[str, int]) -> PhotoCounts:
     return PhotoCounts(counts.get("indexed", 0), counts.get("skipped", 0), counts.get("pending", 0))
-
-
-def _weights_present(spec: ModelSpec) -> bool:
-    try:
-        return cached_weights(spec) is not None
-    except (ModelUnavailable, OSError, ImportError):
-        return False
-
-
-# -- models (library-independent, but reached through this door too) -----------------------------
-
-
-def list_models(home: Path | None = None) -> list[ModelInfo]:
-    """Built-in models and those imported into the library at `home`."""
-    return [
-        ModelInfo(
-            spec.name,
-            spec.arch,
-            spec.pretrained,
-            spec.dim,
-            spec.licence,
-            _weights_present(spec),
-            spec.name == DEFAULT_MODEL,
-            spec.summary,
-        )
-        for spec in available_models(home or default_library_home()).values()
-    ]
-
-
-def import_model(home: Path | None, source: Path, arch: str, name: str | None = None) -> ModelInfo:
-    """Import a weights file into the library at `home` as a model of its own (loads torch)."""
-    from .models.importer import import_weights
-
-    spec = import_weights(home or default_library_home(), source, arch, name)
-    return ModelInfo(spec.name, spec.arch, spec.pretrained, spec.dim, spec.licence, True, False, spec.summary)
-
-
-def download_model(
-    name: str,
-    home: Path | None = None,
-    on_progress: Callable[[DownloadProgress], None] | None = None,
-    cancel: threading.Event | None = None,
-) -> Path:
-    """Download a model's weights (progress, cancel); a model already on disk returns at once.
-    Offline, ModelUnavailable says how to import the file instead."""
-    from .models.download import download_weights
-
-    return download_weights(get_model(name, home or default_library_home()), on_progress, cancel)
-
-
-# -- repair -------------------------------------------------------------------------------------
-
-
-def repair_library(home: Path | None = None) -> str:
-    """Restore a damaged catalog from its verified backup; returns what was done, for the user.
-
-    The damaged file is kept beside it (renamed), never deleted. Without a usable backup a new
-    catalog is started with the folders that can still be read from the old one: nothing of the
-    photos is lost, only the work of embedding them, which `photosearch index` does again."""
-    home = (home or default_library_home()).expanduser().resolve()
-    catalog_file, backup_file = home / CATALOG_FILE, home / BACKUP_FILE
-    if not catalog_file.is_file():
-        raise LibraryError(f"no catalog at {catalog_file}: nothing to repair")
-    if _file_verdict(catalog_file) == "ok":
-        return f"the catalog {catalog_file} is sound: nothing to repair"
-    lock = WriterLock(home / WRITER_LOCK_FILE)
-    lock.acquire()
-    try:
-        aside = home / f"catalog.damaged-{time.strftime('%Y%m%d-%H%M%S')}.sqlite3"
-        os.replace(catalog_file, aside)
-        for suffix in ("-wal", "-shm"):
-            Path(f"{catalog_file}{suffix}").unlink(missing_ok=True)
-        if backup_file.is_file() and _file_verdict(backup_file) == "ok":
-            shutil.copyfile(backup_file, catalog_file)
-            made = time.strftime("%Y-%m-%d %H:%M", time.localtime(backup_file.stat().st_mtime))
-            return (
-                f"restored the catalog from its backup of {made} (the damaged one is kept as {aside.name}); "
-                "`photosearch index` catches up with what changed since"
-            )
-        folders = _readable_folders(aside)
-        fresh = Catalog(catalog_file)
-        for path in folders:
-            fresh.add_folder(path)
-        fresh.close()
-        return (
-            f"no usable backup: started a new catalog with the {len(folders)} folders that could be read "
-            f"(the damaged one is kept as {aside.name}); `photosearch index` embeds their photos again"
-        )
-    finally:
-        lock.release()
-
-
-def _file_verdict(path: Path) -> str:
-    try:
-        catalog = Catalog(path, read_only=True)
-    except CatalogError as exc:
-        return str(exc)
-    try:
-        return catalog.check_integrity()
-    finally:
-        catalog.close()
-
-
-def _readable_folders(path: Path) -> list[str]:
-    try:
-        catalog = Catalog(path, read_only=True)
-        try:
-            return [f.path for f in catalog.folders()]
-        finally:
-            catalog.close()
-    except CatalogError:
-        return []

@@ -25,7 +25,6 @@ from pathlib import Path
 START = time.perf_counter()
 
 SCRIPT_TIMEOUT_S = 180.0
-DEMO_HOME = Path.home() / "Pictures" / "photosearch-demo" / ".photosearch"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +73,7 @@ def _run_window(args: argparse.Namespace) -> int:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from photosearch.places import demo_library
     from photosearch.worker.protocol import WorkerSettings
 
     from .file_open import FileOpenEvents
@@ -89,12 +89,12 @@ def _run_window(args: argparse.Namespace) -> int:
     store = QSettings()
     home = args.library
     if args.demo:
-        home = str(DEMO_HOME)
+        home = str(demo_library())
     elif not home:
         remembered = store.value("library/home")
         home = remembered if isinstance(remembered, str) and remembered else None
     settings = WorkerSettings(home=str(Path(home).expanduser()) if home else None, model=args.model)
-    demo_missing = bool(args.demo and not (DEMO_HOME / "catalog.sqlite3").is_file())
+    demo_missing = bool(args.demo and not (demo_library() / "catalog.sqlite3").is_file())
     window = MainWindow(settings, store, start_worker=not demo_missing)
     window.show()
     shown_ms = (time.perf_counter() - START) * 1000

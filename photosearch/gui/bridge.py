@@ -34,7 +34,6 @@ class WorkerBridge(QObject):
     progress = Signal(object)  # Progress
     state = Signal(str)
     folders_changed = Signal(str, str, str)  # path, state, note
-    skipped = Signal(str, str)
     notice = Signal(str)  # something to show in the status bar (never a modal box)
     exited = Signal(object)  # p.WorkerExited
     download = Signal(object)  # DownloadProgress
@@ -128,8 +127,6 @@ class WorkerBridge(QObject):
             self.state.emit(event.state)
         elif isinstance(event, p.FolderChanged):
             self.folders_changed.emit(event.path, event.state, event.note)
-        elif isinstance(event, p.Skipped):
-            self.skipped.emit(event.path, event.reason)
         elif isinstance(event, p.ModelDownload):
             self.download.emit(event.progress)
         elif isinstance(event, p.WorkerProblem):

@@ -6,9 +6,10 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from photosearch.durations import duration_text
 from photosearch.records import DownloadProgress
 
-from .text import duration_text, size_text
+from .text import size_text
 
 
 class EmptyState(QWidget):

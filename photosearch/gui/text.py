@@ -1,4 +1,4 @@
-"""How the window writes dates, sizes, durations and a photo's details (one place for each)."""
+"""How the window writes dates, sizes and a photo's details (one place for each; durations: `photosearch.durations`)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,6 @@ def taken_text(taken: float | None) -> str:
 
 def size_text(size: float) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
-
-
-def duration_text(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 def hit_text(hit: SearchHit) -> str:

@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QProcess, QSettings, Qt, QTimer, Signal
@@ -44,6 +43,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from photosearch.durations import duration_text
+from photosearch.places import demo_folder, demo_library
 from photosearch.records import EVERYWHERE, LibraryStatus, Progress, SearchFilter, SearchResults, thumbnail_file
 from photosearch.worker import protocol as p
 from photosearch.worker.protocol import WorkerSettings
@@ -57,7 +58,6 @@ from .preview import PreviewDialog
 from .results_model import SORTS, ResultsModel
 from .search_bar import SearchBar
 from .settings import Preferences, SettingsDialog
-from .text import duration_text
 from .thumbnails import ThumbnailLoader
 
 log = logging.getLogger(__name__)
@@ -607,8 +607,8 @@ class MainWindow(QMainWindow):
 
     def open_demo(self) -> None:
         """Make the demo library (bundled tiny model, offline) and switch to it."""
-        folder = Path.home() / "Pictures" / "photosearch-demo"
-        home = folder / ".photosearch"
+        folder = demo_folder()
+        home = demo_library(folder)
         self.empty.show_message("Preparing the demo library…", "Sample photos are written and indexed with the tiny model.")
         self.pages.setCurrentWidget(self.empty)
         demo = ["demo", "--folder", str(folder), "--library", str(home)]

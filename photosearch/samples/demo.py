@@ -27,12 +27,6 @@ class DemoPhoto:
     key: str  # the label the photo displays (after EXIF orientation)
 
 
-def default_demo_folder() -> Path:
-    from platformdirs import user_pictures_dir
-
-    return Path(user_pictures_dir()) / "photosearch-demo"
-
-
 def generate_library(folder: Path, count: int = 240, seed: int = 7, big_every: int = 40, heic: int = 3) -> list[DemoPhoto]:
     """Write `count` sample photos into `folder` (idempotent: existing files are kept)."""
     rng = random.Random(seed)

@@ -1,7 +1,7 @@
 """The worker's client: starts the worker process, sends commands, delivers its events.
 
-Used by `photosearch watch` and the tests, and made for the window to come. It never imports
-the core, torch or Qt. A reader thread receives events and hands each to `on_event` (a window
+Used by the window, `photosearch watch` and the tests, in the caller's process. It never
+imports the core, torch or Qt. A reader thread receives events and hands each to `on_event` (a window
 turns them into Qt signals for its own thread) and completes the matching request's Future. If
 the worker dies without being asked to, the client reports it (WorkerExited), fails the
 requests in flight, starts a new worker and re-sends the pause state; the caller never dies

@@ -1,7 +1,7 @@
 """A crash-proof wrapper around one hnswlib index (cosine space).
 
-hnswlib kills the process on several kinds of bad input and is not safe for add+query or
-save+add at once (see the project's pitfalls notes), so this class:
+hnswlib kills the process on several kinds of bad input (a wrong dimension or dtype, NaNs, a
+k above the live count) and is not safe for add+query or save+add at once, so this class:
 - is always initialised, and holds one lock around every hnswlib call;
 - validates every input before it reaches C++: dimension, dtype (C-contiguous float32),
   finite values, integer labels >= 0, k clamped to the live count;
@@ -334,11 +334,6 @@ class VectorIndex:
             mirror.append(labels, self._get(labels))
         self._mirror = mirror
         return mirror
-
-    @property
-    def mirror_bytes(self) -> int:
-        """Memory held by the exact mirror (0 until a search needed it)."""
-        return self._mirror.nbytes if self._mirror is not None else 0
 
     # -- persistence ----------------------------------------------------------------------
 

@@ -1,0 +1,112 @@
+"""The catalog's schema, as the migrations that build it one version at a time.
+
+Every catalog, new or years old, reaches the current schema the same way: by running each
+migration after the version it records (SQLite's `user_version`). A migration is never edited
+once released; a change is a new one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE folders (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        path TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL DEFAULT 'online' CHECK (state IN ('online', 'offline')),
+        added_at REAL NOT NULL,
+        scanned_at REAL
+    );
+    CREATE TABLE photos (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+        path TEXT NOT NULL UNIQUE,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        fingerprint TEXT,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'skipped')),
+        skip_reason TEXT,
+        taken TEXT,
+        width INTEGER,
+        height INTEGER,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX photos_folder ON photos(folder_id);
+    CREATE INDEX photos_status ON photos(status);
+    CREATE INDEX photos_fingerprint ON photos(fingerprint);
+    CREATE TABLE embeddings (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        UNIQUE (photo_id, model)
+    );
+    CREATE INDEX embeddings_model ON embeddings(model, id);
+    CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        model TEXT NOT NULL,
+        label INTEGER NOT NULL,
+        op TEXT NOT NULL CHECK (op IN ('add', 'remove'))
+    );
+    CREATE INDEX changes_model ON changes(model, seq);
+    CREATE TRIGGER embedding_added AFTER INSERT ON embeddings BEGIN
+        INSERT INTO changes (model, label, op) VALUES (NEW.model, NEW.id, 'add');
+    END;
+    CREATE TRIGGER embedding_removed AFTER DELETE ON embeddings BEGIN
+        INSERT INTO changes (model, label, op) VALUES (OLD.model, OLD.id, 'remove');
+    END;
+    CREATE TABLE index_state (
+        model TEXT PRIMARY KEY,
+        file TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        dim INTEGER NOT NULL,
+        applied_seq INTEGER NOT NULL,
+        vectors INTEGER NOT NULL,
+        deleted INTEGER NOT NULL,
+        saved_at REAL NOT NULL
+    );
+    """,
+    2: """
+    -- finding where a photo went when its move is seen as two events (watcher): by size first
+    CREATE INDEX photos_size ON photos(size);
+    """,
+    3: """
+    -- which version of the file (size, mtime) each vector was made from: switching back to a
+    -- model re-uses its vectors of unchanged photos instead of embedding them again
+    ALTER TABLE embeddings ADD COLUMN size INTEGER;
+    ALTER TABLE embeddings ADD COLUMN mtime_ns INTEGER;
+    UPDATE embeddings SET
+        size = (SELECT p.size FROM photos p WHERE p.id = embeddings.photo_id AND p.status = 'indexed'),
+        mtime_ns = (SELECT p.mtime_ns FROM photos p WHERE p.id = embeddings.photo_id AND p.status = 'indexed')
+        WHERE model = (SELECT value FROM meta WHERE key = 'model');
+    -- a skip whose cause lies outside the file (permissions, I/O) is retried at the next scan
+    ALTER TABLE photos ADD COLUMN skip_retry INTEGER NOT NULL DEFAULT 0;
+    """,
+    4: """
+    -- thumbnails: whether one was written for the photo as it is now; the ids of deleted photos
+    -- wait in dropped_photos (written in the deleting transaction) until their files are removed
+    ALTER TABLE photos ADD COLUMN thumbnail INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX photos_thumbnail ON photos(status, thumbnail);
+    CREATE TABLE dropped_photos (id INTEGER PRIMARY KEY);
+    CREATE TRIGGER photo_dropped AFTER DELETE ON photos BEGIN
+        INSERT OR IGNORE INTO dropped_photos (id) VALUES (OLD.id);
+    END;
+    """,
+}
+
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def migrate(db: sqlite3.Connection, version: int) -> None:
+    """Bring a catalog at schema `version` to `SCHEMA_VERSION`, one transaction per step: a crash
+    mid-migration leaves the last complete version intact."""
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        try:
+            db.executescript(f"BEGIN IMMEDIATE;{MIGRATIONS[target]};PRAGMA user_version={target};COMMIT;")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise

@@ -1,0 +1,71 @@
+"""Where a library keeps its files: one folder, and the name of each thing inside it.
+
+Its own module because both the library and its upkeep (check, backup, repair) need these
+names, and neither should import the other for them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from photosearch.errors import UserError
+
+
+class LibraryError(UserError):
+    """A problem with the library itself (location, permissions, folders)."""
+
+
+def default_library_home() -> Path:
+    """`PHOTOSEARCH_HOME`, else the user data dir (per platform)."""
+    override = os.environ.get("PHOTOSEARCH_HOME")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("photosearch"))
+
+
+@dataclass(frozen=True)
+class LibraryLayout:
+    """The paths of one library's files, all below `home`."""
+
+    home: Path
+
+    @classmethod
+    def at(cls, home: Path | None) -> LibraryLayout:
+        """The layout of the library at `home` (the default library when None), as an absolute path."""
+        return cls((home or default_library_home()).expanduser().resolve())
+
+    @property
+    def catalog(self) -> Path:
+        """The SQLite catalog: the library's single source of truth."""
+        return self.home / "catalog.sqlite3"
+
+    @property
+    def backup(self) -> Path:
+        """A verified copy of the catalog, refreshed daily by the writer."""
+        return self.home / "catalog.backup.sqlite3"
+
+    @property
+    def index(self) -> Path:
+        """The vector index snapshots, one per model (derived from the catalog)."""
+        return self.home / "index"
+
+    @property
+    def thumbnails(self) -> Path:
+        return self.home / "thumbnails"
+
+    @property
+    def writer_lock(self) -> Path:
+        return self.home / "writer.lock"
+
+    def catalog_sidecars(self) -> tuple[Path, Path]:
+        """SQLite's write-ahead log and shared-memory files beside the catalog."""
+        return Path(f"{self.catalog}-wal"), Path(f"{self.catalog}-shm")
+
+    def damaged_catalog(self) -> Path:
+        """Where a damaged catalog is kept aside (never deleted) when it is replaced."""
+        return self.home / f"catalog.damaged-{time.strftime('%Y%m%d-%H%M%S')}.sqlite3"
