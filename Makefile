@@ -27,16 +27,23 @@ run: $(STAMP) system-deps
 lint: $(STAMP)
 	$(PY) -m ruff check photosearch tests tools benchmarks installers
 	$(PY) -m ruff format --check photosearch tests tools benchmarks installers
-	$(PY) -m mypy photosearch
+	$(PY) -m mypy
 	$(VENV)/bin/lint-imports --no-cache
+
+# Tests run on one worker process per core (pytest-xdist); tests that share a costly fixture
+# (the .deb's build, a module's worker or window) are kept on one worker by their xdist_group.
+# WORKERS=0 runs them in this process, one after another.
+WORKERS ?= auto
+XDIST := -n $(WORKERS) --dist loadgroup
 
 # Everything, as CI runs it: lint, types, import contracts, the whole suite (slowest tests listed).
 test: lint system-deps
-	$(PY) -m pytest --durations=15 $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
-# The everyday loop: the same checks without the tests marked slow (kills, restarts, watching, demo).
+# The everyday loop: the same checks without the tests marked slow (those costing more than
+# about 5 s: a fresh model export, the .deb, many kills).
 test-fast: lint
-	$(PY) -m pytest -m "not slow" --durations=10 $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" $(XDIST) --durations=15 $(PYTEST_ARGS)
 
 # The Linux installer, built and proven end to end (as root: it installs, runs and purges it).
 deb:

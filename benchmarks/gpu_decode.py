@@ -18,16 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from common import decode_ceiling, ensure_photos
 from PIL import Image
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from index_throughput import decode_ceiling, ensure_photos
 
 from photosearch.core.images import centre_crop_box
 

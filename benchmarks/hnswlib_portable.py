@@ -21,10 +21,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from search_latency import clip_like, cpu_name
+from common import clip_like, cpu_name
 
 from photosearch.core.index.vectors import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M, TEXT_QUERY_EF
 

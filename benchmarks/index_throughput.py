@@ -23,85 +23,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import ceiling, decode_ceiling, ensure_photos, random_weight_spec, sync_device
 
 from photosearch.core.catalog import Catalog
-from photosearch.core.cpu import DECODE_NICE, decode_threads, make_current_thread_background
-from photosearch.core.images import is_photo_path, load_for_model
+from photosearch.core.cpu import decode_threads
 from photosearch.core.index.store import IndexStore
 from photosearch.core.models.embedder import Embedder
-from photosearch.core.models.registry import BUILTIN_MODELS, ModelSpec
+from photosearch.core.models.registry import ModelSpec
 from photosearch.core.pipeline import Indexer
 from photosearch.core.scan import sync_library
-from photosearch.core.thumbnails import THUMBNAIL_SIZE, ThumbnailStore
-from photosearch.samples import synthetic
-
-CAMERA_GRAIN = 5.0  # sensor noise that makes a 12 MP JPEG ~3 MB, like a phone's (decoding cost follows file size)
-
-
-def _write_camera_photo(path: Path, index: int) -> Path:
-    rng = random.Random(12_000 + index)
-    labels = synthetic.all_labels()
-    orientation = rng.choice((1, 1, 6, 8))
-    return synthetic.write_photo(path, labels[index % len(labels)], (4032, 3024), rng, orientation, grain=CAMERA_GRAIN)
-
-
-def ensure_photos(folder: Path, count: int) -> list[Path]:
-    """The photos in `folder`, or `count` generated camera-like 12 MP JPEGs (~3 MB, EXIF, some rotated)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    existing = sorted(p for p in folder.rglob("*") if p.is_file() and is_photo_path(p))
-    if existing:
-        return existing
-    print(f"generating {count} camera-like 12 MP JPEGs in {folder} …", file=sys.stderr)
-    paths = [folder / f"IMG_{i:04d}.jpg" for i in range(count)]
-    with ProcessPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return list(pool.map(_write_camera_photo, paths, range(count), chunksize=4))
-
-
-def random_weight_spec(arch: str) -> ModelSpec:
-    """The model to measure: a built-in one by its architecture, or any open_clip architecture."""
-    known = next((s for s in BUILTIN_MODELS.values() if s.arch == arch), None)
-    return known or ModelSpec(name=arch, arch=arch, dim=0, image_size=0, licence="", summary="")
-
-
-def ceiling(embedder: Embedder, count: int, batch: int) -> tuple[float, float]:
-    """(images/s, core-seconds per image) of the model alone on ready uint8 batches."""
-    pixels = np.random.default_rng(0).integers(0, 255, (batch, embedder.image_size, embedder.image_size, 3), dtype=np.uint8)
-    embedder.encode_images(pixels)  # warm-up
-    done = 0
-    started, cpu = time.perf_counter(), time.process_time()
-    while done < count:
-        embedder.encode_images(pixels[: min(batch, count - done)])
-        done += min(batch, count - done)
-    _sync_device(embedder)
-    return count / (time.perf_counter() - started), (time.process_time() - cpu) / count
-
-
-def decode_ceiling(files: list[Path], size: int, workers: int) -> tuple[float, float]:
-    """(photos/s, core-seconds per photo) of decoding alone, thumbnail included, on `workers` threads."""
-    with tempfile.TemporaryDirectory() as scratch:
-        thumbnails = ThumbnailStore(Path(scratch))
-
-        def decode(numbered: tuple[int, Path]) -> None:
-            _, info = load_for_model(numbered[1], size, thumbnail=THUMBNAIL_SIZE)
-            if info.thumbnail is not None:
-                thumbnails.write(numbered[0], info.thumbnail)
-
-        started, cpu = time.perf_counter(), time.process_time()
-        lowered = lambda: make_current_thread_background(DECODE_NICE)  # noqa: E731 - as the Indexer runs them
-        with ThreadPoolExecutor(max_workers=workers, initializer=lowered) as pool:
-            for _ in pool.map(decode, enumerate(files), chunksize=8):
-                pass
-        return len(files) / (time.perf_counter() - started), (time.process_time() - cpu) / len(files)
+from photosearch.core.thumbnails import ThumbnailStore
 
 
 def rclip_like(files: list[Path], embedder: Embedder, batch: int) -> float:
@@ -124,13 +60,6 @@ def rclip_like(files: list[Path], embedder: Embedder, batch: int) -> float:
     return len(files) / (time.perf_counter() - started)
 
 
-def _sync_device(embedder: Embedder) -> None:
-    if embedder.device.startswith("cuda"):
-        import torch
-
-        torch.cuda.synchronize()
-
-
 def pipeline(embedder: Embedder, photos: Path, batch: int, workers: int | None, thumbnails: bool = True) -> tuple[float, int]:
     """The app's pipeline (it writes each photo's thumbnail from the same decode), or with
     `thumbnails` False the model's work alone, to show what thumbnails cost."""
@@ -144,7 +73,7 @@ def pipeline(embedder: Embedder, photos: Path, batch: int, workers: int | None, 
         report = Indexer(
             catalog, store, embedder, embedder.spec.name, batch_size=batch, decode_workers=workers, thumbnails=thumbs
         ).run()
-        _sync_device(embedder)
+        sync_device(embedder)
         seconds = time.perf_counter() - started
         catalog.close()
     return report.indexed / seconds, report.indexed

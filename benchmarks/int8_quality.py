@@ -14,15 +14,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from index_throughput import ceiling, random_weight_spec
+from common import ceiling, random_weight_spec
 
 from photosearch.core.images import load_for_model
 from photosearch.core.library import Library

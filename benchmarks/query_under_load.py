@@ -18,80 +18,21 @@ import json
 import os
 import random
 import shutil
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from common import build_library, ensure_photos, rss_mb
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from index_throughput import ensure_photos
-from worker_import_memory import rss_mb
-
-from photosearch.core.catalog import Catalog, Embedded
-from photosearch.core.fingerprint import fingerprint
-from photosearch.core.library import Library
-from photosearch.core.models.registry import DEFAULT_MODEL, get_model
-from photosearch.core.scan import sync_library
+from photosearch.core.models.registry import DEFAULT_MODEL
 from photosearch.records import Progress
 from photosearch.worker import protocol as p
 from photosearch.worker.client import WorkerClient
 from photosearch.worker.protocol import WorkerSettings
 
 WORDS = "dog cat beach sunset mountain city night snow car bicycle forest river birthday cake portrait street".split()  # noqa: SIM905
-
-
-def build_library(root: Path, size: int, model: str) -> Path:
-    """A library of `size` indexed photos, built through the catalog's API (no model needed),
-    once per `root`; every run gets a fresh copy of it, so runs are alike."""
-    pristine = root / "pristine"
-    if not (pristine / "catalog.sqlite3").is_file():
-        _build(root, pristine, size, model)
-    home = root / "home"
-    shutil.rmtree(home, ignore_errors=True)
-    shutil.copytree(pristine, home)
-    return home
-
-
-def _build(root: Path, home: Path, size: int, model: str) -> None:
-    bulk = root / "library-photos"
-    shutil.rmtree(home, ignore_errors=True)
-    shutil.rmtree(bulk, ignore_errors=True)
-    seed = ensure_photos(root / "seed", 1)[0]
-    print(f"linking {size} photos …", file=sys.stderr)
-    source = seed
-    for i in range(size):
-        target = bulk / f"{i // 1000:03d}" / f"IMG_{i:06d}.jpg"
-        if i % 1000 == 0:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        if i and i % 50_000 == 0:  # filesystems cap the links per file (ext4: 65,000)
-            source = root / "seed" / f"copy-{i}.jpg"
-            shutil.copy2(seed, source)
-        os.link(source, target)
-    spec = get_model(model, home)
-    catalog = Catalog(home / "catalog.sqlite3")
-    catalog.add_folder(str(bulk))
-    sync_library(catalog)
-    print("committing vectors …", file=sys.stderr)
-    rng = np.random.default_rng(0)
-    print_ = fingerprint(seed)
-    while chunk := catalog.pending(0, 5000):
-        vectors = rng.standard_normal((len(chunk), spec.dim)).astype(np.float32)
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        # marked as having thumbnails: else the worker's idle time would go to making 100k of them first
-        embedded = [Embedded(ph, vectors[i], print_, 4032, 3024, None, thumbnail=True) for i, ph in enumerate(chunk)]
-        catalog.commit_results(spec.name, embedded, [])
-    catalog.set_meta("model", spec.name)
-    catalog.close()
-    print("building the index snapshot …", file=sys.stderr)
-    started = time.perf_counter()
-    with Library(home, model=spec.name, threads=os.cpu_count()) as library:
-        library.claim_writer()
-        library.store.save()
-    print(f"index built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
 def measure(

@@ -18,37 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import clip_like, cpu_name
 
 from photosearch.core.index.calibration import calibrate
 from photosearch.core.index.vectors import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M, TEXT_QUERY_EF, VectorIndex
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as info:
-            return next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        import platform
-
-        return platform.processor() or "unknown"
-
-
-def clip_like(n: int, dim: int, rng: np.random.Generator, centres: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    out = np.empty((n, dim), dtype=np.float32)
-    for start in range(0, n, 100_000):
-        m = min(100_000, n - start)
-        which = rng.choice(len(centres), size=m, p=weights)
-        x = centres[which] + rng.standard_normal((m, dim)).astype(np.float32) * np.float32(0.045)
-        out[start : start + m] = x / np.linalg.norm(x, axis=1, keepdims=True)
-    return out
 
 
 def exact_top(data: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:

@@ -20,9 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from query_under_load import build_library
+from common import build_library
 
 from photosearch.core.models.registry import DEFAULT_MODEL
 

@@ -13,13 +13,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from index_throughput import random_weight_spec
+from common import random_weight_spec
 
 from photosearch.core.models.embedder import Embedder
 from photosearch.core.models.registry import ModelSpec

@@ -21,20 +21,13 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import rss_mb
 
 from photosearch.records import Progress
 from photosearch.samples import synthetic
 from photosearch.worker import protocol as p
 from photosearch.worker.client import WorkerClient
 from photosearch.worker.protocol import WorkerSettings
-
-
-def rss_mb(pid: int | None, field: str = "VmRSS:") -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> None:

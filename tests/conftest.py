@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,11 @@ os.environ["PHOTOSEARCH_MODEL"] = "tiny-shapes"  # the default model in tests: r
 from photosearch.core.library import Library
 from photosearch.samples import synthetic
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+# The tiny model's ONNX export, kept between runs: it is keyed by the weights' hash and the
+# runtime's version (a stale one is made again by the product itself), and costs ~20 s to make.
+EXPORT_CACHE = Path(os.environ.get("PHOTOSEARCH_TEST_CACHE", ROOT / "build" / "test-cache")) / "exports"
 
 
 @pytest.fixture(autouse=True)
@@ -24,35 +28,36 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("PHOTOSEARCH_HOME", str(home / "library"))
     monkeypatch.setenv("PHOTOSEARCH_MODEL_CACHE", str(home / "model-cache"))
-    # one model export for the whole run (each costs seconds); tests of the export cache use their own
-    monkeypatch.setenv("PHOTOSEARCH_EXPORT_CACHE", str(tmp_path_factory.getbasetemp() / "export-cache"))
+    # one model export for every run (see EXPORT_CACHE); tests of the export cache use their own
+    monkeypatch.setenv("PHOTOSEARCH_EXPORT_CACHE", str(EXPORT_CACHE))
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))  # the window's remembered settings
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _tiny_model_exported(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """The tiny model's ONNX export made once, before any test: a test must not depend on
-    whether an earlier one already paid for it (the first use prints a note and takes seconds)."""
+@pytest.fixture(scope="session")
+def tiny_model() -> None:
+    """The tiny model ready for the CPU (its ONNX export present) before a test that runs it
+    starts: such a test must not depend on whether an earlier one paid for the export (the
+    first use prints a note and takes seconds). Made at most once per machine and runtime;
+    parallel test workers wait for each other on the product's own export lock."""
     from photosearch.core.models.embedder import Embedder
     from photosearch.core.models.registry import get_model
 
-    cache = tmp_path_factory.getbasetemp() / "export-cache"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PHOTOSEARCH_EXPORT_CACHE", str(cache))
+        patch.setenv("PHOTOSEARCH_EXPORT_CACHE", str(EXPORT_CACHE))
         Embedder(get_model("tiny-shapes"), device="cpu", threads=1)
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Iterator[Library]:
+def library(tmp_path: Path, tiny_model: None) -> Iterator[Library]:
     lib = Library(tmp_path / "library", model="tiny-shapes", threads=2)
     yield lib
     lib.close()
 
 
-def write_shapes(folder: Path, labels: list[synthetic.Label], seed: int, size: tuple[int, int] = (640, 480)) -> list[Path]:
+def write_shapes(folder: Path, labels: Sequence[synthetic.Label], seed: int, size: tuple[int, int] = (640, 480)) -> list[Path]:
     """One small generated photo per label (fast; for tests of plumbing, not of quality)."""
     rng = random.Random(seed)
     return [

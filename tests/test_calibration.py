@@ -17,6 +17,8 @@ from photosearch.core.index.calibration import EF_STEPS, TARGET_RECALL, calibrat
 from photosearch.core.index.vectors import EXACT_SEARCH_LIMIT, VectorIndex
 from photosearch.core.library import Library
 
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
+
 DIM = 64  # the tiny model's: the library below is a tiny-shapes library
 
 
@@ -142,7 +144,6 @@ def test_a_graph_that_doubled_since_it_was_measured_is_measured_again(tmp_path: 
         assert library.store.needs_calibration()
 
 
-@pytest.mark.slow
 def test_the_worker_calibrates_a_new_graph_when_idle_and_searches_meanwhile(tmp_path: Path) -> None:
     import time
 

@@ -19,6 +19,8 @@ from photosearch.records import IndexHealth
 from photosearch.samples import synthetic
 from tests.conftest import write_shapes
 
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
+
 LABELS = synthetic.shape_labels()[:6]
 
 

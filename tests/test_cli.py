@@ -15,6 +15,9 @@ from photosearch.core.models.registry import TINY_MODEL_DIR
 from photosearch.samples import synthetic
 from tests.conftest import write_shapes
 
+# These tests run the model, and share module fixtures (one test worker builds them once).
+pytestmark = [pytest.mark.usefixtures("tiny_model"), pytest.mark.xdist_group("cli")]
+
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -77,6 +80,7 @@ def test_models_lists_licences_and_default() -> None:
     assert "ViT-L-14" in rows
 
 
+@pytest.mark.slow
 def test_model_import_loads_through_the_same_path(indexed: tuple[Path, Path, list[Path]], tmp_path: Path) -> None:
     import torch
     from safetensors.torch import load_file
@@ -136,7 +140,6 @@ def test_help_does_not_import_torch() -> None:
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
-@pytest.mark.slow
 def test_demo_runs_offline(tmp_path: Path) -> None:
     result = run("demo", "--folder", str(tmp_path / "demo"), "--count", "40", timeout=300)
     assert result.returncode == 0, result.stderr

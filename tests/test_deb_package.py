@@ -5,18 +5,26 @@ Xvfb, "Open with") and purges it, checking nothing of the package is left; and
 `installers/linux/test-clean-system.sh` installs it on minimal Debian 12 and 13 systems
 (debootstrap), where only what the package declares is there, and runs it again.
 
-Minutes, not seconds: marked slow, and skipped where they cannot run (not Debian-like, not
-root; Debian's mirror out of reach for the clean systems). It packs with zstd -3 instead of the
-release's xz -6: the compression changes nothing that is tested here and costs two minutes.
+Minutes, not seconds: marked slow, kept on one test worker (one build serves both), and
+skipped where they cannot run (not Debian-like, not root; Debian's mirror out of reach for the
+clean systems). The proof checks only what is its own, so another photosearch beside it (a
+user's, another test run) neither fails it nor is touched: the first test runs one on purpose.
+It packs with zstd -3 instead of the release's xz -6: the compression changes nothing that is
+tested here and costs two minutes.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -27,7 +35,7 @@ sys.path.insert(0, str(ROOT / "installers"))
 
 import bundle_contents  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400), pytest.mark.xdist_group("deb")]
 MIRROR_UNREACHABLE = 3  # test-clean-system.sh's exit status when debootstrap cannot download
 
 
@@ -46,15 +54,48 @@ def deb() -> Path:
 
 def test_the_deb_installs_runs_and_purges_cleanly(deb: Path, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
-    proof = subprocess.run(
-        [str(LINUX / "test.sh"), str(deb)], capture_output=True, text=True, env={**os.environ, "REPORT": str(report)}
+    # Another photosearch on the same machine, writing a library of its own meanwhile (under
+    # /tmp, named like the app): the proof must neither fail on it nor touch it.
+    beside = Path(tempfile.mkdtemp(prefix="photosearch-beside-"))
+    photos = beside / "photos"
+    photos.mkdir()
+    env = {**os.environ, "PHOTOSEARCH_HOME": str(beside / "library"), "PYTHONPATH": str(ROOT)}
+    watcher = subprocess.Popen(
+        [sys.executable, "-m", "photosearch", "watch", str(photos)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    writer = threading.Thread(target=_keep_writing, args=(photos, watcher), daemon=True)
+    writer.start()
+    try:
+        proof = subprocess.run(
+            [str(LINUX / "test.sh"), str(deb)], capture_output=True, text=True, env={**os.environ, "REPORT": str(report)}
+        )
+        assert watcher.poll() is None, "the photosearch beside the proof was stopped"
+    finally:
+        watcher.terminate()
+        _, errors = watcher.communicate(timeout=60)
+        writer.join(timeout=10)
     assert proof.returncode == 0, proof.stdout[-3000:] + proof.stderr[-3000:]
+    assert watcher.returncode == 0, errors[-2000:]
+    assert len(list(photos.iterdir())) > 1 and (beside / "library" / "catalog.sqlite3").is_file(), "it wrote beside the proof"
+    shutil.rmtree(beside)
     figures = json.loads(report.read_text())
     for run in ("offscreen", "xvfb"):
         assert all("red-circle" in name for name in figures[f"{run}_first_results"])
         assert figures[f"{run}_window_shown_ms"] > 0
     assert figures["installed_kib"] > 100_000 and figures["deb_bytes"] > 50_000_000
+
+
+def _keep_writing(folder: Path, watcher: subprocess.Popen[bytes]) -> None:
+    """New photos every few seconds while the watcher lives: files appear on disk during the proof."""
+    from photosearch.samples import synthetic
+
+    rng = random.Random(5)
+    labels = synthetic.shape_labels()
+    for number in itertools.count():
+        if watcher.poll() is not None:
+            return
+        synthetic.write_photo(folder / f"beside-{number:04d}.jpg", labels[number % len(labels)], (320, 240), rng)
+        time.sleep(3)
 
 
 def test_the_deb_declares_everything_it_needs_on_minimal_debian_12_and_13(deb: Path) -> None:

@@ -20,8 +20,16 @@ from photosearch.core.path_text import ESCAPE, from_db, to_db
 from photosearch.records import printable
 from photosearch.samples import synthetic
 
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
+
 LABELS = synthetic.shape_labels()
 RED_CIRCLE = next(label for label in LABELS if label.key == "red circle")
+
+
+# Names holding bytes that are not UTF-8 exist on POSIX file systems only (Windows names are UTF-16).
+posix_names = pytest.mark.skipif(sys.platform == "win32", reason="Windows file names cannot hold bytes that are not text")
+# POSIX permission bits make a folder unreadable; Windows has ACLs instead.
+posix_modes = pytest.mark.skipif(sys.platform == "win32", reason="chmod does not make a folder unreadable on Windows")
 
 
 def _bytes_name(folder: Path, name: bytes) -> str:
@@ -44,7 +52,7 @@ def _run(prefix: list[str], home: Path, *args: str) -> subprocess.CompletedProce
 
 @pytest.mark.parametrize(
     "path",
-    ["/plain/a.jpg", os.fsdecode(b"/p/caf\xe9.jpg"), "/p/" + ESCAPE + "x", "/p/\udcff" + ESCAPE + "\ud800", "/日本/写真.jpg"],
+    ["/plain/a.jpg", "/p/caf\udce9.jpg", "/p/" + ESCAPE + "x", "/p/\udcff" + ESCAPE + "\ud800", "/日本/写真.jpg"],
 )
 def test_paths_round_trip_through_the_catalog_text(path: str) -> None:
     stored = to_db(path)
@@ -53,10 +61,11 @@ def test_paths_round_trip_through_the_catalog_text(path: str) -> None:
 
 
 def test_the_catalog_text_keeps_folder_prefixes() -> None:
-    folder = os.fsdecode(b"/p/\xe9t\xe9")
+    folder = "/p/\udce9t\udce9"  # how Python names b"/p/\xe9t\xe9" on POSIX
     assert to_db(folder + "/a.jpg").startswith(to_db(folder) + "/")
 
 
+@posix_names
 def test_a_photo_named_with_stray_bytes_is_indexed_like_any_other(library: Library, tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     write_shapes(photos, LABELS[:3], 1)
@@ -73,6 +82,7 @@ def test_a_photo_named_with_stray_bytes_is_indexed_like_any_other(library: Libra
     assert sync.removed == 1 and odd not in library.catalog.indexed_paths()
 
 
+@posix_names
 def test_a_folder_and_a_library_named_with_stray_bytes(tmp_path: Path) -> None:
     photos = Path(_bytes_name(tmp_path, b"Urlaub \xe9t\xe9"))
     write_shapes(photos, LABELS[:2], 2)
@@ -85,6 +95,7 @@ def test_a_folder_and_a_library_named_with_stray_bytes(tmp_path: Path) -> None:
         assert len(library.search("a red circle", k=2)) == 2 and library.store.note == "loaded from snapshot"
 
 
+@posix_names
 def test_the_cli_shows_such_names_escaped_and_json_keeps_them_exactly(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     odd = _bytes_name(photos, b"caf\xe9.jpg")
@@ -104,7 +115,7 @@ def test_the_cli_shows_such_names_escaped_and_json_keeps_them_exactly(tmp_path: 
 
 
 def test_printable_escapes_only_what_breaks_a_line() -> None:
-    assert printable(os.fsdecode(b"/a/caf\xe9.jpg")) == "/a/caf\\xe9.jpg"
+    assert printable("/a/caf\udce9.jpg") == "/a/caf\\xe9.jpg"
     assert printable("a\nb\x1b.jpg") == "a\\nb\\x1b.jpg"
     assert printable("x\u202egpj.exe") == "x\\u202egpj.exe"
     assert printable("👨\u200d👩\u200d👧 Zoë 日本.jpg") == "👨\u200d👩\u200d👧 Zoë 日本.jpg"
@@ -115,6 +126,8 @@ def test_printable_escapes_only_what_breaks_a_line() -> None:
 
 def _drop_permission_override() -> list[str]:
     """A command prefix under which file permissions apply (root normally overrides them)."""
+    if sys.platform == "win32":
+        pytest.skip("chmod does not make a folder unreadable on Windows")
     if os.geteuid() != 0:
         return []
     if shutil.which("setpriv") is None:
@@ -147,6 +160,7 @@ def test_an_empty_folder_that_never_had_photos_is_simply_empty(library: Library,
     assert sync.offline == () and library.status().folders[0].state == "online"
 
 
+@posix_modes
 def test_an_unreadable_subfolder_keeps_its_photos_and_is_reported(tmp_path: Path) -> None:
     prefix = _drop_permission_override()
     photos, home = tmp_path / "photos", tmp_path / "library"
@@ -165,6 +179,7 @@ def test_an_unreadable_subfolder_keeps_its_photos_and_is_reported(tmp_path: Path
         assert len(library.catalog.indexed_paths()) == 4
 
 
+@posix_modes
 def test_an_unreadable_library_folder_goes_offline_and_comes_back(tmp_path: Path) -> None:
     prefix = _drop_permission_override()
     photos, home = tmp_path / "photos", tmp_path / "library"
@@ -257,6 +272,7 @@ def test_switching_back_to_a_model_whose_vectors_are_kept_embeds_nothing(tmp_pat
 # -- 4. skips whose cause lies outside the file ---------------------------------------------------
 
 
+@posix_modes
 def test_a_photo_skipped_for_permissions_is_retried_on_the_next_scan(tmp_path: Path) -> None:
     prefix = _drop_permission_override()
     photos, home = tmp_path / "photos", tmp_path / "library"
@@ -287,7 +303,7 @@ def test_a_photo_skipped_for_its_content_waits_until_it_changes(library: Library
 # -- the live worker with the same hard cases -----------------------------------------------------
 
 
-@pytest.mark.slow
+@posix_names
 def test_the_worker_indexes_odd_names_beside_good_photos_and_never_restarts(tmp_path: Path) -> None:
     from worker_helpers import converge
 
@@ -308,7 +324,6 @@ def test_the_worker_indexes_odd_names_beside_good_photos_and_never_restarts(tmp_
         assert client.restarts == 0
 
 
-@pytest.mark.slow
 def test_a_worker_whose_model_cannot_load_keeps_the_library_and_does_not_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -337,6 +352,7 @@ def test_a_worker_whose_model_cannot_load_keeps_the_library_and_does_not_restart
 # -- 6. reading a library that cannot be written -------------------------------------------------
 
 
+@posix_modes
 def test_search_and_status_work_from_a_read_only_library(tmp_path: Path) -> None:
     prefix = _drop_permission_override()
     photos, home = tmp_path / "photos", tmp_path / "library"
@@ -357,8 +373,12 @@ def test_search_and_status_work_from_a_read_only_library(tmp_path: Path) -> None
 def test_search_and_status_work_from_a_full_disk(tmp_path: Path) -> None:
     disk = tmp_path / "disk"
     disk.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)]).returncode:
-        pytest.skip("needs to mount a small tmpfs (root) to fill a disk")
+    if (
+        not sys.platform.startswith("linux")
+        or os.geteuid() != 0
+        or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)]).returncode
+    ):
+        pytest.skip("needs to mount a small tmpfs (Linux, root) to fill a disk")
     try:
         photos, home = tmp_path / "photos", disk / "library"
         write_shapes(photos, LABELS[:4], 21)

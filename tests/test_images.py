@@ -7,6 +7,7 @@ import random
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from photosearch.samples import synthetic
 from tests.conftest import corpus_dir
 
 
-def _save(tmp_path: Path, name: str, image: Image.Image, **options: object) -> Path:
+def _save(tmp_path: Path, name: str, image: Image.Image, **options: Any) -> Path:
     path = tmp_path / name
     image.save(path, **options)
     return path

@@ -12,10 +12,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,6 +27,8 @@ from photosearch.core.models import export_cache
 from photosearch.core.models.embedder import Embedder
 from photosearch.core.models.onnx_towers import IMAGE, VERIFY_COSINE
 from photosearch.core.models.registry import ModelSpec, get_model
+
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 TEXTS = ["a red circle", "a blue square above a yellow triangle on a white background", "x", "", "red " * 90]
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,6 +69,7 @@ def test_onnx_is_the_cpu_default_and_gives_torchs_vectors_on_the_tiny_model(tiny
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_onnx_gives_torchs_vectors_on_a_real_architecture_with_random_weights(tmp_path: Path) -> None:
     """ViT-B-32: the real default's shape (CLIP's causal text tower, a ViT image tower)."""
     spec = ModelSpec(name="ViT-B-32", arch="ViT-B-32", dim=512, image_size=224, licence="", summary="")
@@ -121,41 +127,83 @@ def _made_again(cache: Path, damage: object, caplog: pytest.LogCaptureFixture, t
     _assert_parity(fresh, tiny_torch)
 
 
+class _ExportWanted(Exception):
+    """Raised by a stand-in for the exporter: the cache decided to make the export again."""
+
+
+def _export_wanted(*_args: object) -> Any:
+    raise _ExportWanted
+
+
+def _truncate(folder: Path) -> None:
+    data = (folder / IMAGE).read_bytes()
+    (folder / IMAGE).write_bytes(data[: len(data) // 2])
+
+
+def _scramble_weights(folder: Path) -> None:
+    """Same size, other bytes: only running the graph on its probes can tell. (Every image weight
+    takes part in every picture; a text token's row only in queries that use it.)"""
+    data = bytearray((folder / IMAGE).read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 200_000] = np.random.default_rng(1).integers(0, 256, 200_000, dtype=np.uint8).tobytes()
+    (folder / IMAGE).write_bytes(bytes(data))
+
+
+def _stale_key(field: str, value: str) -> Callable[[Path], None]:
+    def rewrite(folder: Path) -> None:
+        manifest = json.loads((folder / export_cache.MANIFEST).read_text())
+        manifest["key"][field] = value
+        (folder / export_cache.MANIFEST).write_text(json.dumps(manifest))
+
+    return rewrite
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [_truncate, _scramble_weights, _stale_key("runtime", "1.0.0"), _stale_key("weights", "0" * 64)],
+    ids=["truncated", "damaged-in-place", "other-runtime", "other-weights"],
+)
+def test_a_stale_or_damaged_export_is_never_used(
+    damage: Callable[[Path], None], own_cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cache's verdict alone, on a copy of the real tiny export: it asks for a new export
+    (the exporter is a stand-in here; the tests below let the real one make it again)."""
+    from photosearch.core.models.onnx_towers import OnnxTowers
+    from tests.conftest import EXPORT_CACHE
+
+    spec = get_model("tiny-shapes")
+    (made,) = [p for p in EXPORT_CACHE.glob("tiny-shapes-*") if (p / export_cache.MANIFEST).is_file()]
+    shutil.copytree(made, own_cache / made.name)
+    good = OnnxTowers(spec, Path(spec.weights or ""), 1, _export_wanted, _export_wanted)
+    assert good.folder == own_cache / made.name, "the copy is the export the cache looks for"
+    damage(own_cache / made.name)
+    with pytest.raises(_ExportWanted):
+        OnnxTowers(spec, Path(spec.weights or ""), 1, _export_wanted, _export_wanted)
+    if damage is _scramble_weights:
+        assert any("is damaged" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.slow
 def test_a_truncated_export_is_made_again(own_cache: Path, caplog: pytest.LogCaptureFixture, tiny_torch: Embedder) -> None:
-    def truncate(folder: Path) -> None:
-        data = (folder / IMAGE).read_bytes()
-        (folder / IMAGE).write_bytes(data[: len(data) // 2])
-
-    _made_again(own_cache, truncate, caplog, tiny_torch)
+    _made_again(own_cache, _truncate, caplog, tiny_torch)
 
 
+@pytest.mark.slow
 def test_an_export_damaged_in_place_is_caught_by_its_probe_and_made_again(
     own_cache: Path, caplog: pytest.LogCaptureFixture, tiny_torch: Embedder
 ) -> None:
-    """Same size, other bytes: only running the graph on its probes can tell. (Every image weight
-    takes part in every picture; a text token's row only in queries that use it.)"""
-
-    def scramble_weights(folder: Path) -> None:
-        data = bytearray((folder / IMAGE).read_bytes())
-        middle = len(data) // 2
-        data[middle : middle + 200_000] = np.random.default_rng(1).integers(0, 256, 200_000, dtype=np.uint8).tobytes()
-        (folder / IMAGE).write_bytes(bytes(data))
-
-    _made_again(own_cache, scramble_weights, caplog, tiny_torch)
+    _made_again(own_cache, _scramble_weights, caplog, tiny_torch)
     assert any("is damaged" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.slow
 def test_an_export_for_another_runtime_version_is_made_again(
     own_cache: Path, caplog: pytest.LogCaptureFixture, tiny_torch: Embedder
 ) -> None:
-    def older_runtime(folder: Path) -> None:
-        manifest = json.loads((folder / export_cache.MANIFEST).read_text())
-        manifest["key"]["runtime"] = "1.0.0"
-        (folder / export_cache.MANIFEST).write_text(json.dumps(manifest))
-
-    _made_again(own_cache, older_runtime, caplog, tiny_torch)
+    _made_again(own_cache, _stale_key("runtime", "1.0.0"), caplog, tiny_torch)
 
 
+@pytest.mark.slow
 def test_an_export_for_other_weights_is_not_used_and_is_pruned(own_cache: Path, tmp_path: Path, tiny_torch: Embedder) -> None:
     """Weights changed in place (same path, other bytes: a re-import): a new export, the old one removed."""
     spec = get_model("tiny-shapes")
@@ -217,6 +265,7 @@ def _without(module: str, tmp_path: Path, backend: str = "auto") -> tuple[str, s
     return backend, note, done.stderr
 
 
+@pytest.mark.slow
 def test_a_machine_without_onnx_runtime_runs_torch_with_one_note(tmp_path: Path) -> None:
     backend, note, stderr = _without("onnxruntime", tmp_path)
     assert backend == "torch"
@@ -224,6 +273,7 @@ def test_a_machine_without_onnx_runtime_runs_torch_with_one_note(tmp_path: Path)
     assert stderr.count("ONNX Runtime") == 1, stderr
 
 
+@pytest.mark.slow
 def test_int8_without_its_tools_runs_the_exact_graph_with_one_note(own_cache: Path, tmp_path: Path) -> None:
     """Quantising needs the onnx package; without it int8 is refused in a note, never a failure."""
     _tiny()  # the fp32 export, made while onnx is there

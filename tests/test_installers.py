@@ -1,6 +1,6 @@
 """The installers' parts that can be checked without building the app (seconds, not minutes):
 the desktop entry, the NSIS script compiled by makensis against a stand-in payload, the release
-workflow against GitHub's schema, the frozen entry script's imports, the bundle's file list
+and CI workflows against GitHub's schema (and what CI runs where), the frozen entry script's imports, the bundle's file list
 and its checker, and the licence collection.
 
 The full proof (freeze, .deb, install as root, run, purge) is `installers/linux/build.sh`
@@ -79,11 +79,28 @@ def test_the_nsis_script_compiles_against_a_stand_in_payload(tmp_path: Path) -> 
     assert output.read_bytes()[:2] == b"MZ" and output.stat().st_size > 50_000
 
 
-def test_the_release_workflow_validates_against_the_github_schema() -> None:
-    workflow = ROOT / ".github" / "workflows" / "release.yml"
+@pytest.mark.parametrize("name", ["release.yml", "ci.yml"])
+def test_the_workflows_validate_against_the_github_schema(name: str) -> None:
+    workflow = ROOT / ".github" / "workflows" / name
     command = [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(workflow)]
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ci_runs_the_checks_on_three_systems_and_three_pythons_and_everything_on_linux() -> None:
+    from ruamel.yaml import YAML
+
+    workflow = YAML(typ="safe").load((ROOT / ".github" / "workflows" / "ci.yml").read_text())
+    assert {"push", "pull_request"} <= set(workflow["on"])
+    checks = workflow["jobs"]["checks"]
+    matrix = checks["strategy"]["matrix"]
+    assert {os_name.split("-")[0] for os_name in matrix["os"]} == {"ubuntu", "macos", "windows"}
+    assert matrix["python"] == ["3.11", "3.12", "3.13"]
+    steps = " ".join(step.get("run", "") for step in checks["steps"])
+    for check in ("ruff check", "ruff format --check", "mypy", "lint-imports", '-m "not slow"'):
+        assert check in steps, check
+    full = " ".join(step.get("run", "") for step in workflow["jobs"]["full-linux"]["steps"])
+    assert "make test" in full and "ubuntu" in workflow["jobs"]["full-linux"]["runs-on"]
 
 
 def test_the_frozen_entry_script_loads_no_qt_or_torch_before_it_knows_what_to_run() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 from photosearch.core.library import Library
 from photosearch.samples import synthetic
 
-pytestmark = pytest.mark.slow  # real processes, kills and watching: skipped by `make test-fast`
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 KILLS = 8
 
@@ -39,10 +38,11 @@ def _kill_at_a_random_moment(command: list[str], catalog: Path, rng: random.Rand
         while process.poll() is None and _indexed_count(catalog) <= before and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(rng.uniform(0.0, 0.4))
-    process.send_signal(signal.SIGKILL)
+    process.kill()  # SIGKILL on POSIX, TerminateProcess on Windows: no chance to clean up either way
     process.wait()
 
 
+@pytest.mark.slow
 def test_random_sigkills_during_indexing_then_resume(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     rng = random.Random(99)

@@ -24,6 +24,8 @@ from photosearch.samples import synthetic
 from photosearch.worker import protocol as p
 from photosearch.worker.client import WorkerClient
 
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
+
 LABELS = synthetic.shape_labels()
 
 
@@ -148,7 +150,6 @@ def test_logging_goes_to_a_rotating_file_and_survives_a_missing_stderr(tmp_path:
     assert logs.log_file("probe").name == "probe.log"
 
 
-@pytest.mark.slow
 def test_the_worker_forwards_its_warnings_and_the_client_logs_broken_listeners(tmp_path: Path) -> None:
     home, photos = tmp_path / "library", tmp_path / "photos"
     _indexed_library(home, photos, count=3)
@@ -163,7 +164,7 @@ def test_the_worker_forwards_its_warnings_and_the_client_logs_broken_listeners(t
 
     logged: list[logging.LogRecord] = []
     handler = logging.Handler(logging.ERROR)
-    handler.emit = logged.append  # type: ignore[method-assign]
+    handler.emit = logged.append  # type: ignore[method-assign,assignment]
     client_log = logging.getLogger("photosearch.worker.client")
     client_log.addHandler(handler)
     settings = p.WorkerSettings(home=str(home), model="tiny-shapes", threads=1)

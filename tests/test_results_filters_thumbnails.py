@@ -4,6 +4,7 @@ exact search for large result sets, thumbnails made while indexing, model downlo
 from __future__ import annotations
 
 import http.server
+import os
 import pickle
 import random
 import sqlite3
@@ -26,8 +27,10 @@ from photosearch.core.models import download
 from photosearch.core.models.download import DownloadCancelled
 from photosearch.core.models.registry import ModelUnavailable, cached_weights, get_model
 from photosearch.core.query import QuerySyntaxError
-from photosearch.records import SearchFilter, SearchHit, SearchResults
+from photosearch.records import DownloadProgress, SearchFilter, SearchHit, SearchResults
 from photosearch.samples import synthetic
+
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 RED_CIRCLE = synthetic.ShapeLabel("red", "circle")
 BLUE_SQUARE = synthetic.ShapeLabel("blue", "square")
@@ -53,6 +56,12 @@ def dated_library(tmp_path: Path) -> Iterator[tuple[Library, Path]]:
     library.close()
 
 
+def _rgb(image: Image.Image, x: int, y: int) -> tuple[int, int, int]:
+    pixel = image.getpixel((x, y))
+    assert isinstance(pixel, tuple) and len(pixel) == 3, pixel
+    return pixel[0], pixel[1], pixel[2]
+
+
 def test_hits_carry_id_path_score_date_size_and_travel_as_columns(dated_library: tuple[Library, Path]) -> None:
     library, _ = dated_library
     results = library.search("a red circle", k=20)
@@ -74,7 +83,7 @@ def test_filters_by_folder_and_date(dated_library: tuple[Library, Path]) -> None
     library, photos = dated_library
     home = str(photos / "home")
     in_home = library.search("a red circle", k=20, where=SearchFilter(folders=(home,)))
-    assert len(in_home) == 6 and all(p.startswith(home + "/") for p in in_home.paths)
+    assert len(in_home) == 6 and all(p.startswith(os.path.join(home, "")) for p in in_home.paths)
     dated = library.search("a red circle", k=20, where=SearchFilter(after="2022", before="2022-12"))
     assert sorted(Path(p).name for p in dated.paths) == ["blue-2022.jpg", "red-2022.jpg", "red-2022.jpg"]
     day = library.search("red", k=20, where=SearchFilter(folders=(home,), after="2024-05-11", before="2024-05-11"))
@@ -185,7 +194,7 @@ def test_indexing_writes_upright_thumbnails_for_every_format(tmp_path: Path) -> 
             assert image.width > image.height  # displayed 480×360: stored sideways, thumbnailed upright
             rgb = image.convert("RGB")
             middle = image.width // 2
-            top, bottom = rgb.getpixel((middle, image.height // 4)), rgb.getpixel((middle, 3 * image.height // 4))
+            top, bottom = _rgb(rgb, middle, image.height // 4), _rgb(rgb, middle, 3 * image.height // 4)
         assert top[0] > 150 and top[2] < 100, top  # red above…
         assert bottom[2] > 150 and bottom[0] < 100, bottom  # …blue, as the photo displays
 
@@ -261,9 +270,9 @@ def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 def test_download_reports_progress_can_be_cancelled_and_resumes(hub: str, tmp_path: Path) -> None:
     cancel = threading.Event()
-    seen = []
+    seen: list[DownloadProgress] = []
 
-    def progress(p: object) -> None:
+    def progress(p: DownloadProgress) -> None:
         seen.append(p)
         cancel.set()  # cancel after the first report
 

@@ -18,6 +18,9 @@ from photosearch.core.index.vectors import DEFAULT_EF, TEXT_QUERY_EF
 from photosearch.core.library import Library
 from photosearch.samples import evaluation, synthetic
 
+# These tests run the model, and share module fixtures (one test worker builds them once).
+pytestmark = [pytest.mark.usefixtures("tiny_model"), pytest.mark.xdist_group("search_quality")]
+
 
 @pytest.fixture(scope="module")
 def held_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Library, dict[str, str]]]:
@@ -81,7 +84,6 @@ def test_queries_with_words_search_wider_than_image_queries(
     assert seen == [TEXT_QUERY_EF, DEFAULT_EF, TEXT_QUERY_EF, DEFAULT_EF]
 
 
-@pytest.mark.slow
 def test_search_while_indexing_runs(tmp_path: Path) -> None:
     """A second thread searches while the pipeline commits batches: no errors, growing results."""
     photos = tmp_path / "photos"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from worker_helpers import make_photo
 
-pytestmark = pytest.mark.slow  # real processes, kills and watching: skipped by `make test-fast`
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 
 def _cli(*args: str, library: Path) -> subprocess.CompletedProcess[str]:
@@ -36,6 +36,7 @@ def _wait_for(predicate: object, timeout: float = 60) -> None:
     raise AssertionError("timed out")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows has no SIGTERM: a signal there ends the process at once")
 def test_watch_indexes_live_answers_other_commands_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     photos, library = tmp_path / "photos", tmp_path / "library"
     first = [make_photo(photos / f"p{i}.jpg", i, seed=40) for i in range(4)]

@@ -21,7 +21,8 @@ from photosearch.worker import protocol as p
 from photosearch.worker.client import WorkerClient, WorkerError
 from photosearch.worker.protocol import WorkerSettings
 
-pytestmark = pytest.mark.slow  # real processes, kills and watching: skipped by `make test-fast`
+# These tests run the model, and share module fixtures (one test worker builds them once).
+pytestmark = [pytest.mark.usefixtures("tiny_model"), pytest.mark.xdist_group("watching")]
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +176,8 @@ def test_removing_a_folder_forgets_its_photos(client: WorkerClient, space: Path)
     converge(client, extra, set(photos))
     assert client.remove_folder(extra) == 3
     converge(client, extra, set())
-    assert str(extra) not in client.status().worker.watched
+    worker = client.status().worker
+    assert worker is not None and str(extra) not in worker.watched
     make_photo(extra / "after.jpg", 9, seed=11)  # no longer watched: stays out
     time.sleep(1.5)
     converge(client, extra, set())
@@ -206,8 +208,8 @@ def test_pause_holds_indexing_and_resume_catches_up(client: WorkerClient, space:
         photo = make_photo(folder / "waiting.jpg", 5, seed=13)
         time.sleep(2.0)
         status = client.status(include_paths=True)
-        assert str(photo) not in status.paths and status.photos.pending >= 1
-        assert status.worker.state == "paused"
+        assert status.paths is not None and str(photo) not in status.paths and status.photos.pending >= 1
+        assert status.worker is not None and status.worker.state == "paused"
     finally:
         client.resume()
     converge(client, folder, {photo})

@@ -13,7 +13,7 @@ import multiprocessing
 import random
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,12 @@ from PySide6.QtWidgets import QApplication
 from photosearch.core.library import Library
 from photosearch.gui.results_model import ResultsModel
 from photosearch.gui.window import MainWindow
-from photosearch.records import SearchHit, SearchResults
+from photosearch.records import LibraryStatus, SearchHit, SearchResults
 from photosearch.samples import synthetic
 from photosearch.worker.protocol import WorkerSettings
+
+# These tests run the model, and share module fixtures (one test worker builds them once).
+pytestmark = [pytest.mark.usefixtures("tiny_model"), pytest.mark.xdist_group("window")]
 
 RED_CIRCLE = synthetic.ShapeLabel("red", "circle")
 RED_ABOVE_BLUE = synthetic.LayoutLabel("red", "blue", "vertical")
@@ -96,6 +99,12 @@ def _search(qtbot: Any, window: MainWindow, text: str) -> list[str]:
     with qtbot.waitSignal(window.results_shown, timeout=60_000):
         qtbot.keyClicks(window.search.edit, text)
     return window.model.paths()
+
+
+def _settled(window: MainWindow, also: Callable[[LibraryStatus], bool]) -> bool:
+    """The window's last status says nothing is pending and `also` holds."""
+    status = window.status
+    return status is not None and status.photos.pending == 0 and also(status)
 
 
 def _names(paths: list[str]) -> list[str]:
@@ -200,7 +209,9 @@ def test_the_thumbnail_of_an_exif_6_layout_shows_red_on_top(qtbot: Any, window: 
     row = next(r for r in range(window.model.rowCount()) if window.model.path(r).endswith("layout-exif6.jpg"))
     photo = window.model.data(window.model.index(row), Qt.ItemDataRole.UserRole + 2)
     qtbot.waitUntil(lambda: window.loader.pixmap(photo) is not None, timeout=20_000)
-    image = window.loader.pixmap(photo).toImage()
+    pixmap = window.loader.pixmap(photo)
+    assert pixmap is not None
+    image = pixmap.toImage()
     assert image.width() > image.height()  # shown as displayed, 4:3 landscape
     top, bottom = (
         image.pixelColor(QPoint(image.width() // 2, image.height() // 4)),
@@ -220,7 +231,7 @@ def test_dropping_a_folder_adds_it_and_its_photos_appear(qtbot: Any, window: Mai
     qtbot.waitUntil(
         lambda: window.status is not None and any(f.path == str(extra) for f in window.status.folders), timeout=60_000
     )
-    qtbot.waitUntil(lambda: window.status.photos.indexed >= 11 and window.status.photos.pending == 0, timeout=60_000)
+    qtbot.waitUntil(lambda: _settled(window, lambda s: s.photos.indexed >= 11), timeout=60_000)
     assert "new-red.jpg" in _names(_search(qtbot, window, "a red circle")[:6])
 
 
@@ -249,7 +260,7 @@ def test_excluding_a_folder_from_the_settings_takes_its_photos_out(qtbot: Any, w
     assert "red 2.jpg" not in _names(window.model.paths())
     with qtbot.waitSignal(window.results_shown, timeout=60_000):
         window.set_excluded(())
-    qtbot.waitUntil(lambda: window.status.photos.pending == 0 and not window.status.excluded, timeout=60_000)
+    qtbot.waitUntil(lambda: _settled(window, lambda s: not s.excluded), timeout=60_000)
     assert "red 2.jpg" in _names(_search(qtbot, window, "a red circle")[:5])
 
 
@@ -264,6 +275,7 @@ def test_after_the_worker_dies_the_current_query_is_sent_again(qtbot: Any, windo
     assert "restarting" in window.notice.text()
 
 
+@pytest.mark.slow
 def test_the_inference_setting_restarts_the_worker_and_a_first_export_says_so(
     qtbot: Any, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,6 +16,9 @@ import pytest
 from photosearch.core.library import Library
 from photosearch.samples import synthetic
 
+# These tests run the model, and share module fixtures (one test worker builds them once).
+pytestmark = [pytest.mark.usefixtures("tiny_model"), pytest.mark.xdist_group("window_script")]
+
 RED = synthetic.ShapeLabel("red", "circle")
 OTHERS = [synthetic.ShapeLabel(c, s) for c in ("blue", "green") for s in ("square", "triangle")]
 
@@ -42,7 +45,7 @@ def _run(library: Path, shot: Path, env: dict[str, str], wrapper: list[str]) -> 
 def _check(result: subprocess.CompletedProcess[str], shot: Path) -> dict[str, object]:
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert {Path(p).name for p in report["results"][:3]} == {"red-0.jpg", "red-1.jpg", "red-2.jpg"}  # type: ignore[union-attr]
+    assert {Path(p).name for p in report["results"][:3]} == {"red-0.jpg", "red-1.jpg", "red-2.jpg"}
     assert report["thumbnails_painted"] == 7 and report["window_shown_ms"] > 0 and report["first_results_ms"] > 0
     assert shot.stat().st_size > 10_000
     unexpected = [line for line in result.stderr.splitlines() if line.strip() and "propagateSizeHints" not in line]
@@ -65,7 +68,6 @@ def test_thumbnails_are_sharp_on_a_hidpi_screen(library: Path, tmp_path: Path) -
     assert plain["thumbnail_px"] <= 160 < 300 <= sharp["thumbnail_px"]  # type: ignore[operator]
 
 
-@pytest.mark.slow
 def test_scripted_window_under_xvfb(library: Path, tmp_path: Path) -> None:
     if not shutil.which("xvfb-run"):
         pytest.skip("xvfb-run is not installed (tools/install_system_deps.sh installs it)")

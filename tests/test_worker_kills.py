@@ -24,7 +24,7 @@ from photosearch.worker import protocol as p
 from photosearch.worker.client import WorkerClient
 from photosearch.worker.protocol import WorkerSettings
 
-pytestmark = pytest.mark.slow  # real processes, kills and watching: skipped by `make test-fast`
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 KILLS = 20
 
@@ -77,6 +77,7 @@ def _catalog_consistent(catalog: Path, model: str) -> None:
     assert orphans == 0
 
 
+@pytest.mark.slow
 def test_twenty_sigkills_while_indexing_and_watching(tmp_path: Path) -> None:
     folder = tmp_path / "photos"
     files = {make_photo(folder / f"sub{i % 3}" / f"p{i:03d}.jpg", i, seed=30) for i in range(150)}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from photosearch.records import LibraryStatus, WorkerStats
 from photosearch.samples import synthetic
@@ -21,23 +22,29 @@ def make_photo(path: Path, index: int, seed: int = 0, size: tuple[int, int] = (3
     return synthetic.write_photo(path, label, size, random.Random(seed * 100_003 + index))
 
 
-def converge(client: WorkerClient, under: Path, expected: set[Path], timeout: float = 60.0, extra: Any = None) -> dict[str, Any]:
+def converge(
+    client: WorkerClient,
+    under: Path,
+    expected: set[Path],
+    timeout: float = 60.0,
+    extra: Callable[[LibraryStatus], bool] | None = None,
+) -> LibraryStatus:
     """Wait until the worker is idle and the indexed paths below `under` are exactly `expected`."""
-    prefix = str(under) + "/"
+    prefix = os.path.join(under, "")
     want = {str(p) for p in expected}
     deadline = time.monotonic() + timeout
     got: set[str] = set()
     status: LibraryStatus | None = None
     while time.monotonic() < deadline:
         status = client.status(include_paths=True)
-        got = {p for p in status.paths if p.startswith(prefix)}
+        got = {p for p in status.paths or () if p.startswith(prefix)}
         worker = status.worker
         if got == want and worker is not None and worker.idle and status.photos.pending == 0 and (extra is None or extra(status)):
             return status
         time.sleep(0.25)
     raise AssertionError(
         f"did not converge in {timeout} s: missing {sorted(want - got)[:5]}, unexpected {sorted(got - want)[:5]}, "
-        f"worker {status.get('worker')}, photos {status.get('photos')}"
+        f"worker {status.worker if status else None}, photos {status.photos if status else None}"
     )
 
 

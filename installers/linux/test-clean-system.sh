@@ -8,7 +8,8 @@
 # library, the window's scripted search offscreen and as a real X11 window under Xvfb (first
 # results right), every bundled library found by ldd; then purge it. Needs debootstrap and
 # Debian's mirror (DEBIAN_MIRROR; DEBIAN_COMPONENTS, default main); exits 3 when the mirror
-# cannot be reached. Ubuntu: DEBIAN_MIRROR=http://archive.ubuntu.com/ubuntu
+# cannot be reached. The suites run side by side (mostly waiting on the network and the disk),
+# each in its own folder with its own log. Ubuntu: DEBIAN_MIRROR=http://archive.ubuntu.com/ubuntu
 # DEBIAN_COMPONENTS=main,universe ... jammy noble.
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: $0 dist/photosearch_<version>_<arch>.deb [SUITE ...]" >&2; exit 2; }
@@ -24,9 +25,7 @@ export DEBIAN_FRONTEND=noninteractive
 command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
 
 systems=$PWD/build/clean-systems
-root=""
-unmount() { [ -z "$root" ] || umount -lR "$root/proc" "$root/sys" "$root/dev" 2>/dev/null || true; }
-trap unmount EXIT
+mkdir -p "$systems"
 # A chroot folder is removed only with nothing mounted inside it (never the host's /dev), and
 # never across a file system boundary.
 remove_system() {
@@ -36,13 +35,17 @@ remove_system() {
     fi
     rm -rf --one-file-system "${1:?}"
 }
-fail() { printf 'test-clean-system.sh (%s): FAIL: %s\n' "$suite" "$*" >&2; exit 1; }
-inside() { chroot "$root" env -i HOME=/tmp/home LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 
-for suite in "${suites[@]}"; do
-    root=$systems/$suite
+# One suite, start to end (run in a subshell of its own: `fail` and `exit` end this suite only).
+prove() {
+    local suite=$1
+    local root=$systems/$suite
+    fail() { printf 'test-clean-system.sh (%s): FAIL: %s\n' "$suite" "$*" >&2; exit 1; }
+    inside() { chroot "$root" env -i HOME=/tmp/home LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+    unmount() { umount -lR "$root/proc" "$root/sys" "$root/dev" 2>/dev/null || true; }
+    trap unmount EXIT
     [ ! -e "$root" ] || remove_system "$root"
-    mkdir -p "$systems"
+    local started
     started=$(date +%s)
     if ! debootstrap --variant=minbase --components="$components" "$suite" "$root" "$mirror" >"$systems/$suite.log" 2>&1; then
         echo "test-clean-system.sh: debootstrap $suite from $mirror failed (see $systems/$suite.log)" >&2
@@ -60,7 +63,7 @@ for suite in "${suites[@]}"; do
     inside photosearch selftest >"$systems/$suite.selftest" 2>"$systems/$suite.selftest.err" || fail "selftest: $(tail -3 "$systems/$suite.selftest")"
     [ ! -s "$systems/$suite.selftest.err" ] || fail "selftest wrote to stderr: $(cat "$systems/$suite.selftest.err")"
     inside photosearch demo >/dev/null 2>&1 || fail "demo"
-    script=(photosearch gui --library /tmp/home/Pictures/photosearch-demo/.photosearch --query "a red circle" --quit-after-results)
+    local script=(photosearch gui --library /tmp/home/Pictures/photosearch-demo/.photosearch --query "a red circle" --quit-after-results)
     inside env QT_QPA_PLATFORM=offscreen "${script[@]}" --screenshot /tmp/home/offscreen.png 2>/dev/null | tail -1 >"$systems/$suite.offscreen.json" ||
         fail "window offscreen"
     inside xvfb-run -a -s "-screen 0 1280x900x24" "${script[@]}" --screenshot /tmp/home/x11.png 2>"$systems/$suite.x11.err" | tail -1 >"$systems/$suite.x11.json" ||
@@ -69,6 +72,7 @@ for suite in "${suites[@]}"; do
         python3 -c 'import json, sys; names = json.load(open(sys.argv[1]))["results"][:3]; assert all("red-circle" in n for n in names), names' \
             "$systems/$suite.$report.json" || fail "window ($report): the first results are not the red circles"
     done
+    local missing
     # shellcheck disable=SC2016 # expanded by the shell inside the chroot
     missing=$(inside sh -c 'find /opt/photosearch -type f -name "*.so*" | while read -r f; do ldd "$f" 2>/dev/null | grep "not found" | sed "s|^|$f: |"; done')
     [ -z "$missing" ] || fail "libraries not found: $missing"
@@ -77,5 +81,15 @@ for suite in "${suites[@]}"; do
     echo "test-clean-system.sh: $suite: passed in $(($(date +%s) - started)) s ($(du -smx "$root" | cut -f1) MB system)"
     unmount
     remove_system "$root"
-    root=""
+}
+
+pids=()
+for suite in "${suites[@]}"; do
+    prove "$suite" &
+    pids+=($!)
 done
+status=0
+for pid in "${pids[@]}"; do
+    wait "$pid" || { code=$?; [ "$status" = 1 ] || status=$code; }  # a failure outranks an unreachable mirror
+done
+exit "$status"

@@ -4,7 +4,10 @@
 # With an empty environment (env -i, a fresh HOME, LANG=C.UTF-8, a system PATH): --version,
 # selftest, the demo library, the window's scripted search offscreen and under Xvfb (first
 # results right, a real screenshot, nothing unexpected on stderr), ldd of the Qt platform
-# plugins; then purge, and nothing of the package is left on disk but the user's own data.
+# plugins; then purge: nothing the package installed (dpkg -L), nor its entries in the desktop
+# database and the icon cache, is left, and the user's data under the fresh HOME is untouched.
+# It checks only what is its own: other photosearch processes and files on the machine (a test
+# run, a user's library) can neither fail it nor be touched by it. Its folder goes on exit.
 # Writes its figures to $REPORT (default build/deb-test/report.json).
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 dist/photosearch_<version>_<arch>.deb" >&2; exit 2; }
@@ -13,8 +16,9 @@ deb=$(realpath "$1")
 cd "$(dirname "$0")/../.."
 checkout=$PWD
 work=$(mktemp -d /tmp/photosearch-deb-test.XXXXXX)
+trap 'rm -rf "$work"' EXIT
 REPORT=${REPORT:-$checkout/build/deb-test/report.json}
-mkdir -p "$(dirname "$REPORT")" "$work/home"
+mkdir -p "$(dirname "$REPORT")" "$work/home" "$work/tmp"
 version=$(dpkg-deb -f "$deb" Version)
 package=$(dpkg-deb -f "$deb" Package)
 export DEBIAN_FRONTEND=noninteractive
@@ -26,7 +30,7 @@ say() { printf '== %s\n' "$*"; }
 fail() { printf 'test.sh: FAIL: %s\n' "$*" >&2; exit 1; }
 now_ms() { date +%s%3N; }
 # The app as a user starts it from a launcher: nothing inherited from this shell or the checkout.
-clean() { env -i HOME="$work/home" LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+clean() { env -i HOME="$work/home" TMPDIR="$work/tmp" LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
 figures=()
 figure() { figures+=("\"$1\": $2"); }
 
@@ -76,21 +80,26 @@ PY
     say "window ($name): ok in $((finished - started)) ms; $(tail -1 "$work/window-figures")"
 }
 
-# Everything named like the app on this disk, but the checkout, the package file and the
-# test's own folder (the user's data lives there): compared before install and after purge.
-named_like_the_app() {
-    find / -xdev \( -path /proc -o -path /sys -o -path "$checkout" -o -path "$work" -o -path "$(dirname "$deb")" \) -prune \
-        -o -iname "*photosearch*" -print 2>/dev/null | sort
+# What the package itself put on the system, and the user's own data: the purge is judged on
+# these alone, never on the rest of the disk.
+desktop_entry=/usr/share/applications/$package.desktop
+mentions_the_app() {  # the desktop database and the icon cache: what the package's triggers wrote
+    for cache in /usr/share/applications/mimeinfo.cache /usr/share/icons/hicolor/icon-theme.cache; do
+        [ ! -f "$cache" ] || ! grep -qa "$package" "$cache" || echo "$cache"
+    done
 }
+user_data() { (cd "$work/home" && find . -path ./.cache -prune -o -printf '%p %s %T@\n' | sort); }
 
 say "package $package $version: $(du -m "$deb" | cut -f1) MB"
 if dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
     apt-get purge -y -qq "$package" >/dev/null
 fi
 install_window_tools
-named_like_the_app >"$work/before.txt"
+[ -z "$(mentions_the_app)" ] || fail "the desktop database or icon cache names $package before it is installed"
 apt_install "$deb" || { cat "$work/apt.log"; fail "apt-get install"; }
 [ "$(dpkg-query -W -f='${Status}' "$package")" = "install ok installed" ] || fail "not configured after install"
+dpkg -L "$package" >"$work/installed.txt"
+grep -qx /opt/photosearch/photosearch "$work/installed.txt" || fail "dpkg -L does not list the app"
 figure installed_kib "$(dpkg-query -W -f='${Installed-Size}' "$package")"
 figure deb_bytes "$(stat -c %s "$deb")"
 
@@ -133,15 +142,23 @@ python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).read().splitlines
     "$work/open-with.out" "$photo" || fail "open with: the opened photo is not the first result"
 
 say "uninstall (purge)"
+user_data >"$work/user-data-before.txt"
 apt-get purge -y -qq "$package" >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "purge"; }
 if grep -i "not empty so not removed\|warning" "$work/purge.log"; then fail "purge warned (above)"; fi
-named_like_the_app >"$work/after.txt"
-left=$(comm -13 "$work/before.txt" "$work/after.txt")
+# Every path the package installed is gone, but folders other packages share (/usr/share …).
+left=$(while read -r path; do
+    if [ -L "$path" ] || [ -f "$path" ]; then echo "$path"; fi
+    if [ -d "$path" ] && [[ "$path" == *photosearch* ]]; then echo "$path"; fi
+done <"$work/installed.txt")
 [ -z "$left" ] || fail "left on disk after purge: $left"
-for path in /opt/photosearch /usr/bin/photosearch /usr/share/applications/photosearch.desktop; do
+for path in /opt/photosearch /usr/bin/photosearch "$desktop_entry"; do
     [ ! -e "$path" ] || fail "left on disk after purge: $path"
 done
-[ -d "$work/home/Pictures/photosearch-demo" ] || fail "the user's own data went with the package"
+stale=$(mentions_the_app)
+[ -z "$stale" ] || fail "still names $package after purge: $stale"
+[ -d "$work/home/Pictures/photosearch-demo/.photosearch" ] || fail "the user's own data went with the package"
+user_data >"$work/user-data-after.txt"
+diff "$work/user-data-before.txt" "$work/user-data-after.txt" >&2 || fail "the purge changed the user's data (above)"
 
 {
     echo "{"
@@ -151,4 +168,3 @@ done
 } >"$REPORT"
 say "all passed; figures in $REPORT"
 cat "$REPORT"
-rm -rf "$work"

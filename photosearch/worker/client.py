@@ -15,16 +15,13 @@ import dataclasses
 import itertools
 import logging
 import multiprocessing
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from photosearch.errors import UserError
 from photosearch.records import EVERYWHERE, LibraryStatus, SearchFilter
@@ -32,6 +29,9 @@ from photosearch.records import EVERYWHERE, LibraryStatus, SearchFilter
 from . import protocol as p
 from .process import run_worker  # the spawn target: the one import of the worker's side
 from .protocol import FATAL_EXIT, WorkerSettings
+
+if TYPE_CHECKING:  # either end of a Pipe, on every platform (a PipeConnection on Windows)
+    from multiprocessing.connection import _ConnectionBase as Connection
 
 log = logging.getLogger(__name__)
 
@@ -133,13 +133,11 @@ class WorkerClient:
         return process.pid if process is not None else None
 
     def kill(self) -> None:
-        """SIGKILL the worker (tests: a crash at a random moment); the client restarts it."""
-        pid = self.pid
-        if pid is not None:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        """Kill the worker with no chance to clean up (tests: a crash at a random moment); the
+        client restarts it. SIGKILL on POSIX, TerminateProcess on Windows."""
+        process = self._process
+        if process is not None:
+            process.kill()
 
     # -- commands -------------------------------------------------------------------------
 
