@@ -30,11 +30,11 @@ lint: $(STAMP)
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports --no-cache
 
-# Tests run on one worker process per core (pytest-xdist); tests that share a costly fixture
-# (the .deb's build, a module's worker or window) are kept on one worker by their xdist_group.
+# Tests run on one worker process per core (pytest-xdist), a test file at a time: the tests of a
+# file share its costly fixtures (the .deb's build, a running worker, a window), built once.
 # WORKERS=0 runs them in this process, one after another.
 WORKERS ?= auto
-XDIST := -n $(WORKERS) --dist loadgroup
+XDIST := -n $(WORKERS) --dist loadfile
 
 # Everything, as CI runs it: lint, types, import contracts, the whole suite (slowest tests listed).
 test: lint system-deps

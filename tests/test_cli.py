@@ -15,8 +15,7 @@ from photosearch.core.models.registry import TINY_MODEL_DIR
 from photosearch.samples import synthetic
 from tests.conftest import write_shapes
 
-# These tests run the model, and share module fixtures (one test worker builds them once).
-pytestmark = [pytest.mark.usefixtures("tiny_model"), pytest.mark.xdist_group("cli")]
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -5,12 +5,11 @@ Xvfb, "Open with") and purges it, checking nothing of the package is left; and
 `installers/linux/test-clean-system.sh` installs it on minimal Debian 12 and 13 systems
 (debootstrap), where only what the package declares is there, and runs it again.
 
-Minutes, not seconds: marked slow, kept on one test worker (one build serves both), and
-skipped where they cannot run (not Debian-like, not root; Debian's mirror out of reach for the
-clean systems). The proof checks only what is its own, so another photosearch beside it (a
-user's, another test run) neither fails it nor is touched: the first test runs one on purpose.
-It packs with zstd -3 instead of the release's xz -6: the compression changes nothing that is
-tested here and costs two minutes.
+Minutes, not seconds: marked slow, and skipped where they cannot run (not Debian-like, not
+root; Debian's mirror out of reach for the clean systems). The proof checks only what is its
+own, so another photosearch beside it (a user's, another test run) neither fails it nor is
+touched: the first test runs one on purpose. It packs with zstd -3 instead of the release's
+xz -6: the compression changes nothing that is tested here and costs two minutes.
 """
 
 from __future__ import annotations
@@ -35,7 +34,7 @@ sys.path.insert(0, str(ROOT / "installers"))
 
 import bundle_contents  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400), pytest.mark.xdist_group("deb")]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 MIRROR_UNREACHABLE = 3  # test-clean-system.sh's exit status when debootstrap cannot download
 
 

@@ -18,8 +18,7 @@ from photosearch.core.index.vectors import DEFAULT_EF, TEXT_QUERY_EF
 from photosearch.core.library import Library
 from photosearch.samples import evaluation, synthetic
 
-# These tests run the model, and share module fixtures (one test worker builds them once).
-pytestmark = [pytest.mark.usefixtures("tiny_model"), pytest.mark.xdist_group("search_quality")]
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 
 @pytest.fixture(scope="module")

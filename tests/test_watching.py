@@ -21,8 +21,7 @@ from photosearch.worker import protocol as p
 from photosearch.worker.client import WorkerClient, WorkerError
 from photosearch.worker.protocol import WorkerSettings
 
-# These tests run the model, and share module fixtures (one test worker builds them once).
-pytestmark = [pytest.mark.usefixtures("tiny_model"), pytest.mark.xdist_group("watching")]
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 
 @pytest.fixture(scope="module")

@@ -33,8 +33,7 @@ from photosearch.records import LibraryStatus, SearchHit, SearchResults
 from photosearch.samples import synthetic
 from photosearch.worker.protocol import WorkerSettings
 
-# These tests run the model, and share module fixtures (one test worker builds them once).
-pytestmark = [pytest.mark.usefixtures("tiny_model"), pytest.mark.xdist_group("window")]
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 RED_CIRCLE = synthetic.ShapeLabel("red", "circle")
 RED_ABOVE_BLUE = synthetic.LayoutLabel("red", "blue", "vertical")

@@ -16,8 +16,7 @@ import pytest
 from photosearch.core.library import Library
 from photosearch.samples import synthetic
 
-# These tests run the model, and share module fixtures (one test worker builds them once).
-pytestmark = [pytest.mark.usefixtures("tiny_model"), pytest.mark.xdist_group("window_script")]
+pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 RED = synthetic.ShapeLabel("red", "circle")
 OTHERS = [synthetic.ShapeLabel(c, s) for c in ("blue", "green") for s in ("square", "triangle")]
