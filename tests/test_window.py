@@ -321,6 +321,7 @@ def test_a_first_run_asks_for_a_folder_or_the_demo(qtbot: Any, tmp_path: Path) -
     assert again.value("window/geometry") is None  # offscreen: a scripted check never resizes the user's window
 
 
+@pytest.mark.slow
 def test_switching_the_model_reindexes_and_switching_back_costs_nothing(qtbot: Any, window: MainWindow, space: Path) -> None:
     """A second model (the tiny weights imported under another name): the library embeds every
     photo for it in the background while the window says how many are searchable; switching
