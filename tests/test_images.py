@@ -116,6 +116,44 @@ def test_hostile_files_become_reasons(tmp_path: Path, name: str, content: bytes,
         load_for_model(path, 64)
 
 
+def test_a_postscript_file_named_like_a_photo_is_never_handed_to_another_program(tmp_path: Path) -> None:
+    """Pillow knows EPS, and decodes it by running Ghostscript on the file: a PostScript program
+    can loop for ever or write files. Only photo decoders may see a file from a photo folder."""
+    marker = tmp_path / "written-by-postscript"
+    program = (
+        "%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 64 64\n"
+        f"({marker}) (w) file closefile\n"  # what a hostile file would do, were it run
+        "0 0 moveto 64 64 lineto stroke showpage\n"
+    )
+    for name in ("holiday.jpg", "scan.tif", "x.png"):
+        path = tmp_path / name
+        path.write_text(program)
+        with pytest.raises(DecodeError, match="not a recognised image format"):
+            load_for_model(path, 64)
+    assert not marker.exists()
+
+
+def test_formats_pillow_knows_that_are_not_photos_are_refused(tmp_path: Path) -> None:
+    for fmt, name in (("ICO", "icon.jpg"), ("PCX", "old.png"), ("TGA", "frame.webp"), ("PPM", "raw.bmp")):
+        path = tmp_path / name
+        Image.new("RGB", (64, 64), (200, 10, 10)).save(path, fmt)
+        with pytest.raises(DecodeError, match="not a recognised image format"):
+            load_for_model(path, 64)
+
+
+def test_a_camera_jpeg_with_a_second_picture_decodes_as_a_jpeg(tmp_path: Path) -> None:
+    """MPO (a JPEG carrying a second picture, as many cameras write): opened by JPEG's decoder,
+    decoded at a reduced scale like any JPEG, the first picture used."""
+    path = tmp_path / "camera.jpg"
+    first = Image.new("RGB", (2400, 1800), (220, 20, 20))
+    first.save(path, "MPO", save_all=True, append_images=[Image.new("RGB", (2400, 1800), (20, 20, 220))])
+    with Image.open(path) as opened:
+        assert opened.format == "MPO"
+    pixels, info = load_for_model(path, 64)
+    assert (info.width, info.height) == (2400, 1800)
+    assert pixels[32, 32, 0] > 180 and pixels[32, 32, 2] < 60
+
+
 def test_truncated_jpeg_is_skipped_with_a_reason(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     Image.new("RGB", (800, 600), (0, 0, 255)).save(buffer, "JPEG")

@@ -8,10 +8,13 @@ Why this module is careful:
   declaring gigapixels is refused before anything is allocated.
 - Every failure, whatever the exception type, becomes a `DecodeError` with a reason a user
   can read; nothing escapes to crash the indexer.
+- Only photo decoders ever see a file: Pillow would otherwise try every format it knows, and
+  some (EPS) are decoded by running another program (Ghostscript) on the file.
 """
 
 from __future__ import annotations
 
+import threading
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -33,15 +36,31 @@ PHOTO_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".hif", ".avif"}
 )
 
-_heif_registered = False
+# The decoders a file may reach, whatever its name says: those of these that this Pillow has
+# (HEIF: pillow-heif's, which reads AVIF too; AVIF: Pillow's own, where it is built with it).
+# JPEG's opener also opens MPO, the JPEG with a second picture that many cameras write.
+PHOTO_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF", "HEIF", "AVIF")
+_JPEG_FAMILY = ("JPEG", "MPO")  # decoded at a reduced DCT scale
+
+_decoders: tuple[str, ...] = ()  # empty until the first decode settles them
+_decoders_lock = threading.Lock()
 
 
-def _register_heif() -> None:
-    """Teach Pillow HEIC/HEIF/AVIF once, on first use (pillow-heif is optional at import time)."""
-    global _heif_registered
-    if _heif_registered:
-        return
-    _heif_registered = True
+def _photo_decoders() -> tuple[str, ...]:
+    """The photo formats this Pillow opens, HEIC/HEIF/AVIF taught to it on first use
+    (pillow-heif is optional at import time). Decode threads start together: one settles them."""
+    global _decoders
+    if _decoders:
+        return _decoders
+    with _decoders_lock:
+        if not _decoders:
+            _add_heif_openers()
+            Image.init()
+            _decoders = tuple(name for name in PHOTO_FORMATS if name in Image.OPEN)
+    return _decoders
+
+
+def _add_heif_openers() -> None:
     try:
         import pillow_heif
 
@@ -161,7 +180,6 @@ def load_for_model(
 
     Raises DecodeError with a human reason for anything that can't be indexed.
     """
-    _register_heif()
     try:
         return _load(Path(source) if isinstance(source, str | Path) else source, size, budget, thumbnail)
     except DecodeError:
@@ -192,7 +210,7 @@ def decode_cost(width: int, height: int, mode: str) -> int:
 def _load(path: Path | BinaryIO, size: int, budget: MemoryBudget | None, thumbnail: int = 0) -> tuple[np.ndarray, PhotoInfo]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path) as image:
+        with Image.open(path, formats=_photo_decoders()) as image:
             width, height = image.size
             if width <= 0 or height <= 0:
                 raise DecodeError(f"image has no pixels ({width}×{height})")
@@ -200,7 +218,7 @@ def _load(path: Path | BinaryIO, size: int, budget: MemoryBudget | None, thumbna
                 raise DecodeError(f"image is too large to index safely ({width}×{height} pixels)")
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
-            if image.format == "JPEG" and image.mode in ("RGB", "L", "CMYK", "YCbCr"):
+            if image.format in _JPEG_FAMILY and image.mode in ("RGB", "L", "CMYK", "YCbCr"):
                 # DCT scaling: decode at the smallest 1/2^n scale still >= size on both sides.
                 # a thumbnail wants its short side at 3/4 of its long one (a 4:3 photo, full size)
                 least = max(size, thumbnail * 3 // 4)
