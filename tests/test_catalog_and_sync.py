@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +75,38 @@ def test_walk_skips_hidden_and_system_folders_and_symlink_loops(tmp_path: Path) 
     os.symlink(tmp_path, tmp_path / "a" / "loop")
     found = [Path(p).relative_to(tmp_path).parts[0] for p, _, _ in walk_photos(tmp_path)]
     assert found == ["a"]
+
+
+def test_a_library_inside_its_own_photo_folder_never_indexes_itself(tmp_path: Path) -> None:
+    """Thumbnails are JPEGs: a library kept in one of its own folders (or any photosearch library
+    found in a photo folder) would index its thumbnails, which make more thumbnails, without end."""
+    photos = tmp_path / "Pictures"
+    write_shapes(photos / "2024", LABELS[:3], 30)
+    other = Library(photos / "someone else's library", model="tiny-shapes")  # found inside a folder
+    other.thumbnails.write(1, (photos / "2024").iterdir().__next__().read_bytes())
+    other.close()
+    with Library(photos / "photosearch library", model="tiny-shapes") as library:
+        library.add_folder(photos)
+        for _ in range(3):  # each run writes thumbnails into the folder it scans
+            library.index()
+            indexed = library.catalog.indexed_paths()
+            assert sorted(Path(p).relative_to(photos).parts[0] for p in indexed) == ["2024"] * 3
+        assert len(list(library.thumbnails.folder.rglob("*.jpg"))) == 3
+        thumbnail = next(library.thumbnails.folder.rglob("*.jpg"))
+        report, _ = library.sync_paths([str(thumbnail), str(thumbnail.parent)])  # what a watcher reports
+        assert report.new == 0 and len(library.catalog.indexed_paths()) == 3
+
+
+def test_adding_a_folder_that_holds_the_library_says_the_library_is_left_out(tmp_path: Path) -> None:
+    photos = tmp_path / "Pictures"
+    write_shapes(photos, LABELS[:2], 31)
+    home = photos / "library"
+    command = [sys.executable, "-m", "photosearch", "--library", str(home), "index", str(photos), "--quiet"]
+    for _ in range(2):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert f"the library itself ({home}) is inside it and is left out" in done.stderr
+    assert "indexed 0," in done.stdout and "new 0," in done.stdout, "the second run found nothing new: no thumbnails"
 
 
 def test_sync_new_changed_moved_removed_and_second_run_does_nothing(library: Library, tmp_path: Path) -> None:

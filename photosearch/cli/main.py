@@ -179,6 +179,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         for raw in args.paths:
             folder = library.add_folder(Path(raw))
             print(f"library folder: {printable(folder)}", file=sys.stderr)
+            if library.holds_the_library(folder):
+                print(f"the library itself ({printable(str(library.home))}) is inside it and is left out", file=sys.stderr)
         if not library.folders(counts=False):
             raise UsageError("the library has no folders yet: photosearch index PATH…")
         bar = ProgressBar(not args.quiet)

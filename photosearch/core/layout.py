@@ -28,6 +28,19 @@ def default_library_home() -> Path:
     return Path(user_data_dir("photosearch"))
 
 
+CATALOG_NAME = "catalog.sqlite3"
+# Besides its catalog, a library folder holds at least one of these once it has been opened.
+_LIBRARY_MARKS = ("writer.lock", "thumbnails", "index")
+
+
+def is_library_folder(path: str) -> bool:
+    """Whether `path` is a photosearch library (this one or another): its files, thumbnails
+    included, are never photos to index."""
+    if not os.path.isfile(os.path.join(path, CATALOG_NAME)):
+        return False
+    return any(os.path.exists(os.path.join(path, mark)) for mark in _LIBRARY_MARKS)
+
+
 @dataclass(frozen=True)
 class LibraryLayout:
     """The paths of one library's files, all below `home`."""
@@ -42,7 +55,7 @@ class LibraryLayout:
     @property
     def catalog(self) -> Path:
         """The SQLite catalog: the library's single source of truth."""
-        return self.home / "catalog.sqlite3"
+        return self.home / CATALOG_NAME
 
     @property
     def backup(self) -> Path:

@@ -238,6 +238,10 @@ class Library:
         self.claim_writer()
         return self.catalog.add_folder(str(folder)).path
 
+    def holds_the_library(self, folder: str) -> bool:
+        """Whether this library's own folder lies inside `folder` (it is left out of its scans)."""
+        return Path(folder) in self.home.parents
+
     def remove_folder(self, path: Path) -> int:
         """Forget a folder and its photos (the files are never touched); returns how many."""
         target = str(path.expanduser().resolve())

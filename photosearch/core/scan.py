@@ -5,7 +5,8 @@ folder reads no pixels. New files become pending; changed ones pending again; va
 removed; a new path whose content fingerprint matches a vanished photo is a move or rename and
 keeps its embedding without decoding again. Hidden and system folders are skipped, symlinked
 folders are followed once (never in a loop), and a folder root that is missing (an unmounted
-drive) is marked offline with its photos kept.
+drive) is marked offline with its photos kept. A photosearch library found in a folder (this
+one kept among its photos, or another) is passed over: its thumbnails are JPEGs too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from photosearch.records import SyncReport
 from .catalog import Catalog, ChangedPhoto, Folder, MovedPhoto, NewPhoto, PhotoRow
 from .fingerprint import fingerprint
 from .images import PHOTO_SUFFIXES
+from .layout import is_library_folder
 
 SKIPPED_DIR_NAMES = frozenset(
     {"@eaDir", "$RECYCLE.BIN", "System Volume Information", "__MACOSX", "lost+found", "#recycle", "#snapshot", "node_modules"}
@@ -47,7 +49,10 @@ def walk_photos(
     a symbolic link whose target lies inside any of them is not followed (the target is indexed
     where it really is, so one photo never has two entries). Folders that cannot be read are
     passed over and added to `unreadable`, so their photos are not taken for deleted; folders
-    the user `excluded` are passed over, so their photos leave the library."""
+    the user `excluded` are passed over, so their photos leave the library. A photosearch
+    library folder is passed over, as is everything in it."""
+    if is_library_folder(str(root)):
+        return
     seen_dirs: set[tuple[int, int]] = set()
     stack = [str(root)]
     while stack:
@@ -74,7 +79,12 @@ def walk_photos(
                 if entry.is_symlink() and _inside_any(os.path.realpath(entry.path), roots):
                     continue
                 if entry.is_dir(follow_symlinks=True):
-                    if name not in SKIPPED_DIR_NAMES and entry.path not in roots and entry.path not in excluded:
+                    if (
+                        name not in SKIPPED_DIR_NAMES
+                        and entry.path not in roots
+                        and entry.path not in excluded
+                        and not is_library_folder(entry.path)
+                    ):
                         stack.append(entry.path)
                     continue
                 if os.path.splitext(name)[1].lower() not in PHOTO_SUFFIXES or not entry.is_file(follow_symlinks=True):
@@ -205,6 +215,8 @@ def _photos_at(
     parts = [] if relative == "." else relative.split(os.sep)
     if any(part.startswith(".") or part in SKIPPED_DIR_NAMES for part in parts) or _inside_any(scope, excluded):
         return
+    if _inside_a_library(scope, root, parts):
+        return
     if scope != root and _linked_into_the_library(scope, root, roots):
         return
     if os.path.isdir(scope):
@@ -219,6 +231,16 @@ def _photos_at(
         return
     if os.path.isfile(scope):
         yield FoundFile(scope, stat.st_size, stat.st_mtime_ns)
+
+
+def _inside_a_library(scope: str, root: str, parts: list[str]) -> bool:
+    """Whether `scope` is a photosearch library folder or lies in one (checked from `root` down)."""
+    folder = root
+    for part in ["", *parts]:
+        folder = os.path.join(folder, part) if part else folder
+        if is_library_folder(folder):
+            return True
+    return False
 
 
 def _linked_into_the_library(scope: str, root: str, roots: frozenset[str]) -> bool:
