@@ -21,6 +21,7 @@ import pytest
 from conftest import write_shapes
 from PIL import Image
 
+from photosearch.core.images import load_for_model
 from photosearch.core.index.vectors import EXACT_RESULTS_FROM, EXACT_SEARCH_LIMIT, VectorIndex
 from photosearch.core.library import Library, LibraryError, download_model
 from photosearch.core.models import download
@@ -130,6 +131,29 @@ def test_the_cli_excludes_and_lists(dated_library: tuple[Library, Path]) -> None
     assert f"excluded: {photos / 'home'}" in listed.stdout and "3 indexed" in listed.stdout
     back = subprocess.run([*base, "exclude", "--remove", str(photos / "home")], capture_output=True, text=True)
     assert back.returncode == 0 and "6 came back" in back.stderr and back.stdout.strip() == ""
+
+
+def test_dates_far_back_or_far_ahead_filter_as_dates_not_as_text(dated_library: tuple[Library, Path]) -> None:
+    """Years before 1000 compare as dates (a string compare put '500-…' after '2024-…'), the last
+    year there is works as a bound, and only real dates are taken."""
+    library, _ = dated_library
+    assert len(library.search("a red circle", k=20, where=SearchFilter(after="0500"))) == 9
+    assert len(library.search("a red circle", k=20, where=SearchFilter(before="0500"))) == 0
+    for last in ("9999", "9999-12", "9999-12-31", "9999-12-31 23:59"):
+        assert len(library.search("a red circle", k=20, where=SearchFilter(after="2024", before=last))) == 3
+    assert len(library.search("a red circle", k=20, where=SearchFilter(after="9999-12-31 23:59"))) == 0
+    for nonsense in ("0000", "2024-00", "2024-06-00", "2024-13", "2024-02-30", "", "   "):
+        with pytest.raises(QuerySyntaxError, match="not a date"):
+            library.search("red", where=SearchFilter(after=nonsense))
+
+
+def test_an_exif_date_of_zeros_is_no_date_and_the_file_time_counts(tmp_path: Path) -> None:
+    """A camera whose clock was never set writes 0000:00:00 00:00:00."""
+    path = _photo(tmp_path / "unset-clock.jpg", RED_CIRCLE, "0000:00:00 00:00:00")
+    _, info = load_for_model(path, 64)
+    assert info.taken is None
+    _, real = load_for_model(_photo(tmp_path / "set-clock.jpg", RED_CIRCLE, "2023:07:14 18:30:05"), 64)
+    assert real.taken == "2023-07-14 18:30:05"
 
 
 def test_cli_takes_the_same_filters(dated_library: tuple[Library, Path]) -> None:

@@ -18,6 +18,7 @@ import threading
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -108,7 +109,11 @@ def _exif_taken(image: Image.Image) -> str | None:
     if not isinstance(raw, str) or len(raw) < 19:
         return None
     text = raw.strip("\x00 ")[:19]
-    if text[4] != ":" or text[7] != ":":
+    if len(text) < 19 or text[4] != ":" or text[7] != ":":
+        return None
+    try:  # a camera whose clock was never set writes zeros: no date (the file's time counts)
+        datetime(int(text[0:4]), int(text[5:7]), int(text[8:10]), int(text[11:13]), int(text[14:16]), int(text[17:19]))
+    except ValueError:
         return None
     return f"{text[0:4]}-{text[5:7]}-{text[8:10]}{text[10:19]}"
 
