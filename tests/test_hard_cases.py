@@ -7,6 +7,7 @@ import json
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -494,6 +495,58 @@ def test_a_damaged_catalog_is_reported_and_restored_from_its_backup(tmp_path: Pa
     rows = json.loads(_cli("search", "a", "red", "circle", "-k", "4", "--json", home=home).stdout)
     assert len(rows) == 4
     assert "nothing to repair" in _cli("repair", home=home).stdout
+
+
+@pytest.mark.parametrize("emptying", ["zero bytes", "header only", "deleted"])
+def test_an_emptied_catalog_is_damage_not_a_new_library(tmp_path: Path, emptying: str) -> None:
+    """A catalog emptied (a full disk, a bad sync tool, a careless user) in a library that has a
+    backup, an index and thumbnails: read-only commands write nothing and say it is damaged,
+    no backup is replaced by the empty library, and repair brings the library back."""
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    write_shapes(photos, LABELS[:4], 25)
+    assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
+    catalog, backup = home / "catalog.sqlite3", home / "catalog.backup.sqlite3"
+    good_backup = backup.read_bytes()
+    for sidecar in (home / "catalog.sqlite3-wal", home / "catalog.sqlite3-shm"):
+        sidecar.unlink(missing_ok=True)
+    if emptying == "deleted":
+        catalog.unlink()
+    elif emptying == "zero bytes":
+        catalog.write_bytes(b"")
+    else:
+        catalog.unlink()
+        db = sqlite3.connect(catalog)  # SQLite's header and an empty schema page: nothing in it
+        db.execute("CREATE TABLE scratch (x)")
+        db.execute("DROP TABLE scratch")
+        db.commit()
+        db.execute("VACUUM")
+        db.close()
+        assert 0 < catalog.stat().st_size <= 8192
+    before = catalog.read_bytes() if catalog.exists() else None
+    for command in (("status",), ("status", "--json"), ("search", "a", "red", "circle"), ("index", "--quiet")):
+        done = _cli(*command, home=home)
+        assert done.returncode == 1, (command, done.stdout, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1 and "damaged, not new" in done.stderr, done.stderr
+        assert "photosearch repair" in done.stderr
+        assert (catalog.read_bytes() if catalog.exists() else None) == before, f"{command} wrote to the catalog"
+    assert backup.read_bytes() == good_backup
+    repaired = _cli("repair", home=home)
+    assert repaired.returncode == 0 and "restored the catalog from its backup" in repaired.stdout, repaired.stderr
+    rows = json.loads(_cli("search", "a", "red", "circle", "-k", "4", "--json", home=home).stdout)
+    assert len(rows) == 4
+
+
+def test_a_catalog_without_photos_never_replaces_a_backup_that_has_some(library: Library, tmp_path: Path) -> None:
+    from photosearch.core import maintenance
+
+    write_shapes(tmp_path / "photos", LABELS[:2], 26)
+    library.add_folder(tmp_path / "photos")
+    library.index()
+    assert library.maybe_back_up(every_s=0)
+    kept = library.layout.backup.read_bytes()
+    library.remove_folder(tmp_path / "photos")  # the user removed every folder: nothing left
+    assert not maintenance.back_up_when_due(library.catalog, library.layout, every_s=0)
+    assert library.layout.backup.read_bytes() == kept
 
 
 def test_a_damaged_catalog_never_replaces_a_good_backup(library: Library, tmp_path: Path) -> None:

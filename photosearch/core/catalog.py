@@ -640,6 +640,33 @@ class Catalog:
             )
 
 
+def holds_no_schema(path: Path) -> bool:
+    """Whether the catalog file is missing, empty or SQLite's header alone: nothing was ever
+    written to it, or it was emptied. (Read without writing: the write-ahead log is read too.)"""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    if size == 0:
+        return True
+    if size > 64 * 1024:  # a catalog without a schema is a page or two (its log may hold more: read below)
+        return False
+    try:
+        db = _open_read_only(path)
+    except (sqlite3.Error, CatalogError):
+        return False  # unreadable is not empty: the damage check says what it is
+    try:
+        tables = db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        return tables == 0 and version == 0
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()
+
+
 def _open_read_only(path: Path) -> sqlite3.Connection:
     """A connection that writes nothing. SQLite's read-only mode still creates the WAL index
     beside the file; where even that is impossible (a read-only mount, a full disk) the file is

@@ -75,6 +75,18 @@ class LibraryLayout:
     def writer_lock(self) -> Path:
         return self.home / "writer.lock"
 
+    def signs_of_use(self) -> list[str]:
+        """What shows this library has held photos, besides its catalog: a backup, index
+        snapshots, thumbnails (for a message, in the user's words)."""
+        signs = ["a backup"] if self.backup.is_file() else []
+        for folder, words in ((self.index, "index snapshots"), (self.thumbnails, "thumbnails")):
+            try:
+                if any(folder.iterdir()):
+                    signs.append(words)
+            except OSError:
+                pass
+        return signs
+
     def catalog_sidecars(self) -> tuple[Path, Path]:
         """SQLite's write-ahead log and shared-memory files beside the catalog."""
         return Path(f"{self.catalog}-wal"), Path(f"{self.catalog}-shm")

@@ -91,6 +91,7 @@ class Library:
         self.home = self.layout.home
         self.read_only = False
         catalog_file = self.layout.catalog
+        maintenance.refuse_an_emptied_catalog(self.layout)
         if for_reading and catalog_file.is_file():
             self.catalog = self._open_for_reading(catalog_file)
         else:

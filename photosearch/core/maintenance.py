@@ -16,7 +16,7 @@ from pathlib import Path
 
 from photosearch.records import CatalogHealth
 
-from .catalog import Catalog, CatalogError, damage_message
+from .catalog import Catalog, CatalogDamaged, CatalogError, damage_message, holds_no_schema
 from .layout import LibraryError, LibraryLayout
 from .writer_lock import WriterLock
 
@@ -46,14 +46,53 @@ def check_catalog(catalog: Catalog, layout: LibraryLayout, full: bool = False, s
     return CatalogHealth(True, False, note, backup)
 
 
+def refuse_an_emptied_catalog(layout: LibraryLayout) -> None:
+    """An empty catalog in a library that has held photos (a backup, index snapshots or
+    thumbnails) is damaged, not new: raises CatalogDamaged before anything opens it for writing,
+    so that nothing (not even `status`) writes a fresh schema over it and the next backup does
+    not replace the good one with an empty library."""
+    if not holds_no_schema(layout.catalog):
+        return
+    signs = layout.signs_of_use()
+    if not signs:
+        return  # a new library
+    cure = (
+        "`photosearch repair` restores it from its backup"
+        if layout.backup.is_file()
+        else "`photosearch repair` starts a new catalog (there is no backup)"
+    )
+    state = "missing" if not layout.catalog.exists() else "empty"
+    raise CatalogDamaged(
+        f"catalog {layout.catalog} is {state}, but this library has {', '.join(signs)}: it is damaged, not new; {cure}"
+    )
+
+
+def _photo_count(path: Path) -> int:
+    """Photos a catalog file holds (0 when it cannot be read)."""
+    try:
+        catalog = Catalog(path, read_only=True)
+    except CatalogError:
+        return 0
+    try:
+        return sum(catalog.counts().values())
+    except CatalogError:
+        return 0
+    finally:
+        catalog.close()
+
+
 def back_up_when_due(catalog: Catalog, layout: LibraryLayout, every_s: float = BACKUP_EVERY_S) -> bool:
     """A verified copy of the catalog when the last one is older than `every_s` (the caller is
-    the writer); a catalog that fails its check keeps the previous copy."""
+    the writer); a catalog that fails its check keeps the previous copy, and so does a catalog
+    without a single photo when the copy holds some (an emptied library is never the backup)."""
     try:
         if time.time() - layout.backup.stat().st_mtime < every_s:
             return False
     except OSError:
         pass  # no backup yet
+    if layout.backup.is_file() and not sum(catalog.counts().values()) and _photo_count(layout.backup):
+        log.warning("the catalog holds no photos and its backup does: the backup is kept")
+        return False
     made = catalog.back_up(layout.backup)
     if not made:
         log.warning("the catalog failed its check: the previous backup is kept")
@@ -77,21 +116,27 @@ def repair_library(home: Path | None = None) -> str:
     catalog is started with the folders that can still be read from the old one: nothing of the
     photos is lost, only the work of embedding them, which `photosearch index` does again."""
     layout = LibraryLayout.at(home)
-    if not layout.catalog.is_file():
+    if not layout.catalog.is_file() and not layout.backup.is_file():
         raise LibraryError(f"no catalog at {layout.catalog}: nothing to repair")
-    if _file_verdict(layout.catalog) == "ok":
+    emptied = holds_no_schema(layout.catalog) and bool(layout.signs_of_use())
+    if not emptied and _file_verdict(layout.catalog) == "ok":
         return f"the catalog {layout.catalog} is sound: nothing to repair"
     lock = WriterLock(layout.writer_lock)
     lock.acquire()
     try:
         aside = layout.damaged_catalog()
-        os.replace(layout.catalog, aside)
-        for sidecar in layout.catalog_sidecars():
-            sidecar.unlink(missing_ok=True)
+        kept = f"the damaged one is kept as {aside.name}"
+        if layout.catalog.exists():
+            os.replace(layout.catalog, aside)
+        else:
+            kept = "there was no catalog file"
+        for sidecar, suffix in zip(layout.catalog_sidecars(), ("-wal", "-shm"), strict=True):
+            if sidecar.exists():  # its newest transactions may be in the log: it goes with it
+                os.replace(sidecar, f"{aside}{suffix}")
         if layout.backup.is_file() and _file_verdict(layout.backup) == "ok":
             shutil.copyfile(layout.backup, layout.catalog)
             return (
-                f"restored the catalog from its backup of {_stamp(layout.backup)} (the damaged one is kept as {aside.name}); "
+                f"restored the catalog from its backup of {_stamp(layout.backup)} ({kept}); "
                 "`photosearch index` catches up with what changed since"
             )
         folders = _readable_folders(aside)
@@ -101,7 +146,7 @@ def repair_library(home: Path | None = None) -> str:
         fresh.close()
         return (
             f"no usable backup: started a new catalog with the {len(folders)} folders that could be read "
-            f"(the damaged one is kept as {aside.name}); `photosearch index` embeds their photos again"
+            f"({kept}); `photosearch index` embeds their photos again"
         )
     finally:
         lock.release()
