@@ -253,9 +253,17 @@ def test_thumbnails_follow_their_photos_and_are_made_again(tmp_path: Path) -> No
 # -- model download ---------------------------------------------------------------------------------
 
 
+def _safetensors(megabytes: int) -> bytes:
+    """A real (tiny-architecture-free) safetensors file of about that size."""
+    from safetensors.numpy import save
+
+    return save({"weight": np.arange(megabytes * 262_144, dtype=np.float32)})
+
+
 class _Weights(http.server.BaseHTTPRequestHandler):
-    payload = bytes(range(256)) * 8192  # 2 MB
+    payload = _safetensors(2)
     served: ClassVar[list[str]] = []
+    revision: ClassVar[str] = "abc123"
 
     def do_GET(self) -> None:
         self.served.append(self.path)
@@ -270,7 +278,7 @@ class _Weights(http.server.BaseHTTPRequestHandler):
             self.send_response(200)
         body = self.payload[start:]
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Repo-Commit", "abc123")
+        self.send_header("X-Repo-Commit", self.revision)
         self.end_headers()
         for offset in range(0, len(body), 65536):
             self.wfile.write(body[offset : offset + 65536])
@@ -314,6 +322,22 @@ def test_download_reports_progress_can_be_cancelled_and_resumes(hub: str, tmp_pa
     assert cached_weights(get_model("ViT-B-32")) == path
     assert seen[-1].done == seen[-1].total == len(_Weights.payload) and seen[-1].rate > 0
     assert seen[0].done > 0  # the second attempt resumed the part kept from the first
+
+
+def test_the_hub_is_not_trusted_with_names_or_contents(hub: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A revision that is a path would write outside the cache; a file that is not weights,
+    sent without a checksum, would be installed and listed as downloaded."""
+    cache = Path(os.environ["PHOTOSEARCH_MODEL_CACHE"])
+    monkeypatch.setattr(_Weights, "revision", "../../../../escaped")
+    with pytest.raises(ModelUnavailable, match="not a plain name"):
+        download_model("ViT-B-32", tmp_path / "library")
+    assert not list(tmp_path.rglob("escaped")) and not list(cache.parent.rglob("escaped"))
+    monkeypatch.setattr(_Weights, "revision", "abc123")
+    monkeypatch.setattr(_Weights, "payload", bytes(range(256)) * 4096)  # garbage, and no checksum
+    with pytest.raises(ModelUnavailable, match="not a weights file"):
+        download_model("ViT-B-32", tmp_path / "library")
+    assert cached_weights(get_model("ViT-B-32")) is None
+    assert not list(cache.rglob("*.part")), "the garbage is not kept to be resumed"
 
 
 def test_cli_downloads_with_a_progress_line_and_fails_fast_offline(

@@ -4,9 +4,11 @@ The file lands where `registry.cached_weights` looks (the model hub's cache layo
 `refs/main` revision and `snapshots/<revision>/<file>`), so a download made here, one made by
 huggingface_hub and an `open_clip` cache all count the same. It is written to a `.part` file
 that a later attempt resumes (an HTTP range request), checked against the hub's SHA-256 when the
-hub names one, and renamed into place only when whole: a cancelled or broken download never
-leaves a file that looks like weights. The hub address honours `HF_ENDPOINT`, as the hub's own
-tools do; nothing is ever downloaded but weights the registry names.
+hub names one, opened as weights, and renamed into place only when whole: a cancelled, broken
+or garbled download never leaves a file that looks like weights. The server is not trusted with
+names: the revision it reports becomes a folder name only when it is a plain name. The hub
+address honours `HF_ENDPOINT`, as the hub's own tools do; nothing is ever downloaded but weights
+the registry names.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlparse
@@ -33,6 +36,7 @@ CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 30.0
 REPORT_EVERY_S = 0.2
 _SHA256 = re.compile(r'^"?([0-9a-f]{64})"?$')
+_REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")  # a commit id or a branch: never a path
 
 
 class DownloadCancelled(ModelUnavailable):
@@ -129,6 +133,8 @@ def _fetch(
         length = response.headers.get("Content-Length")
         total = have + int(length) if length and length.isdigit() else None
         revision = response.headers.get("X-Repo-Commit") or "main"
+        if not _REVISION.match(revision):
+            raise ValueError(f"the hub named a revision that is not a plain name ({revision[:60]!r})")
         digest = _SHA256.match((response.headers.get("X-Linked-Etag") or response.headers.get("ETag") or "").lower())
         started, done, last = time.monotonic(), have, 0.0
         with open(part, "ab" if resumed else "wb") as out:
@@ -151,6 +157,9 @@ def _fetch(
     if digest and _sha256_of(part) != digest.group(1):
         part.unlink()
         raise ValueError("the downloaded file does not match the hub's checksum; try again")
+    if not _opens_as_weights(part, filename):
+        part.unlink()
+        raise ValueError("the downloaded file is not a weights file; try again")
     target = repo_dir / "snapshots" / revision / filename
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(part, target)
@@ -160,6 +169,21 @@ def _fetch(
     if on_progress is not None:
         on_progress(DownloadProgress(spec.name, done, done, (done - have) / max(1e-6, time.monotonic() - started)))
     return target
+
+
+def _opens_as_weights(path: Path, filename: str) -> bool:
+    """Whether a finished download reads as weights (without a checksum from the hub, nothing
+    else tells a garbled or foreign file from the real one): a safetensors file whose header and
+    tensors check out, or a torch file's zip archive."""
+    if filename.endswith(".safetensors"):
+        try:
+            from safetensors import safe_open
+
+            with safe_open(str(path), framework="numpy") as weights:
+                return bool(list(weights.keys()))
+        except Exception:  # any complaint from the reader means it is not a weights file
+            return False
+    return zipfile.is_zipfile(path)
 
 
 def _sha256_of(path: Path) -> str:
