@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -116,6 +117,15 @@ def test_missing_weights_offline_fail_fast_with_a_useful_message(tmp_path: Path)
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX shell's pipe")
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    """`photosearch models | head`: the reader is gone before the list is written."""
+    script = f'{shlex.quote(sys.executable)} -m photosearch models 2>"$1" | true; exit "${{PIPESTATUS[0]}}"'
+    done = subprocess.run(["bash", "-c", script, "bash", str(tmp_path / "stderr")], capture_output=True, text=True, timeout=60)
+    assert (tmp_path / "stderr").read_text() == ""
+    assert done.returncode in (0, 141)  # 141: as a process ended by SIGPIPE reports
 
 
 def test_usage_errors_exit_2_and_other_errors_exit_1(tmp_path: Path) -> None:

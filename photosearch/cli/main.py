@@ -435,6 +435,14 @@ def _show_model_notes() -> None:
         models.addHandler(_TerminalNotes(logging.WARNING))
 
 
+# What an interrupted command keeps, said after "interrupted".
+INTERRUPTED = {
+    "index": "; indexing resumes where it stopped next time",
+    "demo": "; indexing resumes where it stopped next time",
+    "models": "; a download keeps what it fetched for next time",
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     import multiprocessing
 
@@ -452,8 +460,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\n{PROG}: interrupted; indexing resumes where it stopped next time", file=sys.stderr)
+        print(f"\n{PROG}: interrupted{INTERRUPTED.get(args.command, '')}", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`photosearch models | head`): stop quietly, like any tool
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the flush at exit must not fail again
+        return 128 + 13  # as a process ended by SIGPIPE reports
     except sqlite3.Error as exc:  # e.g. "database or disk is full"
         print(f"{PROG}: error: catalog: {printable(str(exc))}", file=sys.stderr)
         return 1
