@@ -223,6 +223,24 @@ def test_indexing_writes_upright_thumbnails_for_every_format(tmp_path: Path) -> 
         assert bottom[2] > 150 and bottom[0] < 100, bottom  # …blue, as the photo displays
 
 
+def test_a_thumbnail_that_cannot_be_written_leaves_nothing_behind(tmp_path: Path) -> None:
+    """On a full disk the staged file is removed, not left to fill the disk further."""
+    from photosearch.core.thumbnails import ThumbnailStore
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = sys.platform.startswith("linux") and os.geteuid() == 0
+    if not mounted or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]).returncode:
+        pytest.skip("needs to mount a small tmpfs (Linux, root) to fill a disk")
+    try:
+        store = ThumbnailStore(disk / "thumbnails")
+        with pytest.raises(OSError):
+            store.write(7, os.urandom(256 * 1024))
+        assert [p.name for p in disk.rglob("*") if p.is_file()] == []
+    finally:
+        subprocess.run(["umount", "-l", str(disk)])
+
+
 def test_thumbnails_follow_their_photos_and_are_made_again(tmp_path: Path) -> None:
     photos = tmp_path / "photos"
     paths = write_shapes(photos, [RED_CIRCLE, BLUE_SQUARE, RED_ABOVE_BLUE], seed=4)

@@ -52,8 +52,12 @@ class ThumbnailStore:
         target = self.path(photo_id)
         target.parent.mkdir(parents=True, exist_ok=True)
         staged = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        staged.write_bytes(data)
-        os.replace(staged, target)
+        try:
+            staged.write_bytes(data)
+            os.replace(staged, target)
+        except BaseException:  # a full disk, a kill: no half-written file stays behind
+            staged.unlink(missing_ok=True)
+            raise
 
     def remove(self, photo_ids: Iterable[int]) -> int:
         removed = 0
