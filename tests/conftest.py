@@ -22,6 +22,15 @@ CORPUS = ROOT.parent / "shared" / "corpus"
 EXPORT_CACHE = Path(os.environ.get("PHOTOSEARCH_TEST_CACHE", ROOT / "build" / "test-cache")) / "exports"
 
 
+LONGEST_FIRST = ("test_deb_package.py",)  # minutes of one chain: build, proof, clean systems
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest chain (the .deb) starts first, on a worker of its own, so the other workers
+    run everything else beside it rather than leaving it for last."""
+    items.sort(key=lambda item: item.path.name not in LONGEST_FIRST)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never touch the developer's real library, model cache or logs."""
