@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -73,6 +76,20 @@ def write_shapes(folder: Path, labels: Sequence[synthetic.Label], seed: int, siz
         synthetic.write_photo(folder / f"{i:03d}_{label.key.replace(' ', '-')}.jpg", label, size, rng)
         for i, label in enumerate(labels)
     ]
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size: str) -> Iterator[Path]:
+    """A real file system of `size` (a tmpfs) mounted at `folder`, for tests of a full disk;
+    skips where one cannot be mounted (not Linux, not root)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mountable = sys.platform.startswith("linux") and os.geteuid() == 0
+    if not mountable or subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)]).returncode:
+        pytest.skip("needs to mount a small tmpfs (Linux, root) to fill a disk")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)])
 
 
 def corpus_dir(name: str) -> Path:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import write_shapes
+from conftest import small_disk, write_shapes
 
 from photosearch.core.library import Library
 from photosearch.core.path_text import ESCAPE, from_db, to_db
@@ -372,15 +372,7 @@ def test_search_and_status_work_from_a_read_only_library(tmp_path: Path) -> None
 
 
 def test_search_and_status_work_from_a_full_disk(tmp_path: Path) -> None:
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    if (
-        not sys.platform.startswith("linux")
-        or os.geteuid() != 0
-        or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)]).returncode
-    ):
-        pytest.skip("needs to mount a small tmpfs (Linux, root) to fill a disk")
-    try:
+    with small_disk(tmp_path / "disk", "16m") as disk:
         photos, home = tmp_path / "photos", disk / "library"
         write_shapes(photos, LABELS[:4], 21)
         assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
@@ -396,8 +388,6 @@ def test_search_and_status_work_from_a_full_disk(tmp_path: Path) -> None:
         status = _run([], home, "status")
         write_shapes(photos, LABELS[4:5], 22)
         index = _run([], home, "index", "--quiet")
-    finally:
-        subprocess.run(["umount", "-l", str(disk)])
     assert search.returncode == 0 and len(json.loads(search.stdout)) == 4, search.stderr
     assert status.returncode == 0 and "4 indexed" in status.stdout, status.stderr
     assert index.returncode == 1 and len(index.stderr.strip().splitlines()) == 1, index.stderr

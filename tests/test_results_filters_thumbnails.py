@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from conftest import write_shapes
+from conftest import small_disk, write_shapes
 from PIL import Image
 
 from photosearch.core.images import load_for_model
@@ -227,18 +227,11 @@ def test_a_thumbnail_that_cannot_be_written_leaves_nothing_behind(tmp_path: Path
     """On a full disk the staged file is removed, not left to fill the disk further."""
     from photosearch.core.thumbnails import ThumbnailStore
 
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = sys.platform.startswith("linux") and os.geteuid() == 0
-    if not mounted or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)]).returncode:
-        pytest.skip("needs to mount a small tmpfs (Linux, root) to fill a disk")
-    try:
+    with small_disk(tmp_path / "disk", "64k") as disk:
         store = ThumbnailStore(disk / "thumbnails")
         with pytest.raises(OSError):
             store.write(7, os.urandom(256 * 1024))
         assert [p.name for p in disk.rglob("*") if p.is_file()] == []
-    finally:
-        subprocess.run(["umount", "-l", str(disk)])
 
 
 def test_thumbnails_follow_their_photos_and_are_made_again(tmp_path: Path) -> None:

@@ -28,17 +28,14 @@ def default_library_home() -> Path:
     return Path(user_data_dir("photosearch"))
 
 
-CATALOG_NAME = "catalog.sqlite3"
-# Besides its catalog, a library folder holds at least one of these once it has been opened.
-_LIBRARY_MARKS = ("writer.lock", "thumbnails", "index")
-
-
 def is_library_folder(path: str) -> bool:
     """Whether `path` is a photosearch library (this one or another): its files, thumbnails
-    included, are never photos to index."""
-    if not os.path.isfile(os.path.join(path, CATALOG_NAME)):
-        return False
-    return any(os.path.exists(os.path.join(path, mark)) for mark in _LIBRARY_MARKS)
+    included, are never photos to index. Besides its catalog, a library folder holds its writer
+    lock, index or thumbnails once it has been opened. (os.path's checks: a folder that cannot be
+    read is not a library, and the scan that asks goes on to report it unreadable.)"""
+    layout = LibraryLayout(Path(path))
+    marks = (layout.writer_lock, layout.index, layout.thumbnails)
+    return os.path.isfile(layout.catalog) and any(os.path.exists(mark) for mark in marks)
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,7 @@ class LibraryLayout:
     @property
     def catalog(self) -> Path:
         """The SQLite catalog: the library's single source of truth."""
-        return self.home / CATALOG_NAME
+        return self.home / "catalog.sqlite3"
 
     @property
     def backup(self) -> Path:

@@ -12,7 +12,9 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from photosearch.records import CatalogHealth
 
@@ -25,6 +27,7 @@ QUICK_CHECK_MAX_BYTES = 64 * 1024 * 1024  # `status` checks a catalog this small
 REPAIR_KEY = "last_repair"  # catalog meta: what the last repair of the index did
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def check_catalog(catalog: Catalog, layout: LibraryLayout, full: bool = False, skip: bool = False) -> CatalogHealth:
@@ -51,11 +54,9 @@ def refuse_an_emptied_catalog(layout: LibraryLayout) -> None:
     thumbnails) is damaged, not new: raises CatalogDamaged before anything opens it for writing,
     so that nothing (not even `status`) writes a fresh schema over it and the next backup does
     not replace the good one with an empty library."""
-    if not holds_no_schema(layout.catalog):
-        return
-    signs = layout.signs_of_use()
+    signs = _emptied(layout)
     if not signs:
-        return  # a new library
+        return  # a sound catalog, or a new library
     cure = (
         "`photosearch repair` restores it from its backup"
         if layout.backup.is_file()
@@ -67,18 +68,9 @@ def refuse_an_emptied_catalog(layout: LibraryLayout) -> None:
     )
 
 
-def _photo_count(path: Path) -> int:
-    """Photos a catalog file holds (0 when it cannot be read)."""
-    try:
-        catalog = Catalog(path, read_only=True)
-    except CatalogError:
-        return 0
-    try:
-        return sum(catalog.counts().values())
-    except CatalogError:
-        return 0
-    finally:
-        catalog.close()
+def _emptied(layout: LibraryLayout) -> list[str]:
+    """The signs that this library held photos, when its catalog holds no schema (else none)."""
+    return layout.signs_of_use() if holds_no_schema(layout.catalog) else []
 
 
 def back_up_when_due(catalog: Catalog, layout: LibraryLayout, every_s: float = BACKUP_EVERY_S) -> bool:
@@ -90,7 +82,7 @@ def back_up_when_due(catalog: Catalog, layout: LibraryLayout, every_s: float = B
             return False
     except OSError:
         pass  # no backup yet
-    if layout.backup.is_file() and not sum(catalog.counts().values()) and _photo_count(layout.backup):
+    if layout.backup.is_file() and not _photo_count(catalog) and _read(layout.backup, _photo_count, 0):
         log.warning("the catalog holds no photos and its backup does: the backup is kept")
         return False
     made = catalog.back_up(layout.backup)
@@ -118,8 +110,7 @@ def repair_library(home: Path | None = None) -> str:
     layout = LibraryLayout.at(home)
     if not layout.catalog.is_file() and not layout.backup.is_file():
         raise LibraryError(f"no catalog at {layout.catalog}: nothing to repair")
-    emptied = holds_no_schema(layout.catalog) and bool(layout.signs_of_use())
-    if not emptied and _file_verdict(layout.catalog) == "ok":
+    if not _emptied(layout) and _verdict(layout.catalog) == "ok":
         return f"the catalog {layout.catalog} is sound: nothing to repair"
     lock = WriterLock(layout.writer_lock)
     lock.acquire()
@@ -133,13 +124,13 @@ def repair_library(home: Path | None = None) -> str:
         for sidecar, suffix in zip(layout.catalog_sidecars(), ("-wal", "-shm"), strict=True):
             if sidecar.exists():  # its newest transactions may be in the log: it goes with it
                 os.replace(sidecar, f"{aside}{suffix}")
-        if layout.backup.is_file() and _file_verdict(layout.backup) == "ok":
+        if layout.backup.is_file() and _verdict(layout.backup) == "ok":
             shutil.copyfile(layout.backup, layout.catalog)
             return (
                 f"restored the catalog from its backup of {_stamp(layout.backup)} ({kept}); "
                 "`photosearch index` catches up with what changed since"
             )
-        folders = _readable_folders(aside)
+        folders: list[str] = _read(aside, lambda old: [f.path for f in old.folders()], [])
         fresh = Catalog(layout.catalog)
         for path in folders:
             fresh.add_folder(path)
@@ -156,7 +147,23 @@ def _stamp(path: Path) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
 
 
-def _file_verdict(path: Path) -> str:
+def _read(path: Path, read: Callable[[Catalog], T], otherwise: T) -> T:
+    """`read` applied to the catalog file at `path`, opened without writing; `otherwise` when
+    it cannot be opened or read."""
+    try:
+        catalog = Catalog(path, read_only=True)
+    except CatalogError:
+        return otherwise
+    try:
+        return read(catalog)
+    except CatalogError:
+        return otherwise
+    finally:
+        catalog.close()
+
+
+def _verdict(path: Path) -> str:
+    """'ok', or why the catalog file at `path` is not sound (the reason it cannot be opened, too)."""
     try:
         catalog = Catalog(path, read_only=True)
     except CatalogError as exc:
@@ -167,12 +174,5 @@ def _file_verdict(path: Path) -> str:
         catalog.close()
 
 
-def _readable_folders(path: Path) -> list[str]:
-    try:
-        catalog = Catalog(path, read_only=True)
-        try:
-            return [f.path for f in catalog.folders()]
-        finally:
-            catalog.close()
-    except CatalogError:
-        return []
+def _photo_count(catalog: Catalog) -> int:
+    return sum(catalog.counts().values())

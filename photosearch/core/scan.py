@@ -11,6 +11,7 @@ one kept among its photos, or another) is passed over: its thumbnails are JPEGs 
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -215,7 +216,7 @@ def _photos_at(
     parts = [] if relative == "." else relative.split(os.sep)
     if any(part.startswith(".") or part in SKIPPED_DIR_NAMES for part in parts) or _inside_any(scope, excluded):
         return
-    if _inside_a_library(scope, root, parts):
+    if _inside_a_library(root, parts):
         return
     if scope != root and _linked_into_the_library(scope, root, roots):
         return
@@ -233,14 +234,9 @@ def _photos_at(
         yield FoundFile(scope, stat.st_size, stat.st_mtime_ns)
 
 
-def _inside_a_library(scope: str, root: str, parts: list[str]) -> bool:
-    """Whether `scope` is a photosearch library folder or lies in one (checked from `root` down)."""
-    folder = root
-    for part in ["", *parts]:
-        folder = os.path.join(folder, part) if part else folder
-        if is_library_folder(folder):
-            return True
-    return False
+def _inside_a_library(root: str, parts: list[str]) -> bool:
+    """Whether `root`/`parts` is a photosearch library folder or lies in one (checked from `root` down)."""
+    return any(is_library_folder(folder) for folder in itertools.accumulate(parts, os.path.join, initial=root))
 
 
 def _linked_into_the_library(scope: str, root: str, roots: frozenset[str]) -> bool:
