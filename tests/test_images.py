@@ -236,10 +236,123 @@ def test_corpus_heif_decodes(name: str) -> None:
     assert pixels.shape == (64, 64, 3)
 
 
-def test_corpus_truncated_heic_never_crashes() -> None:
-    """libheif returns the readable part of this file (16×16): indexing it is our decision."""
-    try:
-        pixels, _ = load_for_model(corpus_dir("heif") / "truncated_truncated.heic", 64)
-        assert pixels.shape == (64, 64, 3)
-    except DecodeError as exc:
-        assert str(exc)
+def test_corpus_truncated_heic_is_skipped_as_truncated(tmp_path: Path) -> None:
+    """libheif decodes what it can of this cut-off file (a 16×16 picture that is not the photo):
+    it is skipped, as a truncated JPEG is. Its intact copy still decodes."""
+    with pytest.raises(DecodeError, match="truncated"):
+        load_for_model(corpus_dir("heif") / "truncated_truncated.heic", 64)
+    whole = (corpus_dir("heif") / "RGB_8__128x128.heif").read_bytes()
+    for cut in (len(whole) - 1, len(whole) // 2):
+        (tmp_path / "cut.heic").write_bytes(whole[:cut])
+        with pytest.raises(DecodeError):
+            load_for_model(tmp_path / "cut.heic", 64)
+
+
+def test_a_decode_that_runs_past_its_time_is_given_up(tmp_path: Path) -> None:
+    """A decode is stopped at its next read once its time is up, so no file can hold an indexing
+    thread for ever; the same file decodes with the usual limit."""
+    noise = np.random.default_rng(1).integers(0, 255, (1500, 2000, 3), dtype=np.uint8)
+    path = _save(tmp_path, "slow.png", Image.fromarray(noise), compress_level=1)
+    with pytest.raises(DecodeError, match="took longer than"):
+        load_for_model(path, 64, time_limit=0.001)
+    pixels, _ = load_for_model(path, 64)
+    assert pixels.shape == (64, 64, 3)
+
+
+# -- what a decode really holds ------------------------------------------------------------------
+
+_PEAK_PROBE = """
+import sys
+from photosearch.core.images import decode_cost, load_for_model
+from PIL import Image
+
+def high_water():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+
+before = high_water()
+load_for_model(sys.argv[1], 224, thumbnail=320)
+peak = high_water() - before
+with Image.open(sys.argv[1]) as image:
+    cost = decode_cost(*image.size, image.mode, turned=sys.argv[2] == "turned")
+print(peak, cost)
+"""
+
+
+def _peak_and_cost(path: Path, turned: bool = False) -> tuple[int, int]:
+    """A decode's real peak (the process's high-water mark: a fresh process per file) and its
+    counted cost."""
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", _PEAK_PROBE, str(path), "turned" if turned else "upright"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    peak, cost = map(int, out.stdout.split())
+    return peak, cost
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the high-water mark from Linux's /proc")
+def test_the_decode_budget_counts_what_a_decode_really_holds(tmp_path: Path) -> None:
+    """The budget is only as good as the cost it is told: for every kind of picture, what a
+    decode really holds at its peak stays within its counted cost."""
+    gradient = np.broadcast_to(np.arange(4000, dtype=np.uint8)[None, :, None], (3000, 4000, 3))
+    photo = Image.fromarray(np.ascontiguousarray(gradient))
+    sideways = Image.Exif()
+    sideways[0x0112] = 6
+    cases = [
+        (_save(tmp_path, "rgb.png", photo), False),
+        (_save(tmp_path, "sideways.png", photo, exif=sideways), True),
+        (_save(tmp_path, "rgba.png", photo.convert("RGBA")), False),
+        (_save(tmp_path, "grey-sideways.png", photo.convert("L"), exif=sideways), True),
+        (_save(tmp_path, "palette.png", photo.convert("P"), transparency=0), False),
+        (_save(tmp_path, "grey-alpha.png", photo.convert("LA")), False),
+        (_save(tmp_path, "cmyk.tif", photo.convert("CMYK"), compression="tiff_lzw"), False),
+        (_save(tmp_path, "float.tif", Image.fromarray(np.full((3000, 4000), 0.5, np.float32)), compression="tiff_lzw"), False),
+    ]
+    for path, turned in cases:
+        peak, cost = _peak_and_cost(path, turned)
+        assert peak <= cost * 1.1 + (16 << 20), f"{path.name}: held {peak >> 20} MB, counted {cost >> 20} MB"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the high-water mark from Linux's /proc")
+def test_a_small_16_bit_png_of_a_huge_picture_stays_within_the_budget(tmp_path: Path) -> None:
+    """A 0.5 MB 16-bit PNG of 15,000 × 15,000 pixels once took 3 GB to decode (the budget is
+    2 GB): its grey values are scaled a strip at a time now, and the cost says so."""
+    from photosearch.core.memory_budget import DEFAULT_DECODE_BUDGET
+
+    grey = np.zeros((15000, 15000), dtype=np.uint16)
+    grey[::7, ::5] = 4000
+    path = _save(tmp_path, "scan.png", Image.fromarray(grey))
+    del grey
+    assert path.stat().st_size < 1 << 20
+    peak, cost = _peak_and_cost(path)
+    assert peak <= cost * 1.1 + (16 << 20) and cost < DEFAULT_DECODE_BUDGET / 2, (peak >> 20, cost >> 20)
+
+
+def test_every_decode_counts_against_the_one_shared_budget(tmp_path: Path) -> None:
+    """Indexing, remade thumbnails and photo queries decode in one process: a decode that is
+    given no budget of its own waits for the shared one, so together they stay within it."""
+    import threading
+
+    from photosearch.core.memory_budget import SHARED_BUDGET
+
+    path = _save(tmp_path, "photo.png", Image.new("RGB", (640, 480), (10, 200, 30)))
+    finished = threading.Event()
+
+    def decode() -> None:
+        load_for_model(path, 64)
+        finished.set()
+
+    worker = threading.Thread(target=decode)
+    with SHARED_BUDGET.reserve(SHARED_BUDGET.limit):
+        worker.start()
+        assert not finished.wait(0.5), "decoded while the whole budget was held elsewhere"
+    assert finished.wait(10)
+    worker.join()

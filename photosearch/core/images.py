@@ -15,17 +15,17 @@ Why this module is careful:
 from __future__ import annotations
 
 import threading
+import time
 import warnings
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
-from .memory_budget import MemoryBudget
+from .memory_budget import SHARED_BUDGET, MemoryBudget
 from .thumbnails import encode_thumbnail
 
 # Real phone/camera photos reach ~200 MP; refuse only what no camera makes.
@@ -126,31 +126,51 @@ def _orientation(image: Image.Image) -> int:
         return 1
 
 
-def _flatten_to_rgb(image: Image.Image) -> Image.Image:
-    """One rule for every mode: transparency is composited onto white, 16-bit is scaled to 8-bit."""
+def _flatten(image: Image.Image) -> Image.Image:
+    """One rule for every mode, to RGB or (grey sources) L: transparency is composited onto
+    white, 16-bit and float data are scaled to 8-bit. Grey stays grey here: an RGB copy of a
+    huge scan would cost four bytes a pixel for nothing (the outputs are small and converted)."""
     mode = image.mode
-    if mode == "RGB":
+    if mode in ("RGB", "L"):
         return image
-    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        # 16-bit data often fills only 10-12 bits (sensor and scanner output): scale by the
-        # range actually used, so a dark 12-bit scan doesn't become black (or, naively, white).
-        arr = np.asarray(image, dtype=np.float32)
-        peak = float(arr.max(initial=0))
-        top = 65535.0 if peak > 4095 else max(peak, 255.0)
-        return Image.fromarray(np.clip(arr * (255.0 / top), 0, 255).astype(np.uint8), "L").convert("RGB")
-    if mode == "F":
-        arr = np.asarray(image, dtype=np.float32)
-        peak = float(arr.max(initial=1.0)) or 1.0
-        return Image.fromarray(np.clip(arr * (255.0 / peak), 0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode in _WIDE_GREY:
+        return _wide_grey_to_l(image)
     if mode == "P":
         image = image.convert("RGBA") if "transparency" in image.info else image.convert("RGB")
     elif mode in ("LA", "La", "PA", "RGBa"):
         image = image.convert("RGBA")
+    elif mode == "1":
+        return image.convert("L")
     if image.mode == "RGBA":
         canvas = Image.new("RGB", image.size, (255, 255, 255))
         canvas.paste(image, mask=image.getchannel("A"))
         return canvas
-    return image.convert("RGB")  # L, 1, CMYK (Pillow inverts Adobe CMYK correctly), YCbCr, LAB, HSV
+    return image.convert("RGB")  # CMYK (Pillow inverts Adobe CMYK correctly), YCbCr, LAB, HSV
+
+
+_WIDE_GREY = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+_STRIP_ROWS = 256  # rows scaled at a time: a float copy of a strip, never of the whole picture
+
+
+def _wide_grey_to_l(image: Image.Image) -> Image.Image:
+    """16-bit, 32-bit and float grey to 8-bit, a strip at a time (the decoded picture and
+    its 8-bit copy are all that is ever held whole). 16-bit data often fills only 10-12 bits
+    (sensor and scanner output): it is scaled by the range actually used, so a dark 12-bit
+    scan doesn't become black (or, naively, white)."""
+    high = image.getextrema()[1]  # one band: (low, high) of numbers
+    peak = float(high) if isinstance(high, int | float) else 0.0
+    wide = 65535.0 if peak > 4095 else max(peak, 255.0)
+    top = (peak if peak > 0 else 1.0) if image.mode == "F" else wide
+    width, height = image.size
+    grey = np.empty((height, width), dtype=np.uint8)
+    for y in range(0, height, _STRIP_ROWS):
+        strip = image.crop((0, y, width, min(height, y + _STRIP_ROWS)))
+        values = np.array(strip, dtype=np.float32)  # a writable copy (F strips would be views)
+        strip.close()
+        np.multiply(values, 255.0 / top, out=values)
+        np.clip(values, 0, 255, out=values)
+        grey[y : y + values.shape[0]] = values
+    return Image.fromarray(grey)
 
 
 def centre_crop_box(width: int, height: int) -> tuple[int, int, int, int]:
@@ -176,17 +196,27 @@ def read_error_reason(exc: OSError) -> str:
 
 
 def load_for_model(
-    source: Path | str | BinaryIO, size: int, budget: MemoryBudget | None = None, thumbnail: int = 0
+    source: Path | str | BinaryIO,
+    size: int,
+    budget: MemoryBudget | None = None,
+    thumbnail: int = 0,
+    time_limit: float | None = None,
 ) -> tuple[np.ndarray, PhotoInfo]:
     """Decode a photo (a path, or a binary file open at its start) to a (size, size, 3) uint8
-    array, upright, as the model should see it. With a `budget`, the pixels are only decoded
-    once it holds what they will need (known from the header, before anything is allocated).
-    With `thumbnail` (pixels on the long side), the same decode also yields a thumbnail JPEG.
+    array, upright, as the model should see it. Pixels are only decoded once `budget` (the
+    process's shared one when None) holds what they will need, known from the header before
+    anything is allocated. With `thumbnail` (pixels on the long side), the same decode also
+    yields a thumbnail JPEG. A decode that reads for longer than `time_limit` seconds
+    (DECODE_SECONDS when None), not counting its wait for the budget, is given up.
 
     Raises DecodeError with a human reason for anything that can't be indexed.
     """
+    limit = DECODE_SECONDS if time_limit is None else time_limit
     try:
-        return _load(Path(source) if isinstance(source, str | Path) else source, size, budget, thumbnail)
+        if isinstance(source, str | Path):
+            with open(source, "rb") as handle:
+                return _load(_TimedReader(handle, limit), size, budget or SHARED_BUDGET, thumbnail)
+        return _load(_TimedReader(source, limit), size, budget or SHARED_BUDGET, thumbnail)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
@@ -206,21 +236,76 @@ def load_for_model(
         raise DecodeError(f"could not decode image ({type(exc).__name__}: {exc})") from None
 
 
-def decode_cost(width: int, height: int, mode: str) -> int:
-    """Bytes a decode of this picture may hold at its peak: the decoded pixels and one converted copy."""
-    per_pixel = {"1": 1, "L": 1, "P": 1, "LA": 2, "PA": 2, "I;16": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3}.get(mode, 4)
-    return width * height * (per_pixel + 3)
+# Seconds a decode may spend reading before it is given up: far beyond what a real 200 MP
+# photo needs on a slow machine (benchmarks/decode_memory.py), short of "for ever".
+DECODE_SECONDS = 60.0
 
 
-def _load(path: Path | BinaryIO, size: int, budget: MemoryBudget | None, thumbnail: int = 0) -> tuple[np.ndarray, PhotoInfo]:
+class _TimedReader:
+    """The file as Pillow reads it, with a clock: Pillow's decoders pull their input a block at
+    a time, so a decode that runs past its time is stopped at its next read. Decoders that read
+    through the descriptor themselves (libtiff) or all at once (libheif) are bounded by the
+    pixel limit instead."""
+
+    def __init__(self, raw: BinaryIO, seconds: float) -> None:
+        self._raw = raw
+        self._seconds = seconds
+        self.restart()
+
+    def restart(self) -> None:
+        self._deadline = time.monotonic() + self._seconds
+
+    def _check(self) -> None:
+        if time.monotonic() > self._deadline:
+            raise DecodeError(f"decoding took longer than {self._seconds:g} s (a damaged or hostile file?)")
+
+    def read(self, size: int = -1) -> bytes:
+        self._check()
+        return self._raw.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        self._check()
+        return self._raw.readline(size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        self._check()
+        return self._raw.readinto(buffer)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> Any:  # seek, tell, fileno, name…
+        return getattr(self._raw, name)
+
+
+# What Pillow holds per pixel of each mode (multi-band modes are stored four bytes a pixel).
+_STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+# What flattening it to RGB or L allocates besides, per pixel (see _flatten).
+_FLATTEN_BYTES = {"RGB": 0, "L": 0, "1": 1, "P": 9, "LA": 9, "La": 9, "PA": 9, "RGBa": 9, "RGBA": 5}
+
+
+def decode_cost(width: int, height: int, mode: str, turned: bool = False) -> int:
+    """Bytes a decode of this picture holds at its peak: the decoded pixels, what flattening
+    them allocates and, for a photo stored sideways, its upright copy. Big pictures are
+    measured against this by tests/test_images.py."""
+    stored = _STORED_BYTES.get(mode, 4)
+    grey = mode in _WIDE_GREY or mode in ("1", "L")
+    flatten = _STRIP_ROWS * width * 16 + width * height if mode in _WIDE_GREY else width * height * _FLATTEN_BYTES.get(mode, 4)
+    upright = width * height * (1 if grey else 4) if turned else 0
+    return width * height * stored + flatten + upright + _WORKSPACE
+
+
+_WORKSPACE = 16 * 1024**2  # resampling and encoding buffers, whatever the picture
+
+
+def _load(source: _TimedReader, size: int, budget: MemoryBudget, thumbnail: int = 0) -> tuple[np.ndarray, PhotoInfo]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(path, formats=_photo_decoders()) as image:
+        with Image.open(source, formats=_photo_decoders()) as image:
             width, height = image.size
             if width <= 0 or height <= 0:
                 raise DecodeError(f"image has no pixels ({width}×{height})")
             if width * height > MAX_PIXELS:
                 raise DecodeError(f"image is too large to index safely ({width}×{height} pixels)")
+            if image.format in _BOX_FORMATS and _boxes_run_past_the_end(source):
+                raise DecodeError("file is truncated or incomplete")
             if getattr(image, "n_frames", 1) > 1:
                 image.seek(0)
             if image.format in _JPEG_FAMILY and image.mode in ("RGB", "L", "CMYK", "YCbCr"):
@@ -228,21 +313,67 @@ def _load(path: Path | BinaryIO, size: int, budget: MemoryBudget | None, thumbna
                 # a thumbnail wants its short side at 3/4 of its long one (a 4:3 photo, full size)
                 least = max(size, thumbnail * 3 // 4)
                 image.draft(image.mode, (least, least))
+            orientation = _orientation(image)
             # after draft(), image.size is what will really be decoded; reading EXIF may decode
             # too (a PNG's eXIf chunk can follow its pixels), so it happens inside the budget
-            with budget.reserve(decode_cost(*image.size, image.mode)) if budget else nullcontext():
+            with budget.reserve(decode_cost(*image.size, image.mode, turned=orientation != 1)):
+                source.restart()  # the wait for the budget is not the decode's time
                 try:
-                    orientation = _orientation(image)
                     taken = _exif_taken(image)
                     image.load()  # a truncated file raises (Pillow's LOAD_TRUNCATED_IMAGES stays off)
-                    upright: Image.Image = ImageOps.exif_transpose(image) if orientation != 1 else image
-                    rgb = _flatten_to_rgb(upright)
-                    array = np.asarray(fit_square(rgb, size), dtype=np.uint8)
-                    small = encode_thumbnail(rgb, thumbnail) if thumbnail else None
-                    for picture in {id(p): p for p in (rgb, upright)}.values():
+                    flat = _flatten(image)
+                    if flat is not image:
+                        image.close()  # the decoded pixels go back before the upright copy is made
+                    upright = _upright(flat, orientation)
+                    array = np.asarray(fit_square(upright, size).convert("RGB"), dtype=np.uint8)
+                    small = encode_thumbnail(upright, thumbnail) if thumbnail else None
+                    for picture in {id(p): p for p in (flat, upright)}.values():
                         picture.close()
                 finally:
                     image.close()  # the decoded pixels go back before the budget does
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return array, PhotoInfo(width=width, height=height, taken=taken, thumbnail=small)
+
+
+_BOX_FORMATS = ("HEIF", "AVIF")  # ISO media files: a sequence of sized boxes
+
+
+def _boxes_run_past_the_end(source: _TimedReader) -> bool:
+    """Whether a HEIF/AVIF file's top-level boxes claim more bytes than it has: a cut-off copy
+    (libheif would decode what it can of it, a picture that is not the photo)."""
+    where = source.tell()
+    try:
+        end = source.seek(0, 2)
+        offset = 0
+        while offset + 8 <= end:
+            source.seek(offset)
+            header = source.read(16)
+            size = int.from_bytes(header[0:4], "big")
+            if size == 1 and len(header) == 16:
+                size = int.from_bytes(header[8:16], "big")
+            if size == 0:  # the last box, to the end of the file
+                return False
+            if size < 8:
+                return True  # not a box at all: nothing after it can be trusted
+            offset += size
+        return offset > end
+    finally:
+        source.seek(where)
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image, orientation: int) -> Image.Image:
+    """The picture as the camera was held (EXIF orientation), from already flattened pixels."""
+    method = _TRANSPOSE.get(orientation)
+    return image.transpose(method) if method is not None else image

@@ -64,3 +64,7 @@ def return_freed_memory() -> None:
     one decode thread freed would otherwise stay resident while the next thread allocates anew)."""
     if _TRIM is not None:
         _TRIM(0)
+
+
+SHARED_BUDGET = MemoryBudget()
+"""The process's one budget: indexing, thumbnails and photo queries decode against it together."""

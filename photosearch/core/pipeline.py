@@ -28,7 +28,7 @@ from .cpu import DECODE_NICE, decode_threads, make_current_thread_background
 from .fingerprint import fingerprint_of
 from .images import DecodeError, PhotoInfo, load_for_model, read_error_reason
 from .index.store import IndexStore
-from .memory_budget import DEFAULT_DECODE_BUDGET, MemoryBudget
+from .memory_budget import SHARED_BUDGET, MemoryBudget
 from .thumbnails import THUMBNAIL_SIZE, ThumbnailStore
 
 log = logging.getLogger(__name__)
@@ -95,12 +95,13 @@ class Indexer:
         before_batch: Callable[[], None] | None = None,
         on_skipped: Callable[[str, str], None] | None = None,
         final_save: bool = True,
-        decode_budget: int = DEFAULT_DECODE_BUDGET,
+        decode_budget: int | None = None,
         thumbnails: ThumbnailStore | None = None,
     ) -> None:
         """`before_batch` runs before each inference (the worker applies its jobs and yields to
         queries there); `final_save` writes an index snapshot at the end (else only when due);
-        `decode_budget`: bytes that all decode threads together may hold for pixels at once;
+        `decode_budget`: bytes that all decode threads together may hold for pixels at once
+        (None: the process's shared budget, which every other decode counts against too);
         `thumbnails`: where the same decode writes each photo's thumbnail (None: no thumbnails,
         e.g. benchmarks of the model alone). Decode threads run below the calling thread
         (DECODE_NICE), so the model never waits on a thread of its own that a decoder displaced."""
@@ -114,7 +115,7 @@ class Indexer:
         self.cancel = cancel or threading.Event()
         self.before_batch = before_batch
         self.on_skipped = on_skipped
-        self.budget = MemoryBudget(decode_budget)
+        self.budget = SHARED_BUDGET if decode_budget is None else MemoryBudget(decode_budget)
         self.final_save = final_save
         self.thumbnails = thumbnails
 
