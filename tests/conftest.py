@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -90,6 +91,17 @@ def small_disk(folder: Path, size: str) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)])
+
+
+def damage_a_page(catalog: Path, table: str) -> None:
+    """Overwrite the root page of `table` with garbage, as a failing disk would."""
+    with sqlite3.connect(catalog) as db:
+        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name=?", (table,)).fetchone()[0]
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+    with open(catalog, "r+b") as handle:
+        handle.seek((root - 1) * page_size)
+        handle.write(random.Random(5).randbytes(page_size))
 
 
 def corpus_dir(name: str) -> Path:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import small_disk, write_shapes
+from conftest import damage_a_page, small_disk, write_shapes
 
 from photosearch.core.library import Library
 from photosearch.core.path_text import ESCAPE, from_db, to_db
@@ -453,18 +453,6 @@ def test_damaged_vectors_are_dropped_and_embedded_again(tmp_path: Path) -> None:
 # -- 9. a damaged catalog ------------------------------------------------------------------------
 
 
-def _damage_a_page(catalog: Path, table: str) -> None:
-    """Overwrite the root page of `table` with garbage, as a failing disk would."""
-    import sqlite3
-
-    with sqlite3.connect(catalog) as db:
-        root = db.execute("SELECT rootpage FROM sqlite_master WHERE name=?", (table,)).fetchone()[0]
-        page_size = db.execute("PRAGMA page_size").fetchone()[0]
-    with open(catalog, "r+b") as handle:
-        handle.seek((root - 1) * page_size)
-        handle.write(random.Random(5).randbytes(page_size))
-
-
 def test_a_damaged_catalog_is_reported_and_restored_from_its_backup(tmp_path: Path) -> None:
     photos, home = tmp_path / "photos", tmp_path / "library"
     write_shapes(photos, LABELS[:4], 24)
@@ -472,7 +460,7 @@ def test_a_damaged_catalog_is_reported_and_restored_from_its_backup(tmp_path: Pa
     assert (home / "catalog.backup.sqlite3").is_file(), "indexing keeps a verified backup"
     status = json.loads(_cli("status", "--json", home=home).stdout)
     assert status["catalog"]["checked"] and status["catalog"]["ok"]
-    _damage_a_page(home / "catalog.sqlite3", "photos")
+    damage_a_page(home / "catalog.sqlite3", "photos")
     status = _cli("status", home=home)
     assert "photosearch repair" in status.stdout + status.stderr and "healthy" not in status.stdout.split("catalog:")[-1]
     search = _cli("search", "a", "red", "circle", home=home)
@@ -546,7 +534,7 @@ def test_a_damaged_catalog_never_replaces_a_good_backup(library: Library, tmp_pa
     backup = library.home / "catalog.backup.sqlite3"
     good = backup.read_bytes()
     library.close()
-    _damage_a_page(library.home / "catalog.sqlite3", "embeddings")
+    damage_a_page(library.home / "catalog.sqlite3", "embeddings")
     with Library(library.home, model="tiny-shapes") as damaged:
         damaged.claim_writer()
         assert not damaged.maybe_back_up(every_s=0)

@@ -157,15 +157,18 @@ def _photo_row(row: tuple) -> PhotoRow:
 class Catalog:
     """Thread-safe access to the catalog file (one connection, one lock; WAL lets other processes read)."""
 
-    def __init__(self, path: Path, read_only: bool = False) -> None:
+    def __init__(self, path: Path, read_only: bool = False, any_version: bool = False, still: bool = False) -> None:
         """`read_only`: open without writing anything (a library on a read-only mount or a full
-        disk); the schema must be current then, since it cannot be migrated."""
+        disk); the schema must be current then, since it cannot be migrated, unless `any_version`
+        (only checking the file, e.g. a backup from an older release). `still`: see
+        `open_read_only` (a backup)."""
         self.path = path
         self.read_only = read_only
+        self._any_version = any_version
         self._lock = threading.RLock()
         try:
             if read_only:
-                self._db = _open_read_only(path)
+                self._db = open_read_only(path, still)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(os.fsencode(path), timeout=30, check_same_thread=False, isolation_level=None)
@@ -232,6 +235,7 @@ class Catalog:
         copy = sqlite3.connect(os.fsencode(staged))
         try:
             source.backup(copy, pages=1024)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file: no log beside it
             sound = copy.execute("PRAGMA quick_check").fetchone()[0] == "ok"
         except sqlite3.DatabaseError:
             sound = False
@@ -252,6 +256,13 @@ class Catalog:
             if version > SCHEMA_VERSION:
                 raise CatalogError(
                     f"catalog {self.path} was written by a newer photosearch (schema {version} > {SCHEMA_VERSION})"
+                )
+            if self._any_version and self.read_only:
+                return
+            if version == 0 and self.read_only:  # a release's catalog always records its schema
+                raise CatalogDamaged(
+                    f"catalog {self.path} holds no schema (was its write-ahead log, {self.path.name}-wal, lost?): "
+                    "run `photosearch repair` to restore it from its backup"
                 )
             if version < SCHEMA_VERSION and self.read_only:
                 raise CatalogError(
@@ -640,6 +651,22 @@ class Catalog:
             )
 
 
+def schema_version(path: Path, still: bool = False) -> int:
+    """The schema version the catalog file at `path` records, read without writing anything."""
+    try:
+        db = open_read_only(path, still)
+    except sqlite3.DatabaseError as exc:
+        if _is_damage(exc):
+            raise CatalogDamaged(damage_message(path, exc)) from None
+        raise CatalogError(f"cannot open catalog {path}: {exc}") from None
+    try:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        raise CatalogDamaged(damage_message(path, exc)) from None
+    finally:
+        db.close()
+
+
 def holds_no_schema(path: Path) -> bool:
     """Whether the catalog file is missing, empty or SQLite's header alone: nothing was ever
     written to it, or it was emptied. (Read without writing: the write-ahead log is read too.)"""
@@ -654,7 +681,7 @@ def holds_no_schema(path: Path) -> bool:
     if size > 64 * 1024:  # a catalog without a schema is a page or two (its log may hold more: read below)
         return False
     try:
-        db = _open_read_only(path)
+        db = open_read_only(path)
     except (sqlite3.Error, CatalogError):
         return False  # unreadable is not empty: the damage check says what it is
     try:
@@ -667,15 +694,17 @@ def holds_no_schema(path: Path) -> bool:
         db.close()
 
 
-def _open_read_only(path: Path) -> sqlite3.Connection:
+def open_read_only(path: Path, still: bool = False) -> sqlite3.Connection:
     """A connection that writes nothing. SQLite's read-only mode still creates the WAL index
     beside the file; where even that is impossible (a read-only mount, a full disk) the file is
-    opened as immutable: no locks, which is right for a library nothing can write to either."""
+    opened as immutable: no locks, which is right for a library nothing can write to either.
+    `still`: a file that nothing writes in place (a backup, replaced whole when renewed), opened
+    as immutable at once, so reading it leaves no -wal and -shm files beside it."""
     if not path.is_file():
         raise CatalogError(f"no catalog at {path}")
     uri = "file:" + urllib.parse.quote(os.fsencode(path.resolve()))
     last: sqlite3.Error | None = None
-    for options in ("?mode=ro", "?mode=ro&immutable=1"):
+    for options in ("?mode=ro&immutable=1",) if still else ("?mode=ro", "?mode=ro&immutable=1"):
         try:
             db = sqlite3.connect(uri + options, uri=True, timeout=30, check_same_thread=False, isolation_level=None)
             db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()

@@ -11,15 +11,19 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import stat
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from photosearch.records import CatalogHealth
 
-from .catalog import Catalog, CatalogDamaged, CatalogError, damage_message, holds_no_schema
+from .catalog import Catalog, CatalogDamaged, CatalogError, damage_message, holds_no_schema, schema_version
+from .catalog_schema import SCHEMA_VERSION
 from .layout import LibraryError, LibraryLayout
+from .salvage import MODEL_KEY, Salvage, salvage
 from .writer_lock import WriterLock
 
 BACKUP_EVERY_S = 24 * 3600  # a verified copy of the catalog, at most this often
@@ -40,6 +44,8 @@ def check_catalog(catalog: Catalog, layout: LibraryLayout, full: bool = False, s
         size = 0
     if skip and not full:
         return CatalogHealth(False, True, "not checked", backup)
+    if backup is not None:
+        backup = _backup_state(layout.backup, backup, full)
     if not full and size > QUICK_CHECK_MAX_BYTES:
         return CatalogHealth(False, True, "not checked (large): `photosearch status --check` checks it", backup)
     verdict = catalog.check_integrity()
@@ -47,6 +53,22 @@ def check_catalog(catalog: Catalog, layout: LibraryLayout, full: bool = False, s
         return CatalogHealth(True, True, "checked", backup)
     note = verdict if "photosearch repair" in verdict else damage_message(catalog.path, verdict)
     return CatalogHealth(True, False, note, backup)
+
+
+def _backup_state(path: Path, stamp: str, full: bool) -> str:
+    """The backup's date, or its date and why it cannot be used: always read far enough to know
+    it is a catalog, checked page by page where that is cheap (or asked for)."""
+    try:
+        version = schema_version(path, still=True)
+    except CatalogError as exc:
+        return f"{stamp}, which is unusable ({exc})"
+    if not 0 < version <= SCHEMA_VERSION:
+        return f"{stamp}, which is unusable (it holds no catalog this version can read)"
+    if full or path.stat().st_size <= QUICK_CHECK_MAX_BYTES:
+        verdict = _verdict(path, read_any_version=True, still=True)
+        if verdict != "ok":
+            return f"{stamp}, which is unusable ({verdict})"
+    return stamp
 
 
 def refuse_an_emptied_catalog(layout: LibraryLayout) -> None:
@@ -102,45 +124,135 @@ def last_index_repair(catalog: Catalog) -> str | None:
 
 
 def repair_library(home: Path | None = None) -> str:
-    """Restore a damaged catalog from its verified backup; returns what was done, for the user.
+    """Replace a damaged catalog by its verified backup, merged with what can still be read
+    from the damaged file; returns what was done, kept and lost, for the user.
 
-    The damaged file is kept beside it (renamed), never deleted. Without a usable backup a new
-    catalog is started with the folders that can still be read from the old one: nothing of the
-    photos is lost, only the work of embedding them, which `photosearch index` does again."""
+    Only damage is repaired: a catalog that cannot be read (permissions), or that a newer
+    photosearch wrote, is left as it is with the reason (LibraryError). The damaged file is kept
+    beside it (renamed, with its write-ahead log), never deleted. Without a usable backup a new
+    catalog starts from what could be read: nothing of the photos is lost, only the work of
+    embedding them, which `photosearch index` does again."""
     layout = LibraryLayout.at(home)
     if not layout.catalog.is_file() and not layout.backup.is_file():
         raise LibraryError(f"no catalog at {layout.catalog}: nothing to repair")
-    if not _emptied(layout) and _verdict(layout.catalog) == "ok":
-        return f"the catalog {layout.catalog} is sound: nothing to repair"
+    problem = diagnose(layout)
+    if problem.kind == "sound":
+        return f"the catalog {layout.catalog} is sound: nothing to repair{problem.reason}"
+    if problem.kind != "damaged":
+        raise LibraryError(f"the catalog {layout.catalog} is not damaged, and repair changes nothing: {problem.reason}")
     lock = WriterLock(layout.writer_lock)
     lock.acquire()
     try:
-        aside = layout.damaged_catalog()
-        kept = f"the damaged one is kept as {aside.name}"
-        if layout.catalog.exists():
-            os.replace(layout.catalog, aside)
-        else:
-            kept = "there was no catalog file"
-        for sidecar, suffix in zip(layout.catalog_sidecars(), ("-wal", "-shm"), strict=True):
-            if sidecar.exists():  # its newest transactions may be in the log: it goes with it
-                os.replace(sidecar, f"{aside}{suffix}")
-        if layout.backup.is_file() and _verdict(layout.backup) == "ok":
+        aside = _set_aside(layout)
+        kept = f"the damaged one is kept as {aside.name}" if aside else "there was no catalog file"
+        found = salvage(aside) if aside else Salvage(None, False, None, None, None)
+        backup = layout.backup.is_file() and _verdict(layout.backup, still=True) == "ok"
+        if backup:
             shutil.copyfile(layout.backup, layout.catalog)
-            return (
-                f"restored the catalog from its backup of {_stamp(layout.backup)} ({kept}); "
-                "`photosearch index` catches up with what changed since"
-            )
-        folders: list[str] = _read(aside, lambda old: [f.path for f in old.folders()], [])
-        fresh = Catalog(layout.catalog)
-        for path in folders:
-            fresh.add_folder(path)
-        fresh.close()
-        return (
-            f"no usable backup: started a new catalog with the {len(folders)} folders that could be read "
-            f"({kept}); `photosearch index` embeds their photos again"
-        )
+            done = f"restored the catalog from its backup of {_stamp(layout.backup)} ({kept})"
+        else:
+            done = f"no usable backup: started a new catalog ({kept})"
+        merged = _merge(layout.catalog, found)
+        return "\n".join([done, *merged, "`photosearch index` catches up with the photos that changed since"])
     finally:
         lock.release()
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    kind: Literal["sound", "damaged", "unreadable", "newer"]
+    reason: str  # for the user; for "sound", what else there is to know (or nothing)
+
+
+def diagnose(layout: LibraryLayout) -> Diagnosis:
+    """What is wrong with a library's catalog file, telling damage (which repair mends) from a
+    file that merely cannot be opened here (which repair must leave alone)."""
+    if holds_no_schema(layout.catalog):
+        return Diagnosis("damaged", "it is empty") if layout.signs_of_use() else Diagnosis("sound", " (a new library)")
+    try:
+        with open(layout.catalog, "rb") as handle:
+            handle.read(100)
+    except PermissionError:
+        return Diagnosis("unreadable", f"no permission to read it ({_owner_and_mode(layout.catalog)}): fix its permissions")
+    except OSError as exc:
+        return Diagnosis("unreadable", f"it cannot be read ({exc.strerror or exc})")
+    try:
+        version = schema_version(layout.catalog)
+    except CatalogDamaged as exc:
+        return Diagnosis("damaged", str(exc))
+    except CatalogError as exc:
+        return Diagnosis("unreadable", str(exc))
+    if version == 0:
+        return Diagnosis("damaged", "it holds no schema: its write-ahead log was probably lost")
+    if version > SCHEMA_VERSION:
+        return Diagnosis(
+            "newer",
+            f"a newer photosearch wrote it (catalog schema {version}, this version reads up to {SCHEMA_VERSION}): "
+            "use that version, or a newer one",
+        )
+    verdict = _verdict(layout.catalog, read_any_version=True)
+    if verdict != "ok":
+        return Diagnosis("damaged", verdict)
+    if version < SCHEMA_VERSION:
+        return Diagnosis("sound", " (an older photosearch wrote it: it is upgraded when the library is next opened)")
+    return Diagnosis("sound", "")
+
+
+def _set_aside(layout: LibraryLayout) -> Path | None:
+    """Move the damaged catalog and its write-ahead log (which may hold its newest
+    transactions) out of the way, together; None when there was no catalog file."""
+    if not layout.catalog.exists():
+        return None
+    aside = layout.damaged_catalog()
+    os.replace(layout.catalog, aside)
+    for sidecar, suffix in zip(layout.catalog_sidecars(), ("-wal", "-shm"), strict=True):
+        if sidecar.exists():
+            os.replace(sidecar, f"{aside}{suffix}")
+    return aside
+
+
+def _merge(path: Path, found: Salvage) -> list[str]:
+    """Bring the user's choices read from the damaged file into the new catalog at `path`;
+    lines saying what was kept and what was lost."""
+    catalog = Catalog(path)
+    try:
+        lines = []
+        restored = {f.path for f in catalog.folders()}
+        if found.folders is None:
+            lines.append(f"lost: the folders could not be read from the damaged catalog ({len(restored)} kept from the backup)")
+        else:
+            added = [f for f in found.folders if f not in restored]
+            for folder in added:
+                catalog.add_folder(folder)
+            gone = sorted(restored - set(found.folders)) if found.folders_complete else []
+            for folder in gone:  # removed by the user after the backup was made
+                catalog.remove_folder(next(f.id for f in catalog.folders() if f.path == folder))
+            note = "" if found.folders_complete else " (some of its folder rows were unreadable: the backup's are kept too)"
+            lines.append(
+                f"kept: {len(found.folders)} folders read from the damaged catalog, "
+                f"{len(added)} of them added since the backup, {len(gone)} removed since{note}"
+            )
+        if found.excluded is None:
+            lines.append(f"lost: the excluded folders could not be read ({len(catalog.excluded())} kept from the backup)")
+        else:
+            catalog.set_excluded(found.excluded)
+            lines.append(f"kept: {len(found.excluded)} excluded folders")
+        if found.model is None:
+            lines.append(f"lost: the model choice could not be read ({catalog.get_meta(MODEL_KEY) or 'the default'} is used)")
+        else:
+            catalog.set_meta(MODEL_KEY, found.model)
+            lines.append(f"kept: the model choice ({found.model})")
+        now = sum(catalog.counts().values())
+        if found.photos is not None and found.photos > now:
+            lines.append(f"lost: the vectors of {found.photos - now} photos indexed since the backup (index embeds them again)")
+        return lines
+    finally:
+        catalog.close()
+
+
+def _owner_and_mode(path: Path) -> str:
+    info = path.stat()
+    return f"owner uid {info.st_uid}, mode {stat.S_IMODE(info.st_mode):04o}"
 
 
 def _stamp(path: Path) -> str:
@@ -148,10 +260,10 @@ def _stamp(path: Path) -> str:
 
 
 def _read(path: Path, read: Callable[[Catalog], T], otherwise: T) -> T:
-    """`read` applied to the catalog file at `path`, opened without writing; `otherwise` when
-    it cannot be opened or read."""
+    """`read` applied to the backup at `path`, opened without writing; `otherwise` when it
+    cannot be opened or read."""
     try:
-        catalog = Catalog(path, read_only=True)
+        catalog = Catalog(path, read_only=True, any_version=True, still=True)
     except CatalogError:
         return otherwise
     try:
@@ -162,10 +274,11 @@ def _read(path: Path, read: Callable[[Catalog], T], otherwise: T) -> T:
         catalog.close()
 
 
-def _verdict(path: Path) -> str:
-    """'ok', or why the catalog file at `path` is not sound (the reason it cannot be opened, too)."""
+def _verdict(path: Path, read_any_version: bool = False, still: bool = False) -> str:
+    """'ok', or why the catalog file at `path` is not sound (the reason it cannot be opened,
+    too). `still`: a backup (see `open_read_only`)."""
     try:
-        catalog = Catalog(path, read_only=True)
+        catalog = Catalog(path, read_only=True, any_version=read_any_version, still=still)
     except CatalogError as exc:
         return str(exc)
     try:
