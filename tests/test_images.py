@@ -274,19 +274,19 @@ before = high_water()
 load_for_model(sys.argv[1], 224, thumbnail=320)
 peak = high_water() - before
 with Image.open(sys.argv[1]) as image:
-    cost = decode_cost(*image.size, image.mode, turned=sys.argv[2] == "turned")
+    cost = decode_cost(*image.size, image.mode)
 print(peak, cost)
 """
 
 
-def _peak_and_cost(path: Path, turned: bool = False) -> tuple[int, int]:
+def _peak_and_cost(path: Path) -> tuple[int, int]:
     """A decode's real peak (the process's high-water mark: a fresh process per file) and its
     counted cost."""
     import subprocess
     import sys
 
     out = subprocess.run(
-        [sys.executable, "-c", _PEAK_PROBE, str(path), "turned" if turned else "upright"],
+        [sys.executable, "-c", _PEAK_PROBE, str(path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -306,17 +306,17 @@ def test_the_decode_budget_counts_what_a_decode_really_holds(tmp_path: Path) -> 
     sideways = Image.Exif()
     sideways[0x0112] = 6
     cases = [
-        (_save(tmp_path, "rgb.png", photo), False),
-        (_save(tmp_path, "sideways.png", photo, exif=sideways), True),
-        (_save(tmp_path, "rgba.png", photo.convert("RGBA")), False),
-        (_save(tmp_path, "grey-sideways.png", photo.convert("L"), exif=sideways), True),
-        (_save(tmp_path, "palette.png", photo.convert("P"), transparency=0), False),
-        (_save(tmp_path, "grey-alpha.png", photo.convert("LA")), False),
-        (_save(tmp_path, "cmyk.tif", photo.convert("CMYK"), compression="tiff_lzw"), False),
-        (_save(tmp_path, "float.tif", Image.fromarray(np.full((3000, 4000), 0.5, np.float32)), compression="tiff_lzw"), False),
+        _save(tmp_path, "rgb.png", photo),
+        _save(tmp_path, "sideways.png", photo, exif=sideways),  # its EXIF follows the pixels
+        _save(tmp_path, "rgba.png", photo.convert("RGBA")),
+        _save(tmp_path, "grey-sideways.png", photo.convert("L"), exif=sideways),
+        _save(tmp_path, "palette.png", photo.convert("P"), transparency=0),
+        _save(tmp_path, "grey-alpha.png", photo.convert("LA")),
+        _save(tmp_path, "cmyk.tif", photo.convert("CMYK"), compression="tiff_lzw"),
+        _save(tmp_path, "float.tif", Image.fromarray(np.full((3000, 4000), 0.5, np.float32)), compression="tiff_lzw"),
     ]
-    for path, turned in cases:
-        peak, cost = _peak_and_cost(path, turned)
+    for path in cases:
+        peak, cost = _peak_and_cost(path)
         assert peak <= cost * 1.1 + (16 << 20), f"{path.name}: held {peak >> 20} MB, counted {cost >> 20} MB"
 
 
@@ -356,3 +356,38 @@ def test_every_decode_counts_against_the_one_shared_budget(tmp_path: Path) -> No
         assert not finished.wait(0.5), "decoded while the whole budget was held elsewhere"
     assert finished.wait(10)
     worker.join()
+
+
+_WAIT_PROBE = """
+import sys, threading, time
+from photosearch.core.images import load_for_model
+from photosearch.core.memory_budget import SHARED_BUDGET
+
+def high_water():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+
+before = high_water()
+with SHARED_BUDGET.reserve(SHARED_BUDGET.limit):
+    decode = threading.Thread(target=load_for_model, args=(sys.argv[1], 224))
+    decode.start()
+    time.sleep(1.0)
+    waiting = high_water() - before
+decode.join()
+print(waiting, high_water() - before)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the high-water mark from Linux's /proc")
+def test_a_decode_waiting_for_the_budget_has_decoded_nothing(tmp_path: Path) -> None:
+    """Looking for a PNG's EXIF decodes all of it (an eXIf chunk may follow the pixels, so a PNG
+    without one is read to its end): that, too, waits for the budget, or threads waiting their
+    turn would each hold a whole picture."""
+    import subprocess
+    import sys
+
+    path = _save(tmp_path, "plain.png", Image.new("RGB", (4000, 3000), (10, 120, 200)))
+    out = subprocess.run([sys.executable, "-c", _WAIT_PROBE, str(path)], capture_output=True, text=True, timeout=60, check=True)
+    waiting, done = map(int, out.stdout.split())
+    assert waiting < 8 << 20 < 40 << 20 < done, (waiting >> 20, done >> 20)

@@ -281,15 +281,13 @@ _STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;1
 _FLATTEN_BYTES = {"RGB": 0, "L": 0, "1": 1, "P": 9, "LA": 9, "La": 9, "PA": 9, "RGBa": 9, "RGBA": 5}
 
 
-def decode_cost(width: int, height: int, mode: str, turned: bool = False) -> int:
-    """Bytes a decode of this picture holds at its peak: the decoded pixels, what flattening
-    them allocates and, for a photo stored sideways, its upright copy. Big pictures are
-    measured against this by tests/test_images.py."""
+def decode_cost(width: int, height: int, mode: str) -> int:
+    """Bytes a decode of this picture holds at its peak: the decoded pixels and what flattening
+    them allocates (a sideways photo is turned upright once small, at no cost here). Big
+    pictures are measured against this by tests/test_images.py."""
     stored = _STORED_BYTES.get(mode, 4)
-    grey = mode in _WIDE_GREY or mode in ("1", "L")
     flatten = _STRIP_ROWS * width * 16 + width * height if mode in _WIDE_GREY else width * height * _FLATTEN_BYTES.get(mode, 4)
-    upright = width * height * (1 if grey else 4) if turned else 0
-    return width * height * stored + flatten + upright + _WORKSPACE
+    return width * height * stored + flatten + _WORKSPACE
 
 
 _WORKSPACE = 16 * 1024**2  # resampling and encoding buffers, whatever the picture
@@ -313,22 +311,24 @@ def _load(source: _TimedReader, size: int, budget: MemoryBudget, thumbnail: int 
                 # a thumbnail wants its short side at 3/4 of its long one (a 4:3 photo, full size)
                 least = max(size, thumbnail * 3 // 4)
                 image.draft(image.mode, (least, least))
-            orientation = _orientation(image)
             # after draft(), image.size is what will really be decoded; reading EXIF may decode
             # too (a PNG's eXIf chunk can follow its pixels), so it happens inside the budget
-            with budget.reserve(decode_cost(*image.size, image.mode, turned=orientation != 1)):
+            with budget.reserve(decode_cost(*image.size, image.mode)):
                 source.restart()  # the wait for the budget is not the decode's time
                 try:
+                    orientation = _orientation(image)
                     taken = _exif_taken(image)
                     image.load()  # a truncated file raises (Pillow's LOAD_TRUNCATED_IMAGES stays off)
                     flat = _flatten(image)
                     if flat is not image:
-                        image.close()  # the decoded pixels go back before the upright copy is made
-                    upright = _upright(flat, orientation)
-                    array = np.asarray(fit_square(upright, size).convert("RGB"), dtype=np.uint8)
-                    small = encode_thumbnail(upright, thumbnail) if thumbnail else None
-                    for picture in {id(p): p for p in (flat, upright)}.values():
-                        picture.close()
+                        image.close()  # the decoded pixels go back before anything else is made
+                    # turned upright once small: the same pixels as turning first, without a
+                    # full-size copy (the centre square of a turned picture is the turned centre square)
+                    turn = _TRANSPOSE.get(orientation)
+                    square = fit_square(flat, size)
+                    array = np.asarray((square.transpose(turn) if turn is not None else square).convert("RGB"), dtype=np.uint8)
+                    small = encode_thumbnail(flat, thumbnail, turn) if thumbnail else None
+                    flat.close()
                 finally:
                     image.close()  # the decoded pixels go back before the budget does
     if orientation in (5, 6, 7, 8):
@@ -371,9 +371,3 @@ _TRANSPOSE = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-
-
-def _upright(image: Image.Image, orientation: int) -> Image.Image:
-    """The picture as the camera was held (EXIF orientation), from already flattened pixels."""
-    method = _TRANSPOSE.get(orientation)
-    return image.transpose(method) if method is not None else image
