@@ -6,6 +6,8 @@ as it is (one line, no traceback); anything else is a bug, which goes to the log
 
 from __future__ import annotations
 
+import errno
+
 
 class UserError(Exception):
     """An error whose message says, in one line, what went wrong and what to do."""
@@ -19,3 +21,16 @@ def one_line(exc: BaseException) -> str:
     """An exception's first line for a user or a status field (its type when it says nothing)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def means_disk_full(exc: BaseException) -> bool:
+    """Whether an error (or one it was raised from) is a full disk or an exhausted quota: a
+    state to wait out, not a failure to report again and again."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "disk is full" in str(seen) or "No space left on device" in str(seen):  # SQLite's SQLITE_FULL
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -242,7 +242,9 @@ class WorkerStats:
 @dataclass(frozen=True)
 class WorkerStatus:
     pid: int
-    state: str  # starting · scanning · loading model · indexing · idle · paused · stopping
+    # starting · scanning · loading model · model unavailable · indexing · making thumbnails · idle · paused ·
+    # disk full · stopping
+    state: str
     paused: bool
     dirty_paths: int  # changed paths waiting for their debounce
     idle: bool  # nothing to do: no pending photos, no jobs, no changes waiting

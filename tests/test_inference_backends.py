@@ -149,6 +149,28 @@ def _scramble_weights(folder: Path) -> None:
     (folder / IMAGE).write_bytes(bytes(data))
 
 
+def _a_token_row(folder: Path) -> None:
+    """Garbage over the text graph's row for "blue", a word no probe uses: the probes still pass
+    (a damaged export that only its digest can tell from a sound one), while every query that
+    says "blue" would get a wrong vector for good."""
+    import onnx
+
+    from photosearch.core.models.clip_tokenizer import tokenizer_for
+
+    graph = onnx.load(folder / "text.onnx")
+    table = next(i for i in graph.graph.initializer if i.name.endswith("token_embedding.weight"))
+    width = table.dims[1] * 4
+    tokenize = tokenizer_for(get_model("tiny-shapes"))
+    assert tokenize is not None
+    blue = int(tokenize(["blue"])[0][1])
+    manifest = json.loads((folder / export_cache.MANIFEST).read_text())
+    assert all(blue not in row for row in manifest["probe_tokens"])
+    data = bytearray((folder / "text.onnx").read_bytes())
+    start = data.find(table.raw_data[:4096]) + blue * width
+    data[start : start + width] = np.random.default_rng(2).standard_normal(width // 4).astype(np.float32).tobytes()
+    (folder / "text.onnx").write_bytes(bytes(data))
+
+
 def _stale_key(field: str, value: str) -> Callable[[Path], None]:
     def rewrite(folder: Path) -> None:
         manifest = json.loads((folder / export_cache.MANIFEST).read_text())
@@ -160,8 +182,8 @@ def _stale_key(field: str, value: str) -> Callable[[Path], None]:
 
 @pytest.mark.parametrize(
     "damage",
-    [_truncate, _scramble_weights, _stale_key("runtime", "1.0.0"), _stale_key("weights", "0" * 64)],
-    ids=["truncated", "damaged-in-place", "other-runtime", "other-weights"],
+    [_truncate, _scramble_weights, _a_token_row, _stale_key("runtime", "1.0.0"), _stale_key("weights", "0" * 64)],
+    ids=["truncated", "damaged-in-place", "one-token-row", "other-runtime", "other-weights"],
 )
 def test_a_stale_or_damaged_export_is_never_used(
     damage: Callable[[Path], None], own_cache: Path, caplog: pytest.LogCaptureFixture
@@ -235,6 +257,43 @@ def test_an_export_that_cannot_be_written_falls_back_to_torch_with_one_note(
     assert embedder.note and "running the model with torch on the CPU" in embedder.note and "\n" not in embedder.note
     assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [embedder.note]
     np.testing.assert_allclose(embedder.encode_texts(TEXTS), tiny_torch.encode_texts(TEXTS), atol=1e-6)
+
+
+@pytest.mark.slow
+def test_an_export_on_a_full_disk_leaves_nothing_behind_and_waits_for_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The export does not fit: torch serves, no partial file keeps the disk full, the next
+    starts do not spend the export's time failing again, and once the disk has room it is made."""
+    from tests.conftest import small_disk
+
+    with small_disk(tmp_path / "cache", "6m") as cache:
+        monkeypatch.setenv("PHOTOSEARCH_EXPORT_CACHE", str(cache))
+        first = _tiny()
+        assert first.backend == "torch" and first.note and "cannot write the export" in first.note, first.note
+        assert not [p for p in cache.iterdir() if p.is_dir()], "no partial export is left"
+        assert shutil.disk_usage(cache).used < 1 << 20
+        caplog.clear()
+        again = _tiny()
+        assert again.backend == "torch" and again.note and "its export failed at" in again.note, again.note
+        assert not any("preparing model" in r.getMessage() for r in caplog.records), "not tried again at once"
+        subprocess.run(["mount", "-o", "remount,size=256m", str(cache)], check=True)  # the user made room
+        made = _tiny()
+        assert made.backend == "onnx" and made.note is None
+        assert not list(cache.glob("*.failed"))
+
+
+def test_a_read_only_export_cache_still_serves_its_finished_export(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import EXPORT_CACHE, small_disk
+
+    with small_disk(tmp_path / "cache", "64m") as cache:
+        (made,) = [p for p in EXPORT_CACHE.glob("tiny-shapes-*") if (p / export_cache.MANIFEST).is_file()]
+        shutil.copytree(made, cache / made.name)
+        shutil.copy(EXPORT_CACHE / export_cache.DIGESTS, cache / export_cache.DIGESTS)
+        subprocess.run(["mount", "-o", "remount,ro", str(cache)], check=True)
+        monkeypatch.setenv("PHOTOSEARCH_EXPORT_CACHE", str(cache))
+        embedder = _tiny()
+        assert embedder.backend == "onnx" and embedder.note is None, embedder.note
 
 
 def _without(module: str, tmp_path: Path, backend: str = "auto") -> tuple[str, str, str]:

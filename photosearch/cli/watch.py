@@ -54,7 +54,11 @@ class StatusLine:
         if self.state == "indexing" and progress is not None:
             eta = f", about {duration_text(progress.eta_s)} left" if progress.eta_s is not None else ""
             return f"indexing {progress.done}/{progress.total} photos, {progress.rate:.1f}/s{eta}"
-        return {"idle": "up to date; watching for changes", "scanning": "scanning folders…"}.get(self.state, self.state)
+        return {
+            "idle": "up to date; watching for changes",
+            "scanning": "scanning folders…",
+            "disk full": "disk full: indexing paused (searching still works)",
+        }.get(self.state, self.state)
 
     def render(self, force: bool = False) -> None:
         text = self.text()

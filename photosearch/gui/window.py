@@ -79,6 +79,9 @@ def self_command(*args: str) -> tuple[str, list[str]]:
     return sys.executable, ["-m", "photosearch", *args]
 
 
+STATE_TEXT = {"disk full": "Disk full: indexing paused"}  # worker states that need more than a word
+
+
 class MainWindow(QMainWindow):
     results_shown = Signal()  # a search's results are in the grid (scripted runs wait on it)
     search_failed = Signal(str)
@@ -380,9 +383,9 @@ class MainWindow(QMainWindow):
         self.state_label.setText(f"Indexing {progress.done}/{progress.total} · {progress.rate:.1f}/s{eta}")
 
     def _on_state(self, state: str) -> None:
-        if state in ("idle", "paused", "model unavailable", "loading model", "scanning"):
+        if state in ("idle", "paused", "model unavailable", "loading model", "scanning", "disk full"):
             if state != "idle":
-                self.state_label.setText(state.capitalize())
+                self.state_label.setText(STATE_TEXT.get(state, state.capitalize()))
             self.refresh_status()
 
     def _on_exited(self, exited: p.WorkerExited) -> None:

@@ -34,6 +34,7 @@ class WorkerSettings:
     settle_s: float = 1.0  # a file modified more recently than this is probably still being written
     poll_s: float = 2.0  # how often offline folders and the observer are checked
     rescan_s: float = 600.0  # how often a folder that cannot be watched is scanned
+    disk_full_retry_s: float = 30.0  # how often writing is tried again while the library's disk is full
     random_weights: bool = False  # benchmarks only: a real architecture without downloaded weights
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from photosearch.core.cpu import decode_threads, default_threads, make_current_thread_background
 from photosearch.core.library import Library, download_model, list_models
-from photosearch.errors import UserError, one_line
+from photosearch.errors import UserError, means_disk_full, one_line
 from photosearch.records import LibraryStatus, Progress, WorkerStats, WorkerStatus
 
 from . import protocol as p
@@ -90,6 +90,7 @@ class Worker:
         self._last_poll = 0.0
         self._scanned_at: dict[str, float] = {}
         self._writer = threading.Thread(target=self._writer_main, name="writer", daemon=True)
+        self._prepared = False  # the library switched to the loaded model
         self._model_loaded = threading.Event()
         self._model_error: str | None = None
         self._loader = threading.Thread(target=self._load_model, name="model-loader", daemon=True)
@@ -227,49 +228,76 @@ class Worker:
         make_current_thread_background()
         try:
             self._set_state("scanning")
-            self._reconcile()
-            prepared = False
+            self._when_there_is_room(self._reconcile)
+            self._prepared = False
             while not self.stopping.is_set():
-                self._do_jobs()
-                if not self._model_loaded.is_set():
-                    self._set_state("loading model")
-                    self._model_loaded.wait(0.2)
-                    continue
-                if self._model_error is not None:  # folders stay current; nothing is embedded or switched
-                    self._set_state("model unavailable")
-                    self.collector.wait(0.5)
-                    continue
-                if not prepared:  # only now that the model loaded may the library switch to it
-                    self.library.prepare_indexing()
-                    prepared = True
-                if self._paused.is_set():
-                    self._set_state("paused")
-                    self.collector.wait(0.5)
-                    continue
-                if self.library.pending_count():
-                    self._set_state("indexing")
-                    report = self.library.run_indexing(
-                        batch_size=self.settings.batch_size,
-                        decode_workers=self.decode_threads,
-                        on_progress=self._on_progress,
-                        on_skipped=self._on_skipped,
-                        cancel=self.stopping,
-                        before_batch=self._before_batch,
-                        final_save=False,
-                    )
-                    self._stats["embedded"] += report.indexed
-                    continue
-                if self.library.make_thumbnails(cancel=self.stopping):  # a library from before thumbnails
-                    self._set_state("making thumbnails")
-                    continue
-                self._set_state("idle")
-                self.library.calibrate_search(background=True)  # a new graph: measure its recall
-                self.library.maybe_back_up()  # a stat while fresh; a verified copy once a day
-                self.collector.wait(min(0.5, self.settings.poll_s))
+                self._when_there_is_room(self._write_step)
         except BaseException as exc:  # a writer that died silently would leave a zombie worker
             log.exception("the worker's writer thread failed")
             self.emit(p.WorkerProblem(f"the indexer stopped: {one_line(exc)}"))
             os._exit(CRASH_EXIT)
+
+    def _when_there_is_room(self, step: Callable[[], None]) -> None:
+        """Run one step of the writer; a full disk pauses writing (searches go on), says so once,
+        and the step is tried again now and then until there is room (then indexing resumes by
+        itself). Nothing is lost: what failed to commit is still pending."""
+        said = False
+        while not self.stopping.is_set():
+            try:
+                step()
+            except Exception as exc:
+                if not means_disk_full(exc):
+                    raise
+                if not said:
+                    log.warning("disk full: %s", one_line(exc))
+                    self.emit(p.WorkerProblem(f"disk full: indexing paused until {self.library.home} has room again"))
+                    said = True
+                self._set_state("disk full")
+                self._rescan.set()  # changes taken from the watcher may not have been written
+                self.stopping.wait(self.settings.disk_full_retry_s)
+                continue
+            if said:
+                log.info("the disk has room again: indexing resumes")
+            return
+
+    def _write_step(self) -> None:
+        """One turn of the writer: jobs, then indexing, thumbnails or idle upkeep."""
+        self._do_jobs()
+        if not self._model_loaded.is_set():
+            self._set_state("loading model")
+            self._model_loaded.wait(0.2)
+            return
+        if self._model_error is not None:  # folders stay current; nothing is embedded or switched
+            self._set_state("model unavailable")
+            self.collector.wait(0.5)
+            return
+        if not self._prepared:  # only now that the model loaded may the library switch to it
+            self.library.prepare_indexing()
+            self._prepared = True
+        if self._paused.is_set():
+            self._set_state("paused")
+            self.collector.wait(0.5)
+            return
+        if self.library.pending_count():
+            self._set_state("indexing")
+            report = self.library.run_indexing(
+                batch_size=self.settings.batch_size,
+                decode_workers=self.decode_threads,
+                on_progress=self._on_progress,
+                on_skipped=self._on_skipped,
+                cancel=self.stopping,
+                before_batch=self._before_batch,
+                final_save=False,
+            )
+            self._stats["embedded"] += report.indexed
+            return
+        if self.library.make_thumbnails(cancel=self.stopping):  # a library from before thumbnails
+            self._set_state("making thumbnails")
+            return
+        self._set_state("idle")
+        self.library.calibrate_search(background=True)  # a new graph: measure its recall
+        self.library.maybe_back_up()  # a stat while fresh; a verified copy once a day
+        self.collector.wait(min(0.5, self.settings.poll_s))
 
     def _before_batch(self) -> None:
         """Between inference batches: apply jobs, honour pause, let running queries finish first."""
@@ -320,6 +348,10 @@ class Worker:
                 self.emit(p.Reply(job.request_id))
         except UserError as exc:
             self.emit(p.Failed(job.request_id, str(exc)))
+        except Exception as exc:
+            if means_disk_full(exc):  # answered, then the writer waits for room
+                self.emit(p.Failed(job.request_id, f"disk full: {self.library.home} has no room for this change"))
+            raise
 
     def _reconcile(self, only: list[str] | None = None) -> None:
         """Scan folders fully against the catalog (at start, on request, after lost events)."""

@@ -33,9 +33,12 @@ from .export_cache import (
     ExportKey,
     Manifest,
     export_cache_dir,
+    forget_failure,
     prune_other_exports,
     publish,
     read_manifest,
+    recent_failure,
+    remember_failure,
     start_export,
     weights_digest,
     write_manifest,
@@ -90,12 +93,16 @@ class OnnxTowers:
         digest = RANDOM_WEIGHTS if weights is None else weights_digest(weights, root)
         self.key = ExportKey(spec.name, spec.arch, digest, str(self.ort.__version__))
         self.folder = self.key.folder(root)
+        self._weights_size = weights.stat().st_size if weights is not None else 0
         try:
             root.mkdir(parents=True, exist_ok=True)
             with waiting_lock(root / f"{self.folder.name}.lock"):
                 manifest = self._open_or_export(spec, tokenize, load_model)
-        except OSError as exc:
-            raise OnnxUnavailable(f"the export cache {root} is not usable: {exc.strerror or exc}") from None
+        except OSError as exc:  # a cache that cannot be written (read-only) still serves a finished export
+            found = self._open_as_it_is()
+            if found is None:
+                raise OnnxUnavailable(f"the export cache {root} is not usable: {exc.strerror or exc}") from None
+            manifest = found
         self.manifest = manifest
         self.dim, self.image_size = manifest.dim, manifest.image_size
         prune_other_exports(root, self.key)
@@ -111,12 +118,29 @@ class OnnxTowers:
                 return manifest
             except OnnxUnavailable as exc:
                 log.warning("the cached export in %s is damaged (%s): making it again", self.folder, exc)
-        manifest = self._export(spec, tokenize(list(PROBE_TEXTS)), load_model)
+        root = self.folder.parent
+        refusal = recent_failure(root, self.key, self._weights_size)
+        if refusal is not None:
+            raise OnnxUnavailable(refusal)
         try:
+            manifest = self._export(spec, tokenize(list(PROBE_TEXTS)), load_model)
             self._open(manifest)
-        except OnnxUnavailable:
-            shutil.rmtree(self.folder, ignore_errors=True)  # never kept: the next start tries afresh
+        except OnnxUnavailable as exc:
+            shutil.rmtree(self.folder, ignore_errors=True)  # no partial files keep a full disk full
+            remember_failure(root, self.key, str(exc))
             raise
+        forget_failure(root, self.key)
+        return manifest
+
+    def _open_as_it_is(self) -> Manifest | None:
+        """A finished, sound export opened without the lock or any write; None if there is none."""
+        manifest = read_manifest(self.folder, self.key)
+        if manifest is None:
+            return None
+        try:
+            self._open(manifest, may_write=False)
+        except OnnxUnavailable:
+            return None
         return manifest
 
     # -- inference ------------------------------------------------------------------------
@@ -144,7 +168,7 @@ class OnnxTowers:
 
     # -- loading and checking -------------------------------------------------------------
 
-    def _open(self, manifest: Manifest) -> None:
+    def _open(self, manifest: Manifest, may_write: bool = True) -> None:
         """Sessions for both towers, each checked on the probes against the vectors recorded for it."""
         self.manifest = manifest
         self._text = self._session(TEXT, threads=1)
@@ -153,6 +177,8 @@ class OnnxTowers:
         _check(self.encode_tokens(tokens[-1:]), manifest.references[TEXT][-1:], TEXT)  # another batch and length
         if self.int8 and IMAGE_INT8 not in manifest.files:
             try:
+                if not may_write:
+                    raise OnnxUnavailable("the export cache cannot be written")
                 self._quantize(manifest)
             except OnnxUnavailable as exc:  # the exact graph still serves: say so, never fail
                 self.int8, self.name = False, "onnx"
@@ -208,9 +234,11 @@ class OnnxTowers:
             made = self.folder / f"{name}.partial"
             try:
                 export(made)
+            except OSError:  # writing failed (a full disk): said as such by _export
+                raise
             except Exception as exc:  # the exporter could not trace this architecture
                 raise OnnxUnavailable(f"exporting {name} failed: {_first_line(exc)}") from None
-            manifest.files[name] = publish(self.folder, name, made)
+            publish(self.folder, manifest, name, made)
         write_manifest(self.folder, manifest)
         return manifest
 
@@ -236,7 +264,7 @@ class OnnxTowers:
             raise OnnxUnavailable(f"quantising failed: {_first_line(exc)}") from None
         finally:
             source.unlink(missing_ok=True)
-        manifest.files[IMAGE_INT8] = publish(self.folder, IMAGE_INT8, made)
+        publish(self.folder, manifest, IMAGE_INT8, made)
         manifest.references[IMAGE_INT8] = vectors.tolist()
         manifest.quality[IMAGE_INT8] = float(_cosines(vectors, manifest.references[IMAGE]).min())
         write_manifest(self.folder, manifest)
