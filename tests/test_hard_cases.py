@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import damage_a_page, small_disk, write_shapes
 
-from photosearch.core.library import Library
+from photosearch.core.library import CatalogDamaged, Library
 from photosearch.core.path_text import ESCAPE, from_db, to_db
 from photosearch.records import printable
 from photosearch.samples import synthetic
@@ -537,7 +537,8 @@ def test_a_damaged_catalog_never_replaces_a_good_backup(library: Library, tmp_pa
     damage_a_page(library.home / "catalog.sqlite3", "embeddings")
     with Library(library.home, model="tiny-shapes") as damaged:
         damaged.claim_writer()
-        assert not damaged.maybe_back_up(every_s=0)
+        with pytest.raises(CatalogDamaged, match="failed its check, so it is not backed up"):
+            damaged.maybe_back_up(every_s=0)
     assert backup.read_bytes() == good
 
 

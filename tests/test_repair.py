@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,32 @@ def test_a_catalog_whose_log_was_lost_is_not_called_old(tmp_path: Path) -> None:
     catalog.close()
     with pytest.raises(CatalogDamaged, match="write-ahead log"):
         Catalog(tmp_path / "copy" / "catalog.sqlite3", read_only=True)
+
+
+def test_a_worker_says_once_that_its_catalog_cannot_be_backed_up_and_does_not_copy_it_again(tmp_path: Path) -> None:
+    """A damaged catalog without a backup: the idle worker once tried to back it up every half
+    second (copying all of it each time) while `watch` said "up to date", and told no one."""
+    from worker_helpers import make_photo
+
+    from photosearch.worker import protocol as p
+    from photosearch.worker.client import WorkerClient
+    from photosearch.worker.protocol import WorkerSettings
+
+    home, photos = tmp_path / "library", tmp_path / "photos"
+    for i in range(3):
+        make_photo(photos / f"{i}.jpg", i)
+    with Library(home) as library:
+        library.add_folder(photos)
+        library.index()
+    (home / "catalog.backup.sqlite3").unlink()
+    damage_a_page(home / "catalog.sqlite3", "photos_size")  # an index that searching does not read
+    events: list[p.Event] = []
+    with WorkerClient(WorkerSettings(home=str(home), threads=1), on_event=events.append).start() as client:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(isinstance(e, p.WorkerProblem) for e in list(events)):
+            time.sleep(0.2)
+        time.sleep(3)  # six idle turns of the writer
+        said = [e.message for e in list(events) if isinstance(e, p.WorkerProblem | p.WorkerLog) and "backed up" in e.message]
+        assert len(said) == 1 and "photosearch repair" in said[0], said
+        assert len(client.search("a red circle", k=3).hits) == 3
+    assert not (home / "catalog.backup.sqlite3").exists()

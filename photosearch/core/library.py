@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -37,7 +38,7 @@ from photosearch.records import (
 )
 
 from . import maintenance, search
-from .catalog import Catalog, CatalogError, Folder
+from .catalog import Catalog, CatalogDamaged, CatalogError, Folder
 from .filters import check_filter
 from .images import DecodeError, load_for_model
 from .index.store import IndexStore, recorded_health
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 # The door's whole surface: what the worker and the command line may use from the core.
 __all__ = [
+    "CatalogDamaged",
     "Library",
     "LibraryError",
     "default_library_home",
@@ -114,6 +116,7 @@ class Library:
         self._writer = WriterLock(self.layout.writer_lock)
         self.thumbnails = ThumbnailStore(self.layout.thumbnails)
         self._recent_text: deque[np.ndarray] = deque(maxlen=RECENT_TEXT_QUERIES)
+        self._backup_refused_at: float | None = None  # when the catalog last failed the backup's check
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -459,10 +462,18 @@ class Library:
         return maintenance.check_catalog(self.catalog, self.layout, full, skip)
 
     def maybe_back_up(self, every_s: float = maintenance.BACKUP_EVERY_S) -> bool:
-        """The writer keeps a verified copy of the catalog, refreshed at most every `every_s`."""
+        """The writer keeps a verified copy of the catalog, refreshed at most every `every_s`.
+        A catalog that fails its check raises CatalogDamaged, and is not tried again for
+        `every_s` (an idle worker would otherwise copy it whole, again and again)."""
         if self.read_only or not self._writer.held:
             return False
-        return maintenance.back_up_when_due(self.catalog, self.layout, every_s)
+        if self._backup_refused_at is not None and time.monotonic() - self._backup_refused_at < every_s:
+            return False
+        try:
+            return maintenance.back_up_when_due(self.catalog, self.layout, every_s)
+        except CatalogDamaged:
+            self._backup_refused_at = time.monotonic()
+            raise
 
     def status(self, include_paths: bool = False, check: bool = False, counts_only: bool = False) -> LibraryStatus:
         """Counts, folders, index and catalog health, skipped files; instant at any library size.

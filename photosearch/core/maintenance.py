@@ -97,8 +97,9 @@ def _emptied(layout: LibraryLayout) -> list[str]:
 
 def back_up_when_due(catalog: Catalog, layout: LibraryLayout, every_s: float = BACKUP_EVERY_S) -> bool:
     """A verified copy of the catalog when the last one is older than `every_s` (the caller is
-    the writer); a catalog that fails its check keeps the previous copy, and so does a catalog
-    without a single photo when the copy holds some (an emptied library is never the backup)."""
+    the writer). A catalog that fails its check keeps the previous copy and raises
+    CatalogDamaged (the caller says so, once); a catalog without a single photo keeps a copy
+    that holds some (an emptied library is never the backup)."""
     try:
         if time.time() - layout.backup.stat().st_mtime < every_s:
             return False
@@ -109,7 +110,12 @@ def back_up_when_due(catalog: Catalog, layout: LibraryLayout, every_s: float = B
         return False
     made = catalog.back_up(layout.backup)
     if not made:
-        log.warning("the catalog failed its check: the previous backup is kept")
+        kept = "the previous backup is kept" if layout.backup.is_file() else "there is no backup"
+        cure = "restores it from the backup" if layout.backup.is_file() else "starts a new catalog from what can still be read"
+        raise CatalogDamaged(
+            f"the catalog {catalog.path} failed its check, so it is not backed up ({kept}): "
+            f"`photosearch repair` {cure}"
+        )
     return made
 
 

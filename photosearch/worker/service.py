@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from photosearch.core.cpu import decode_threads, default_threads, make_current_thread_background
-from photosearch.core.library import Library, download_model, list_models
+from photosearch.core.library import CatalogDamaged, Library, download_model, list_models
 from photosearch.errors import UserError, means_disk_full, one_line
 from photosearch.records import LibraryStatus, Progress, WorkerStats, WorkerStatus
 
@@ -296,7 +296,10 @@ class Worker:
             return
         self._set_state("idle")
         self.library.calibrate_search(background=True)  # a new graph: measure its recall
-        self.library.maybe_back_up()  # a stat while fresh; a verified copy once a day
+        try:
+            self.library.maybe_back_up()  # a stat while fresh; a verified copy once a day
+        except CatalogDamaged as exc:  # said once a day at most; searching and indexing go on
+            self.emit(p.WorkerProblem(str(exc)))
         self.collector.wait(min(0.5, self.settings.poll_s))
 
     def _before_batch(self) -> None:
