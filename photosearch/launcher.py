@@ -13,10 +13,12 @@ import sys
 from collections.abc import Sequence
 
 from photosearch import __version__
+from photosearch.privacy import keep_new_files_private
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     multiprocessing.freeze_support()
+    keep_new_files_private()
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] in (["--version"], ["-V"]):
         print(f"photosearch {__version__}")

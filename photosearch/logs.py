@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from photosearch.privacy import private_folder
+
 LOG_FORMAT = "%(asctime)s %(process)d %(threadName)s %(name)s %(levelname)s %(message)s"
 MAX_BYTES = 2_000_000
 BACKUPS = 3
@@ -46,7 +48,7 @@ def guard_std_streams() -> None:
     if sys.stdout is not None and sys.stderr is not None:
         return
     try:
-        log_dir().mkdir(parents=True, exist_ok=True)
+        private_folder(log_dir())
         stream = open(log_dir() / "console.log", "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - lives as long as the process
     except OSError:
         stream = open(os.devnull, "w")  # noqa: SIM115
@@ -71,7 +73,7 @@ def setup_logging(process: str, level: int = logging.INFO) -> Path | None:
     path: Path | None = log_file(process)
     handler: logging.Handler
     try:
-        log_dir().mkdir(parents=True, exist_ok=True)
+        private_folder(log_dir())
         handler = logging.handlers.RotatingFileHandler(
             log_file(process), maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
         )
@@ -88,7 +90,7 @@ def enable_crash_log(process: str) -> Path | None:
     """Dump the Python stacks of every thread to `<process>-crash.log` on a fatal signal."""
     path = log_dir() / f"{process}-crash.log"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - must stay open for faulthandler
     except OSError:
         return None

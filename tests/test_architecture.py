@@ -52,6 +52,7 @@ def test_every_module_belongs_to_a_room_or_is_shared() -> None:
         "photosearch.logs",
         "photosearch.places",
         "photosearch.durations",
+        "photosearch.privacy",
         "photosearch.launcher",
     }
     for name in _modules():

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from photosearch.errors import UsageError, UserError
 from photosearch.logs import log_unexpected, setup_logging
+from photosearch.privacy import keep_new_files_private
 from photosearch.records import INFERENCE_BACKENDS, SearchCalibration, SearchFilter, SearchHit, printable
 
 from . import options
@@ -447,6 +448,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import multiprocessing
 
     multiprocessing.freeze_support()
+    keep_new_files_private()
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(LOG_NAME)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from photosearch.privacy import private_folder
 from photosearch.records import (
     CatalogHealth,
     FolderStatus,
@@ -98,7 +99,7 @@ class Library:
             self.catalog = self._open_for_reading(catalog_file)
         else:
             try:
-                self.home.mkdir(parents=True, exist_ok=True)
+                private_folder(self.home)
             except OSError as exc:
                 raise LibraryError(f"cannot create library folder {self.home}: {exc.strerror or exc}") from None
             if not os.access(self.home, os.W_OK):

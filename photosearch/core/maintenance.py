@@ -113,8 +113,7 @@ def back_up_when_due(catalog: Catalog, layout: LibraryLayout, every_s: float = B
         kept = "the previous backup is kept" if layout.backup.is_file() else "there is no backup"
         cure = "restores it from the backup" if layout.backup.is_file() else "starts a new catalog from what can still be read"
         raise CatalogDamaged(
-            f"the catalog {catalog.path} failed its check, so it is not backed up ({kept}): "
-            f"`photosearch repair` {cure}"
+            f"the catalog {catalog.path} failed its check, so it is not backed up ({kept}): `photosearch repair` {cure}"
         )
     return made
 

@@ -16,6 +16,7 @@ from multiprocessing.connection import Connection
 
 from photosearch.errors import UserError
 from photosearch.logs import enable_crash_log, setup_logging
+from photosearch.privacy import keep_new_files_private
 
 from . import protocol as p
 from .protocol import FATAL_EXIT, WorkerSettings
@@ -40,6 +41,7 @@ class _ForwardWarnings(logging.Handler):
 
 def run_worker(conn: Connection, settings: WorkerSettings) -> None:
     """Body of the worker process (spawned): serve commands until Shutdown, SIGTERM or a closed pipe."""
+    keep_new_files_private()
     setup_logging(LOG_NAME)
     enable_crash_log(LOG_NAME)
     send_lock = threading.Lock()

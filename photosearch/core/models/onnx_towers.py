@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from photosearch.errors import one_line
+from photosearch.privacy import private_folder
 
 from ..cpu import make_current_thread_background
 from ..writer_lock import waiting_lock
@@ -95,7 +96,7 @@ class OnnxTowers:
         self.folder = self.key.folder(root)
         self._weights_size = weights.stat().st_size if weights is not None else 0
         try:
-            root.mkdir(parents=True, exist_ok=True)
+            private_folder(root)  # its locks, too, are out of other users' reach
             with waiting_lock(root / f"{self.folder.name}.lock"):
                 manifest = self._open_or_export(spec, tokenize, load_model)
         except OSError as exc:  # a cache that cannot be written (read-only) still serves a finished export
