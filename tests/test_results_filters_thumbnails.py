@@ -120,6 +120,51 @@ def test_excluded_folders_leave_the_library_and_come_back(dated_library: tuple[L
     assert len(library.search("a red circle", k=20)) == 10
 
 
+def test_a_removed_folder_takes_its_exclusions_with_it(dated_library: tuple[Library, Path], tmp_path: Path) -> None:
+    """Its exclusions stayed behind, and every later `exclude` (even `--remove`) failed on them."""
+    library, photos = dated_library
+    library.set_excluded([photos / "trips"])
+    library.remove_folder(photos)
+    assert library.status().excluded == ()
+    other = tmp_path / "other"
+    _photo(other / "sub" / "a.jpg", RED_CIRCLE)
+    library.add_folder(other)
+    assert library.set_excluded([other / "sub"]) == (str(other / "sub"),)
+    library.catalog.set_excluded({str(photos / "trips"), str(other / "sub")})  # as an older release left it
+    assert library.set_excluded([library.excluded_path(p) for p in library.status().excluded]) == (str(other / "sub"),)
+
+
+def test_an_excluded_photo_stays_out_in_full_scans_and_in_the_watchers_syncs(dated_library: tuple[Library, Path]) -> None:
+    """Excluding one photo was taken, then a full scan brought it back and a watcher's event took
+    it out again: the photo flipped in and out."""
+    library, photos = dated_library
+    one = photos / "home" / "red-2022.jpg"
+    library.set_excluded([one])
+    assert library.reconcile().removed == 1
+    for _ in range(2):
+        assert library.reconcile().new == 0, "a full scan leaves it out"
+        library.sync_paths([str(one), str(one.parent)])
+        assert str(one) not in library.catalog.indexed_paths() and library.status().photos.pending == 0
+    assert len(library.search("a red circle", k=20)) == 8
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symbolic links need privileges on Windows")
+def test_a_linked_subfolder_that_points_outside_can_be_excluded(dated_library: tuple[Library, Path], tmp_path: Path) -> None:
+    library, photos = dated_library
+    elsewhere = tmp_path / "elsewhere"
+    _photo(elsewhere / "linked-red.jpg", RED_CIRCLE)
+    (photos / "linked").symlink_to(elsewhere, target_is_directory=True)
+    assert library.reconcile().new == 1
+    assert library.set_excluded([photos / "linked"]) == (str(photos / "linked"),)
+    assert library.reconcile().removed == 1
+    library.sync_paths([str(photos / "linked" / "linked-red.jpg")])
+    assert library.status().photos.pending == 0
+    base = [sys.executable, "-m", "photosearch", "--library", str(library.home)]
+    library.close()
+    back = subprocess.run([*base, "exclude", "--remove", str(photos / "linked")], capture_output=True, text=True)
+    assert back.returncode == 0 and "1 came back" in back.stderr, back.stderr
+
+
 def test_the_cli_excludes_and_lists(dated_library: tuple[Library, Path]) -> None:
     library, photos = dated_library
     home = library.home

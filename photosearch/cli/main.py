@@ -308,7 +308,7 @@ def cmd_exclude(args: argparse.Namespace) -> int:
     with _library(args) as library:
         current = set(library.status(counts_only=True).excluded)
         if args.paths:
-            named = {str(Path(p).expanduser().resolve()) for p in args.paths}
+            named = {library.excluded_path(p) for p in args.paths}
             chosen = library.set_excluded(current - named if args.remove else current | named)
             sync = library.reconcile()
             print(

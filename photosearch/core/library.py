@@ -211,21 +211,35 @@ class Library:
         return [FolderStatus(f.path, f.state, _photo_counts(per_folder.get(f.id, {}))) for f in self.catalog.folders()]
 
     def set_excluded(self, paths: Iterable[str | Path]) -> tuple[str, ...]:
-        """Leave these folders (inside library folders) out of the library: their photos leave it at
-        the next scan of their library folder (the worker scans at once), and come back when a
-        folder is no longer excluded. A library folder itself is removed, not excluded."""
+        """Leave these folders or photos (inside library folders) out of the library: their
+        photos leave it at the next scan of their library folder (the worker scans at once), and
+        come back when no longer excluded. A library folder itself is removed, not excluded. An
+        exclusion already recorded whose library folder has gone is dropped, not an error."""
         folders = [Path(f.path) for f in self.catalog.folders()]
+        before = self.catalog.excluded()
         chosen: set[str] = set()
         for raw in paths:
-            path = Path(raw).expanduser().resolve()
-            if path in folders:
+            path = self.excluded_path(raw)
+            if Path(path) in folders:
                 raise LibraryError(f"{path} is a library folder: remove it instead of excluding it")
-            if not any(folder in path.parents for folder in folders):
+            if not any(folder in Path(path).parents for folder in folders):
+                if path in before:
+                    continue  # left behind by a removed folder
                 raise LibraryError(f"{path} is not inside a library folder, so there is nothing to exclude")
-            chosen.add(str(path))
+            chosen.add(path)
         self.claim_writer()
         self.catalog.set_excluded(chosen)
         return tuple(sorted(chosen))
+
+    def excluded_path(self, raw: str | Path) -> str:
+        """How an exclusion is recorded: the path as the scans reach it. A subfolder that is a
+        symbolic link is excluded by its own name inside the library folder (where the scans
+        meet it), not by where it points, which may lie outside every library folder."""
+        named = Path(os.path.abspath(Path(raw).expanduser()))
+        folders = [Path(f.path) for f in self.catalog.folders()]
+        if any(folder in named.parents for folder in folders):
+            return str(named)
+        return str(Path(raw).expanduser().resolve())
 
     def available_folders(self) -> set[str]:
         """The library folders that can be scanned now without taking their photos for deleted
@@ -254,6 +268,9 @@ class Library:
             if existing.path == target:
                 self.claim_writer()
                 removed = self.catalog.remove_folder(existing.id)
+                inside = {p for p in self.catalog.excluded() if Path(target) in Path(p).parents}
+                if inside:  # its exclusions go with it
+                    self.catalog.set_excluded(self.catalog.excluded() - inside)
                 self.store.refresh()
                 self.drop_thumbnails()
                 return removed

@@ -50,7 +50,7 @@ def walk_photos(
     a symbolic link whose target lies inside any of them is not followed (the target is indexed
     where it really is, so one photo never has two entries). Folders that cannot be read are
     passed over and added to `unreadable`, so their photos are not taken for deleted; folders
-    the user `excluded` are passed over, so their photos leave the library. A photosearch
+    and photos the user `excluded` are passed over, so they leave the library. A photosearch
     library folder is passed over, as is everything in it."""
     if is_library_folder(str(root)):
         return
@@ -88,7 +88,11 @@ def walk_photos(
                     ):
                         stack.append(entry.path)
                     continue
-                if os.path.splitext(name)[1].lower() not in PHOTO_SUFFIXES or not entry.is_file(follow_symlinks=True):
+                if (
+                    os.path.splitext(name)[1].lower() not in PHOTO_SUFFIXES
+                    or entry.path in excluded
+                    or not entry.is_file(follow_symlinks=True)
+                ):
                     continue
                 stat = entry.stat(follow_symlinks=True)
             except OSError:
