@@ -223,6 +223,25 @@ def test_links_into_library_folders_never_index_a_photo_twice(library: Library, 
     assert len({hit.path for hit in hits}) == len(hits) == 6
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX links and system folders")
+def test_a_link_to_the_root_or_into_the_system_is_never_walked(library: Library, tmp_path: Path) -> None:
+    """A link to `/` in a photo folder once indexed the whole file system (47,188 files, /proc and
+    other libraries among them): a link to a folder above its own is a loop, and the system's
+    live folders are never entered, whether by a full scan or by a watcher's event."""
+    photos = tmp_path / "photos"
+    write_shapes(photos / "2024", LABELS[:3], 13)
+    os.symlink("/", photos / "everything")
+    os.symlink(photos, photos / "2024" / "up")
+    os.symlink("/proc/self", photos / "me")
+    os.symlink("/dev", photos / "devices")
+    library.add_folder(photos)
+    sync, _ = library.index()
+    assert sync.new == 3 and len(library.catalog.indexed_paths()) == 3
+    for hint in (photos / "everything" / "etc", photos / "me" / "cwd", photos / "2024" / "up" / "2024"):
+        report, _ = library.sync_paths([str(hint)])
+        assert report.new == 0, hint
+
+
 # -- 3. a model switch that fails ------------------------------------------------------------------
 
 

@@ -4,7 +4,8 @@ A file is unchanged when its size and mtime match the catalog: a second run over
 folder reads no pixels. New files become pending; changed ones pending again; vanished ones are
 removed; a new path whose content fingerprint matches a vanished photo is a move or rename and
 keeps its embedding without decoding again. Hidden and system folders are skipped, symlinked
-folders are followed once (never in a loop), and a folder root that is missing (an unmounted
+folders are followed once (never in a loop: a link to a folder above itself, `/` included, is
+one), the operating system's own folders (/proc, /sys…) are never entered, and a folder root that is missing (an unmounted
 drive) is marked offline with its photos kept. A photosearch library found in a folder (this
 one kept among its photos, or another) is passed over: its thumbnails are JPEGs too.
 """
@@ -30,6 +31,18 @@ SKIPPED_DIR_NAMES = frozenset(
 )
 
 
+# The kernel's and the system's live folders: endless, or files that block when read.
+SYSTEM_FOLDERS = frozenset({"/proc", "/sys", "/dev", "/run"} if os.name == "posix" else ())
+
+
+def _no_way_in(link: str, directory: str) -> bool:
+    """Whether a symbolic link found in `directory` leads where a scan must not go: to a folder
+    above it (a loop that reaches everything, a link to `/` among them) or into the system's."""
+    target = os.path.realpath(link)
+    here = os.path.realpath(directory)
+    return _inside_any(here, frozenset({target})) or _inside_any(target, SYSTEM_FOLDERS)
+
+
 class FoundFile(NamedTuple):
     """A photo file seen on disk by a scan."""
 
@@ -52,7 +65,7 @@ def walk_photos(
     passed over and added to `unreadable`, so their photos are not taken for deleted; folders
     and photos the user `excluded` are passed over, so they leave the library. A photosearch
     library folder is passed over, as is everything in it."""
-    if is_library_folder(str(root)):
+    if is_library_folder(str(root)) or _inside_any(os.path.realpath(root), SYSTEM_FOLDERS):
         return
     seen_dirs: set[tuple[int, int]] = set()
     stack = [str(root)]
@@ -77,7 +90,7 @@ def walk_photos(
             if name.startswith("."):
                 continue
             try:
-                if entry.is_symlink() and _inside_any(os.path.realpath(entry.path), roots):
+                if entry.is_symlink() and (_inside_any(os.path.realpath(entry.path), roots) or _no_way_in(entry.path, directory)):
                     continue
                 if entry.is_dir(follow_symlinks=True):
                     if (
@@ -222,7 +235,7 @@ def _photos_at(
         return
     if _inside_a_library(root, parts):
         return
-    if scope != root and _linked_into_the_library(scope, root, roots):
+    if scope != root and (_linked_into_the_library(scope, root, roots) or _through_a_closed_link(root, parts)):
         return
     if os.path.isdir(scope):
         if scope == root or scope not in roots:
@@ -241,6 +254,12 @@ def _photos_at(
 def _inside_a_library(root: str, parts: list[str]) -> bool:
     """Whether `root`/`parts` is a photosearch library folder or lies in one (checked from `root` down)."""
     return any(is_library_folder(folder) for folder in itertools.accumulate(parts, os.path.join, initial=root))
+
+
+def _through_a_closed_link(root: str, parts: list[str]) -> bool:
+    """Whether the way from `root` down `parts` passes a link the walk would not follow."""
+    folders = list(itertools.accumulate(parts, os.path.join, initial=root))
+    return any(os.path.islink(here) and _no_way_in(here, above) for above, here in itertools.pairwise(folders))
 
 
 def _linked_into_the_library(scope: str, root: str, roots: frozenset[str]) -> bool:
