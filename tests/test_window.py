@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import multiprocessing
+import os
 import random
 import shutil
 import threading
@@ -218,6 +219,25 @@ def test_the_thumbnail_of_an_exif_6_layout_shows_red_on_top(qtbot: Any, window: 
     )
     assert top.red() > 150 and top.blue() < 100, top.name()
     assert bottom.blue() > 150 and bottom.red() < 100, bottom.name()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_in_place_of_a_picture_never_blocks_a_reader(tmp_path: Path) -> None:
+    """Opening a pipe with no writer waits for one: a thumbnail loader thread (or the GUI thread,
+    for a preview) stuck there for ever. Only regular files are read; a real one still is."""
+    from PySide6.QtCore import QSize
+
+    from photosearch.gui.thumbnails import read_scaled
+
+    os.mkfifo(tmp_path / "12.jpg")
+    real = _write(tmp_path / "real.jpg", RED_CIRCLE, seed=3)
+    answers: list[object] = []
+    reader = threading.Thread(target=lambda: answers.append(read_scaled(str(tmp_path / "12.jpg"), QSize(64, 64))), daemon=True)
+    reader.start()
+    reader.join(10)
+    assert answers == [None], "the read returned at once, with nothing"
+    image = read_scaled(str(real), QSize(64, 64))
+    assert image is not None and max(image.width(), image.height()) == 64
 
 
 def test_dropping_a_folder_adds_it_and_its_photos_appear(qtbot: Any, window: MainWindow, space: Path) -> None:

@@ -10,10 +10,12 @@ so the worker can make it again; until then the cell shows a placeholder.
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from collections import OrderedDict, deque
 
-from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QFile, QFileDevice, QIODevice, QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
 from PySide6.QtGui import QImage, QImageIOHandler, QImageReader, QPixmap
 
 from photosearch.records import thumbnail_file
@@ -26,8 +28,13 @@ def read_scaled(path: str, box: QSize) -> QImage | None:
     """An image file read scaled to fit `box` (upright per EXIF), or None if it cannot be read.
 
     The scaled size is computed from the *stored* size: for an EXIF-rotated file `size()` is the
-    stored one and the read returns it upright, so scaling the upright size would distort it."""
-    reader = QImageReader(path)
+    stored one and the read returns it upright, so scaling the upright size would distort it.
+    Only a regular file is read: a named pipe put in a file's place would block the reading
+    thread for ever (the GUI thread, for a preview)."""
+    device = _open_regular(path)
+    if device is None:
+        return None
+    reader = QImageReader(device)
     reader.setAutoTransform(True)
     stored = reader.size()
     if not stored.isValid() or stored.isEmpty():
@@ -40,6 +47,25 @@ def read_scaled(path: str, box: QSize) -> QImage | None:
     reader.setScaledSize(scaled.transposed() if swapped else scaled)
     image = reader.read()
     return None if image.isNull() else image
+
+
+def _open_regular(path: str) -> QFile | None:
+    """The file at `path` open for reading if it is a regular file (checked on the open file,
+    so nothing can be swapped in between), else None. Opening never waits: a pipe with no
+    writer would block a plain open."""
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        regular = stat.S_ISREG(os.fstat(handle).st_mode)
+    except OSError:
+        regular = False
+    device = QFile()
+    if not regular or not device.open(handle, QIODevice.OpenModeFlag.ReadOnly, QFileDevice.FileHandleFlag.AutoCloseHandle):
+        os.close(handle)
+        return None
+    return device
 
 
 class _Signals(QObject):
