@@ -64,3 +64,39 @@ def test_watch_without_folders_is_an_error(tmp_path: Path) -> None:
     result = _cli("watch", library=tmp_path / "library")
     assert result.returncode == 1
     assert "no folders" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_worker_that_dies_before_its_first_answer_is_replaced_and_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`watch` once exited 1 when its worker died between saying Ready and answering the first
+    request (a crash, an OOM kill): adding a folder and asking for status may be repeated, so the
+    client asks the worker that replaces it. A real worker, killed at its first Ready."""
+    import io
+    import threading
+
+    from photosearch.cli import watch
+    from photosearch.worker import protocol as p
+    from photosearch.worker.protocol import WorkerSettings
+
+    photos, library = tmp_path / "photos", tmp_path / "library"
+    make_photo(photos / "a.jpg", 1, seed=42)
+    killed: list[int] = []
+    heard = watch.StatusLine.on_event
+
+    def kill_the_first_worker(line: watch.StatusLine, event: p.Event) -> None:
+        if isinstance(event, p.Ready) and not killed:
+            killed.append(event.pid)
+            os.kill(event.pid, signal.SIGKILL)
+        heard(line, event)
+
+    monkeypatch.setattr(watch.StatusLine, "on_event", kill_the_first_worker)
+    def stop_once_indexed() -> None:
+        _wait_for(lambda: _indexed_paths(library) == {str(photos / "a.jpg")})
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C
+
+    threading.Timer(0.2, stop_once_indexed).start()
+    out = io.StringIO()
+    code = watch.run_watch([str(photos)], WorkerSettings(home=str(library), model="tiny-shapes", threads=1), out)
+    assert killed and code == 0, out.getvalue()
+    assert "stopped unexpectedly" in out.getvalue() and "watching 1 folder(s)" in out.getvalue()

@@ -42,6 +42,11 @@ class WorkerError(UserError):
     """A command failed, or the worker is not available; the message is for the user."""
 
 
+class WorkerLost(WorkerError):
+    """The worker stopped before it answered (a request that may be repeated is, once a new
+    worker is ready)."""
+
+
 class WorkerClient:
     def __init__(
         self,
@@ -153,13 +158,33 @@ class WorkerClient:
             self._finish(request_id, exc)
         return request_id, future
 
-    def request(self, command: p.Command, timeout: float | None = 60.0) -> Any:
-        """Send and wait for the answer: Reply.value, Results, or WorkerError."""
-        _, future = self.send(command)
-        return future.result(timeout)
+    def request(self, command: p.Command, timeout: float | None = 60.0, repeatable: bool = False) -> Any:
+        """Send and wait for the answer: Reply.value, Results, or WorkerError. A `repeatable`
+        command (one that does the same done twice) whose worker died before answering is sent
+        again to the worker that replaces it."""
+        for _ in range(MAX_EARLY_DEATHS):
+            generation = self.restarts
+            _, future = self.send(command)
+            try:
+                return future.result(timeout)
+            except WorkerLost:
+                if not repeatable or not self._replaced(generation, timeout):
+                    raise
+        raise WorkerLost(self.fatal or "the worker kept stopping before it answered")
+
+    def _replaced(self, generation: int, timeout: float | None) -> bool:
+        """Wait until a worker newer than `generation` is ready; False if none will be."""
+        deadline = time.monotonic() + (timeout if timeout is not None else 120.0)
+        while time.monotonic() < deadline:
+            if self.fatal or self._closing or not self.restart:
+                return False
+            if self.restarts > generation and self.ready.wait(0.1):
+                return True
+            time.sleep(0.05)
+        return False
 
     def add_folder(self, path: str | Path) -> str:
-        return str(self.request(p.AddFolder(path=str(Path(path).expanduser().resolve()))))
+        return str(self.request(p.AddFolder(path=str(Path(path).expanduser().resolve())), repeatable=True))
 
     def remove_folder(self, path: str | Path) -> int:
         return int(self.request(p.RemoveFolder(path=str(Path(path).expanduser().resolve()))))
@@ -188,20 +213,22 @@ class WorkerClient:
         return result
 
     def status(self, include_paths: bool = False, timeout: float | None = 60.0) -> LibraryStatus:
-        value: LibraryStatus = self.request(p.Status(include_paths=include_paths), timeout)
+        value: LibraryStatus = self.request(p.Status(include_paths=include_paths), timeout, repeatable=True)
         return value
 
     def _send(self, command: p.Command) -> None:
         with self._lock:
             conn = self._conn
-        if conn is None or self.fatal:
-            raise WorkerError(self.fatal or "the worker is not running")
+        if self.fatal:
+            raise WorkerError(self.fatal)
+        if conn is None:
+            raise WorkerLost("the worker is not running")
         with self._send_lock:
             try:
                 conn.send(command)
             except (OSError, ValueError):
                 # the worker just died: the reader restarts it; a command sent meanwhile is lost
-                raise WorkerError("the worker stopped; it is being restarted, try again") from None
+                raise WorkerLost("the worker stopped; it is being restarted, try again") from None
 
     # -- events ---------------------------------------------------------------------------
 
@@ -254,6 +281,7 @@ class WorkerClient:
             closing = self._closing
             pending, self._pending = self._pending, {}
         self._early_deaths = 0 if self.ready.is_set() else self._early_deaths + 1
+        self.ready.clear()  # until the worker that replaces it says Ready
         if exitcode == FATAL_EXIT:
             self.fatal = self._last_problem or "the worker cannot open the library"
         elif self._early_deaths >= MAX_EARLY_DEATHS and not closing:
@@ -261,7 +289,7 @@ class WorkerClient:
             self.fatal = f"the worker failed to start {self._early_deaths} times in a row ({detail})"
         for future in pending.values():
             if not future.done():
-                future.set_exception(WorkerError(self.fatal or "the worker stopped before answering"))
+                future.set_exception(WorkerError(self.fatal) if self.fatal else WorkerLost("the worker stopped before answering"))
         if closing:
             return
         restarting = self.restart and self.fatal is None
