@@ -161,7 +161,7 @@ class SyncReport:
     removed: int = 0
     unchanged: int = 0
     offline: tuple[str, ...] = ()
-    unreadable: tuple[str, ...] = ()  # folders that could not be read: their photos are kept
+    unreadable: tuple[str, ...] = ()  # folders (or too long paths) that could not be read: their photos are kept
 
     @property
     def touched(self) -> int:
@@ -307,6 +307,16 @@ class ModelInfo:
 
 
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+PATH_MAX_BYTES = 4096  # the longest path Linux opens (macOS: 1,024; Windows' long paths: 32,767)
+
+
+def unreadable_note(path: str) -> str:
+    """What to tell the user about a path a scan could not read (from SyncReport.unreadable)."""
+    if len(path.encode("utf-8", "surrogateescape")) >= PATH_MAX_BYTES:
+        return f"path too long for the system to open, so it is not in the library: {printable(path)}"
+    return f"folder unreadable (its photos are kept): {printable(path)}"
 
 
 def printable(text: str) -> str:

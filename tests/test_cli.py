@@ -83,7 +83,7 @@ def test_models_lists_licences_and_default() -> None:
 @pytest.mark.slow
 def test_model_import_loads_through_the_same_path(indexed: tuple[Path, Path, list[Path]], tmp_path: Path) -> None:
     import torch
-    from safetensors.torch import load_file
+    from safetensors.torch import load_file, save_file
 
     bundled = TINY_MODEL_DIR / "tiny-shapes.safetensors"
     torch_file = tmp_path / "my-weights.pt"
@@ -99,6 +99,14 @@ def test_model_import_loads_through_the_same_path(indexed: tuple[Path, Path, lis
     bad.write_bytes(b"not a checkpoint")
     result = run("models", "import", str(bad), "--arch", "tiny-shapes", "--library", str(library))
     assert result.returncode == 1 and "loaded safely" in result.stderr
+    weights = load_file(str(bundled))
+    first = next(iter(weights))
+    weights[first] = weights[first][:1].clone()  # weights of another shape: they load, but do not fit
+    misfit = tmp_path / "misfit.safetensors"
+    save_file(weights, str(misfit))
+    result = run("models", "import", str(misfit), "--arch", "tiny-shapes", "--library", str(library))
+    assert result.returncode == 1 and "misfit.safetensors does not fit architecture" in result.stderr, result.stderr
+    assert str(library) not in result.stderr, "no scratch path that is gone by the time it is read"
 
 
 def test_missing_weights_offline_fail_fast_with_a_useful_message(tmp_path: Path) -> None:

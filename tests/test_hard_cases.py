@@ -242,6 +242,26 @@ def test_a_link_to_the_root_or_into_the_system_is_never_walked(library: Library,
         assert report.new == 0, hint
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's 4,096-byte path limit")
+def test_a_photo_whose_path_is_too_long_to_open_is_reported_not_passed_over(tmp_path: Path) -> None:
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    write_shapes(photos, LABELS[:2], 14)
+    deep = str(photos)
+    while len(os.fsencode(deep)) < 4096 - 300:
+        deep = os.path.join(deep, "d" * 200)
+    os.makedirs(deep)
+    name = "x" * 250 + ".jpg"  # the folder opens; the photo's path is past the limit
+    fd = os.open(deep, os.O_RDONLY)
+    try:
+        with open(name, "wb", opener=lambda path, flags: os.open(path, flags, 0o600, dir_fd=fd)) as handle:
+            handle.write((photos / os.listdir(photos)[0]).read_bytes())
+    finally:
+        os.close(fd)
+    result = _cli("index", str(photos), home=home)
+    assert result.returncode == 0, result.stderr
+    assert "path too long for the system to open, so it is not in the library" in result.stderr and name in result.stderr
+
+
 # -- 3. a model switch that fails ------------------------------------------------------------------
 
 
@@ -492,6 +512,18 @@ def test_a_damaged_catalog_is_reported_and_restored_from_its_backup(tmp_path: Pa
     rows = json.loads(_cli("search", "a", "red", "circle", "-k", "4", "--json", home=home).stdout)
     assert len(rows) == 4
     assert "nothing to repair" in _cli("repair", home=home).stdout
+
+
+def test_damage_that_status_can_read_around_is_one_line_that_says_what_to_do(tmp_path: Path) -> None:
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    write_shapes(photos, LABELS[:3], 23)
+    assert _cli("index", str(photos), "--quiet", home=home).returncode == 0
+    damage_a_page(home / "catalog.sqlite3", "photos_size")  # an index: counting reads around it
+    status = _cli("status", "--json", home=home)
+    assert status.returncode == 0, status.stderr
+    catalog = json.loads(status.stdout)["catalog"]
+    assert not catalog["ok"] and "photosearch repair" in catalog["note"]
+    assert "\n" not in catalog["note"], "SQLite's check spans lines; the note does not"
 
 
 @pytest.mark.parametrize("emptying", ["zero bytes", "header only", "deleted"])

@@ -27,7 +27,7 @@ from photosearch.core.library import Library, LibraryError, download_model
 from photosearch.core.models import download
 from photosearch.core.models.download import DownloadCancelled
 from photosearch.core.models.registry import ModelUnavailable, cached_weights, get_model
-from photosearch.core.query import QuerySyntaxError
+from photosearch.core.query import QueryError, QuerySyntaxError
 from photosearch.records import DownloadProgress, SearchFilter, SearchHit, SearchResults
 from photosearch.samples import synthetic
 
@@ -95,6 +95,11 @@ def test_filters_by_folder_and_date(dated_library: tuple[Library, Path]) -> None
         library.search("red", where=SearchFilter(after="last tuesday"))
     with pytest.raises(QuerySyntaxError, match="no date is after"):
         library.search("red", where=SearchFilter(after="2024", before="2020"))
+    # a folder outside the library is said to be so, not answered with nothing
+    with pytest.raises(QueryError, match="is not in the library"):
+        library.search("red", where=SearchFilter(folders=("/etc",)))
+    above = library.search("red", k=20, where=SearchFilter(folders=(str(photos.parent),)))  # one that holds it is fine
+    assert len(above) == 9
 
 
 def test_excluded_folders_leave_the_library_and_come_back(dated_library: tuple[Library, Path]) -> None:

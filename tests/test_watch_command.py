@@ -91,6 +91,7 @@ def test_a_worker_that_dies_before_its_first_answer_is_replaced_and_asked_again(
         heard(line, event)
 
     monkeypatch.setattr(watch.StatusLine, "on_event", kill_the_first_worker)
+
     def stop_once_indexed() -> None:
         _wait_for(lambda: _indexed_paths(library) == {str(photos / "a.jpg")})
         os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C

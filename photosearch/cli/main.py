@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from photosearch.errors import UsageError, UserError
 from photosearch.logs import log_unexpected, setup_logging
 from photosearch.privacy import keep_new_files_private
-from photosearch.records import INFERENCE_BACKENDS, SearchCalibration, SearchFilter, SearchHit, printable
+from photosearch.records import INFERENCE_BACKENDS, SearchCalibration, SearchFilter, SearchHit, printable, unreadable_note
 
 from . import options
 from .text import ProgressBar
@@ -196,7 +196,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         for path in sync.offline:
             print(f"folder offline: missing, empty or unreadable (its photos are kept): {printable(path)}", file=sys.stderr)
         for path in sync.unreadable:
-            print(f"folder unreadable (its photos are kept): {printable(path)}", file=sys.stderr)
+            print(unreadable_note(path), file=sys.stderr)
     return 0
 
 

@@ -223,7 +223,9 @@ class Catalog:
             rows = self._query("PRAGMA quick_check")
         except CatalogDamaged as exc:
             return str(exc)
-        return "ok" if rows and rows[0][0] == "ok" else "; ".join(str(r[0]) for r in rows[:3])
+        if rows and rows[0][0] == "ok":
+            return "ok"
+        return " ".join("; ".join(str(r[0]) for r in rows[:3]).split())  # SQLite's rows hold line breaks
 
     def back_up(self, target: Path) -> bool:
         """Copy the catalog to `target` with SQLite's online backup, verified before it replaces

@@ -457,7 +457,7 @@ class Library:
     ) -> SearchResults:
         """Text in the query syntax (`beach -people`, `"2:sunset" + ./photo.jpg`) plus image
         paths, among the photos `where` allows."""
-        where = check_filter(where) if where is not None else None
+        where = self._checked(where)
         terms = parse_query(query, base) if query.strip() else []
         terms += [Term("image", str(Path(image).expanduser().resolve())) for image in images]
         if not terms:
@@ -465,13 +465,26 @@ class Library:
         return self.search_terms(terms, k, cutoff, where)
 
     def similar(self, image: Path, k: int = 20, cutoff: float | None = None, where: SearchFilter | None = None) -> SearchResults:
-        where = check_filter(where) if where is not None else None
+        where = self._checked(where)
         image = image.expanduser().resolve()
         if not image.is_file():
             raise QueryError(f"no such image: {image}")
         return self.search_vector(
             self.image_vector(image), k, cutoff, exclude={str(image)}, ef=self.store.search_ef("image"), where=where
         )
+
+    def _checked(self, where: SearchFilter | None) -> SearchFilter | None:
+        """The filter made absolute and checked: bad dates, and folders that hold none of the
+        library's photos (a search there would find nothing, for no reason the user could see)."""
+        if where is None:
+            return None
+        where = check_filter(where)
+        folders = [Path(f.path) for f in self.catalog.folders()]
+        for named in map(Path, where.folders):
+            if not any(named == f or named in f.parents or f in named.parents for f in folders):
+                listed = ", ".join(str(f) for f in folders) or "none yet"
+                raise QueryError(f"{named} is not in the library, so nothing there can be found (its folders: {listed})")
+        return where
 
     # -- status ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ one kept among its photos, or another) is passed over: its thumbnails are JPEGs 
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import time
@@ -108,7 +109,9 @@ def walk_photos(
                 ):
                     continue
                 stat = entry.stat(follow_symlinks=True)
-            except OSError:
+            except OSError as exc:
+                if exc.errno == errno.ENAMETOOLONG and unreadable is not None:
+                    unreadable.append(entry.path)  # said, never silently passed over
                 continue
             yield FoundFile(entry.path, stat.st_size, stat.st_mtime_ns)
 

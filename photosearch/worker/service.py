@@ -28,7 +28,7 @@ from pathlib import Path
 from photosearch.core.cpu import decode_threads, default_threads, make_current_thread_background
 from photosearch.core.library import CatalogDamaged, Library, download_model, list_models
 from photosearch.errors import UserError, means_disk_full, one_line
-from photosearch.records import LibraryStatus, Progress, WorkerStats, WorkerStatus
+from photosearch.records import LibraryStatus, Progress, WorkerStats, WorkerStatus, unreadable_note
 
 from . import protocol as p
 from .protocol import CRASH_EXIT, WorkerSettings
@@ -385,9 +385,9 @@ class Worker:
             self.emit(p.FolderChanged(path, "offline", OFFLINE_NOTE))
         self._report_unreadable(report.unreadable)
 
-    def _report_unreadable(self, folders: tuple[str, ...]) -> None:
-        for folder in folders:
-            self.emit(p.WorkerProblem(f"cannot read {folder}; its photos are kept"))
+    def _report_unreadable(self, paths: tuple[str, ...]) -> None:
+        for path in paths:
+            self.emit(p.WorkerProblem(unreadable_note(path)))
 
     def _check_folders(self) -> None:
         """Offline folders that came back, online ones that vanished, unwatchable ones, a dead observer."""

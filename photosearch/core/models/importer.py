@@ -15,6 +15,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from photosearch.errors import one_line
+
 from .embedder import load_clip_model
 from .registry import BUILTIN_MODELS, OPENAI_MEAN, OPENAI_STD, ModelSpec, ModelUnavailable, imported_models_dir
 
@@ -44,7 +46,13 @@ def import_weights(library: Path, source: Path, arch: str, name: str | None = No
         _to_safetensors(source, staged)
         config = base.config if base else None
         probe = ModelSpec(name=name, arch=arch, dim=0, image_size=0, licence="", summary="", weights=str(staged), config=config)
-        model, dim, image_size = load_clip_model(probe, staged, device="cpu")
+        try:
+            model, dim, image_size = load_clip_model(probe, staged, device="cpu")
+        except Exception as exc:  # named by the user's file, never by the scratch copy that is about to go
+            reason = one_line(exc).replace(str(staged), source.name)
+            raise ModelUnavailable(
+                reason if isinstance(exc, ModelUnavailable) else f"{source.name} cannot be used as a {arch} model: {reason}"
+            ) from None
         del model
         os.replace(staged, target)
     spec = ModelSpec(
