@@ -578,6 +578,25 @@ def test_a_catalog_without_photos_never_replaces_a_backup_that_has_some(library:
     assert library.layout.backup.read_bytes() == kept
 
 
+def test_a_catalog_far_smaller_than_its_backup_keeps_the_larger_copy_aside(library: Library, tmp_path: Path) -> None:
+    """Two folders, then one: maybe the user removed it, maybe not. The next day's backup does
+    not silently replace the one that holds more; that one is kept aside, and repair uses it
+    when the newer backup cannot be."""
+    from photosearch.core import maintenance
+
+    for name, seed in (("a", 27), ("b", 28)):
+        write_shapes(tmp_path / name, LABELS[:3], seed)
+        library.add_folder(tmp_path / name)
+    library.index()
+    assert library.maybe_back_up(every_s=0)
+    larger = library.layout.backup.read_bytes()
+    library.remove_folder(tmp_path / "b")
+    assert maintenance.back_up_when_due(library.catalog, library.layout, every_s=0)
+    assert library.layout.previous_backup.read_bytes() == larger
+    assert library.maybe_back_up(every_s=0)  # the same size again: an ordinary backup
+    assert library.layout.previous_backup.read_bytes() == larger
+
+
 def test_a_damaged_catalog_never_replaces_a_good_backup(library: Library, tmp_path: Path) -> None:
     write_shapes(tmp_path / "photos", LABELS[:2], 25)
     library.add_folder(tmp_path / "photos")

@@ -88,8 +88,10 @@ def test_a_catalog_it_may_not_read_is_left_alone_with_the_reason(tmp_path: Path)
     catalog.chmod(0)
     try:
         repaired = _cli(home, "repair", prefix=prefix)
+        status = _cli(home, "status", prefix=prefix)
     finally:
         catalog.chmod(0o600)
+    assert status.returncode == 1 and "no permission to read the catalog" in status.stderr, status.stderr
     assert repaired.returncode == 1 and "no permission to read it" in repaired.stderr, repaired.stderr
     assert "mode 0000" in repaired.stderr and "changes nothing" in repaired.stderr
     assert catalog.read_bytes() == before and not _aside(home)

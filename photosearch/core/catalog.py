@@ -167,6 +167,9 @@ class Catalog:
         self._any_version = any_version
         self._lock = threading.RLock()
         try:
+            if path.exists():
+                with open(path, "rb"):  # SQLite says only "unable to open database file"
+                    pass
             if read_only:
                 self._db = open_read_only(path, still)
             else:
@@ -181,6 +184,10 @@ class Catalog:
             if _is_damage(exc):
                 raise CatalogDamaged(damage_message(path, exc)) from None
             raise CatalogError(f"cannot open catalog {path}: {exc}") from None
+        except PermissionError:
+            raise CatalogError(
+                f"no permission to read the catalog {path}: it belongs to another user, or its mode was changed"
+            ) from None
         except OSError as exc:
             raise CatalogError(f"cannot open catalog {path}: {exc.strerror or exc}") from None
 

@@ -84,6 +84,11 @@ class LibraryLayout:
                 pass
         return signs
 
+    @property
+    def previous_backup(self) -> Path:
+        """Where a backup is kept aside when the catalog has shrunk far below it."""
+        return self.home / "catalog.backup-previous.sqlite3"
+
     def catalog_sidecars(self) -> tuple[Path, Path]:
         """SQLite's write-ahead log and shared-memory files beside the catalog."""
         return Path(f"{self.catalog}-wal"), Path(f"{self.catalog}-shm")

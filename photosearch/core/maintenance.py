@@ -105,9 +105,20 @@ def back_up_when_due(catalog: Catalog, layout: LibraryLayout, every_s: float = B
             return False
     except OSError:
         pass  # no backup yet
-    if layout.backup.is_file() and not _photo_count(catalog) and _read(layout.backup, _photo_count, 0):
+    held = _read(layout.backup, _size_of, (0, 0)) if layout.backup.is_file() else (0, 0)
+    now = _size_of(catalog)
+    if held[1] and not now[1]:
         log.warning("the catalog holds no photos and its backup does: the backup is kept")
         return False
+    if now[0] < held[0] or now[1] < held[1] // 2:  # a library much smaller than its backup
+        # maybe by the user's wish (folders removed), maybe not: the larger copy is kept aside
+        os.replace(layout.backup, layout.previous_backup)
+        log.warning(
+            "the catalog holds %d folders and %d photos, its backup %d and %d: the backup is kept as %s",
+            *now,
+            *held,
+            layout.previous_backup.name,
+        )
     made = catalog.back_up(layout.backup)
     if not made:
         kept = "the previous backup is kept" if layout.backup.is_file() else "there is no backup"
@@ -151,10 +162,12 @@ def repair_library(home: Path | None = None) -> str:
         aside = _set_aside(layout)
         kept = f"the damaged one is kept as {aside.name}" if aside else "there was no catalog file"
         found = salvage(aside) if aside else Salvage(None, False, None, None, None)
-        backup = layout.backup.is_file() and _verdict(layout.backup, still=True) == "ok"
-        if backup:
-            shutil.copyfile(layout.backup, layout.catalog)
-            done = f"restored the catalog from its backup of {_stamp(layout.backup)} ({kept})"
+        backup = next(
+            (b for b in (layout.backup, layout.previous_backup) if b.is_file() and _verdict(b, still=True) == "ok"), None
+        )
+        if backup is not None:
+            shutil.copyfile(backup, layout.catalog)
+            done = f"restored the catalog from its backup of {_stamp(backup)} ({kept})"
         else:
             done = f"no usable backup: started a new catalog ({kept})"
         merged = _merge(layout.catalog, found)
@@ -292,5 +305,6 @@ def _verdict(path: Path, read_any_version: bool = False, still: bool = False) ->
         catalog.close()
 
 
-def _photo_count(catalog: Catalog) -> int:
-    return sum(catalog.counts().values())
+def _size_of(catalog: Catalog) -> tuple[int, int]:
+    """(folders, photos) a catalog holds."""
+    return len(catalog.folders()), sum(catalog.counts().values())
