@@ -39,6 +39,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 from photosearch.core.library import Library
+from photosearch.gui.session import Query
 from photosearch.gui.window import MainWindow
 from photosearch.records import SearchHit, SearchResults
 from photosearch.samples import synthetic
@@ -70,9 +71,7 @@ def _search_now(app: QApplication, window: MainWindow, text: str, k: int) -> flo
     done = threading.Event()
     window.results_shown.connect(done.set)
     asked = time.perf_counter()
-    window._k = k
-    window._last_query = (text, (), window.current_filter())
-    window._send_search()
+    window.search_for(Query(text, (), window.current_filter()), k)
     while not done.is_set():
         _pump(app, 0.002)
     window.results_shown.disconnect(done.set)
@@ -182,7 +181,7 @@ def measure(work: Path, photos: int, results: int, library: Path | None, model: 
             done = threading.Event()
 
             def answered(query: str = query, done: threading.Event = done) -> None:
-                if window._last_query is not None and window._last_query[0] == query:  # not a prefix's answer
+                if window.session.query is not None and window.session.query.text == query:  # not a prefix's answer
                     done.set()
 
             window.results_shown.connect(answered)

@@ -14,7 +14,8 @@ import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from enum import StrEnum
+from typing import Any, Literal, overload
 
 INFERENCE_BACKENDS = ("auto", "onnx", "onnx-int8", "torch")  # auto: ONNX Runtime on a CPU, torch on a GPU
 
@@ -183,10 +184,49 @@ class PhotoCounts:
     pending: int = 0
 
 
+# the file names a library takes for photos (the decoders' own list is in core/images.py)
+PHOTO_SUFFIXES: frozenset[str] = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".hif", ".avif"}
+)
+
+
+class WorkerState(StrEnum):
+    """What the worker is doing: defined once, for the worker, its client, the command line and
+    the window (a StrEnum, so it crosses the pipe and prints as its words)."""
+
+    STARTING = "starting"
+    SCANNING = "scanning"
+    LOADING_MODEL = "loading model"
+    MODEL_UNAVAILABLE = "model unavailable"  # folders stay current; nothing is embedded or searched
+    INDEXING = "indexing"
+    MAKING_THUMBNAILS = "making thumbnails"
+    IDLE = "idle"
+    PAUSED = "paused"
+    DISK_FULL = "disk full"  # writing paused until there is room; searching goes on
+    STOPPING = "stopping"
+
+
+class FolderState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"  # missing, empty or unreadable while it holds photos: its photos are kept
+
+
+class FolderChange(StrEnum):
+    """What happened to a library folder (the worker's FolderChanged event)."""
+
+    ADDED = "added"
+    REMOVED = "removed"
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+ModelWeights = Literal["present", "not downloaded"]
+
+
 @dataclass(frozen=True)
 class FolderStatus:
     path: str
-    state: str  # online · offline
+    state: FolderState
     photos: PhotoCounts = PhotoCounts()
 
 
@@ -242,9 +282,7 @@ class WorkerStats:
 @dataclass(frozen=True)
 class WorkerStatus:
     pid: int
-    # starting · scanning · loading model · model unavailable · indexing · making thumbnails · idle · paused ·
-    # disk full · stopping
-    state: str
+    state: WorkerState
     paused: bool
     dirty_paths: int  # changed paths waiting for their debounce
     idle: bool  # nothing to do: no pending photos, no jobs, no changes waiting
@@ -260,7 +298,7 @@ class WorkerStatus:
 class LibraryStatus:
     library: str
     model: str
-    model_weights: str  # present · not downloaded
+    model_weights: ModelWeights
     folders: tuple[FolderStatus, ...]
     photos: PhotoCounts
     index: IndexHealth

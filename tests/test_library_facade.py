@@ -19,7 +19,7 @@ from photosearch.core.fingerprint import fingerprint
 from photosearch.core.library import Library
 from photosearch.core.writer_lock import LibraryBusy
 from photosearch.errors import UserError
-from photosearch.records import FolderStatus, LibraryStatus, PhotoCounts
+from photosearch.records import FolderState, FolderStatus, LibraryStatus, PhotoCounts
 from photosearch.samples import synthetic
 from photosearch.worker import protocol as p
 from photosearch.worker.client import WorkerClient
@@ -44,7 +44,7 @@ def test_status_reads_the_recorded_index_state_without_opening_the_graph(tmp_pat
         assert library._store is None, "status opened the vector index"
         assert isinstance(status, LibraryStatus)
         assert status.index.vectors == 6 and status.index.healthy and "snapshot on disk" in status.index.note
-        assert status.folders == (FolderStatus(str(photos.resolve()), "online", PhotoCounts(6, 0, 0)),)
+        assert status.folders == (FolderStatus(str(photos.resolve()), FolderState.ONLINE, PhotoCounts(6, 0, 0)),)
         # a photo removed since the snapshot: the recorded state plus the change log still add up
         library.claim_writer()
         folder_id = library.catalog.folders()[0].id

@@ -11,10 +11,9 @@ from __future__ import annotations
 import http.server
 import multiprocessing
 import os
-import random
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,39 +22,31 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage
+from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QTimer, QUrl
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
+from window_helpers import OTHERS, RED_ABOVE_BLUE, RED_CIRCLE, drop_on, names, search_as_typed, settled, wait_for, write_photo
 
 from photosearch.core.library import Library
 from photosearch.gui.results_model import ResultsModel
 from photosearch.gui.window import MainWindow
-from photosearch.records import LibraryStatus, SearchHit, SearchResults
-from photosearch.samples import synthetic
+from photosearch.records import SearchHit, SearchResults
 from photosearch.worker.protocol import WorkerSettings
 
 pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
-
-RED_CIRCLE = synthetic.ShapeLabel("red", "circle")
-RED_ABOVE_BLUE = synthetic.LayoutLabel("red", "blue", "vertical")
-OTHERS = [synthetic.ShapeLabel(c, s) for c in ("blue", "green", "yellow") for s in ("square", "triangle")]
-
-
-def _write(path: Path, label: synthetic.Label, orientation: int = 1, seed: int = 0) -> Path:
-    return synthetic.write_photo(path, label, (480, 360), random.Random(seed), orientation)
 
 
 @pytest.fixture(scope="module")
 def space(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("window")
     photos = root / "photos"
-    _write(photos / "red 1.jpg", RED_CIRCLE, seed=1)
-    _write(photos / "red-rotated.jpg", RED_CIRCLE, orientation=6, seed=2)
-    _write(photos / "red-heic.heic", RED_CIRCLE, seed=3)
-    _write(photos / "layout-exif6.jpg", RED_ABOVE_BLUE, orientation=6, seed=4)
-    _write(photos / "vacances été" / "red 2.jpg", RED_CIRCLE, seed=5)
+    write_photo(photos / "red 1.jpg", RED_CIRCLE, seed=1)
+    write_photo(photos / "red-rotated.jpg", RED_CIRCLE, orientation=6, seed=2)
+    write_photo(photos / "red-heic.heic", RED_CIRCLE, seed=3)
+    write_photo(photos / "layout-exif6.jpg", RED_ABOVE_BLUE, orientation=6, seed=4)
+    write_photo(photos / "vacances été" / "red 2.jpg", RED_CIRCLE, seed=5)
     for i, label in enumerate(OTHERS):
-        _write(photos / f"other-{i}.jpg", label, seed=10 + i)
+        write_photo(photos / f"other-{i}.jpg", label, seed=10 + i)
     with Library(root / "library", model="tiny-shapes", threads=2) as library:
         library.add_folder(photos)
         library.index()
@@ -68,7 +59,7 @@ def window(space: Path, qapp: QApplication) -> Iterator[MainWindow]:
     store = QSettings(str(space / "settings.ini"), QSettings.Format.IniFormat)
     win = MainWindow(WorkerSettings(home=str(space / "library"), model="tiny-shapes", threads=2), store)
     win.show()
-    deadline_ok = _wait(qapp, lambda: win.status is not None and win.status.photos.indexed >= 10, 120)
+    deadline_ok = wait_for(qapp, lambda: win.status is not None and win.status.photos.indexed >= 10, 120)
     assert deadline_ok, "the worker did not report the library"
     yield win
     win.close()
@@ -81,52 +72,9 @@ def window(space: Path, qapp: QApplication) -> Iterator[MainWindow]:
     assert not win.loader.busy(), "thumbnail loads outlived the window"
 
 
-def _wait(app: QApplication, condition: Any, timeout: float) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        app.processEvents()
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
-
-
-def _search(qtbot: Any, window: MainWindow, text: str) -> list[str]:
-    window.search.edit.clear()
-    window.search.clear_images(notify=False)
-    with qtbot.waitSignal(window.results_shown, timeout=60_000):
-        qtbot.keyClicks(window.search.edit, text)
-    return window.model.paths()
-
-
-def _settled(window: MainWindow, also: Callable[[LibraryStatus], bool]) -> bool:
-    """The window's last status says nothing is pending and `also` holds."""
-    status = window.status
-    return status is not None and status.photos.pending == 0 and also(status)
-
-
-def _names(paths: list[str]) -> list[str]:
-    return [Path(p).name for p in paths]
-
-
-def _drop(window: MainWindow, mime: QMimeData) -> QDropEvent:
-    """What a drag from another application delivers to the grid: enter, move, drop."""
-    viewport = window.grid.viewport()
-    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    for kind in (QDragEnterEvent, QDragMoveEvent):
-        moving = kind(QPoint(20, 20), Qt.DropAction.CopyAction, mime, buttons, keys)
-        QApplication.sendEvent(viewport, moving)
-        assert moving.isAccepted(), kind.__name__
-    event = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, buttons, keys)
-    QApplication.sendEvent(viewport, event)
-    return event
-
-
 def test_typing_puts_red_circles_first_including_rotated_and_heic(qtbot: Any, window: MainWindow) -> None:
-    names = _names(_search(qtbot, window, "a red circle"))
-    assert {"red 1.jpg", "red-rotated.jpg", "red-heic.heic", "red 2.jpg"} == set(names[:4])
+    found = names(search_as_typed(qtbot, window, "a red circle"))
+    assert {"red 1.jpg", "red-rotated.jpg", "red-heic.heic", "red 2.jpg"} == set(found[:4])
     assert window.grid.isVisible() and window.pages.currentWidget() is window.grid
 
 
@@ -135,10 +83,10 @@ def test_newest_query_wins_and_negative_terms_work(qtbot: Any, window: MainWindo
     for text in ("a blue square", "a green triangle", "a yellow square -green"):
         window.search.edit.setText(text)
         window.search._now()  # each a search of its own, sent before the previous is answered
-    assert window._last_query is not None and window._last_query[0] == "a yellow square -green"
+    assert window.session.query is not None and window.session.query.text == "a yellow square -green"
     qtbot.waitUntil(lambda: len(window.model.results) > 0 and "other-" in window.model.path(0), timeout=60_000)
     qtbot.wait(500)  # stale answers, if any arrived late, must not replace the newest
-    assert _names(window.model.paths())[0] == "other-4.jpg"  # the yellow square
+    assert names(window.model.paths())[0] == "other-4.jpg"  # the yellow square
 
 
 def test_the_results_model_passes_qt_model_tester(qtmodeltester: Any, window: MainWindow) -> None:
@@ -156,7 +104,7 @@ def test_dropping_a_photo_finds_it_first(qtbot: Any, window: MainWindow, space: 
     window.search.edit.clear()
     window.search.clear_images(notify=False)
     with qtbot.waitSignal(window.results_shown, timeout=60_000):
-        event = _drop(window, mime)
+        event = drop_on(window, mime)
     assert event.isAccepted() and event.dropAction() == Qt.DropAction.CopyAction
     assert window.search.images() == (str(dropped),)
     assert window.model.path(0) == str(dropped)
@@ -169,7 +117,7 @@ def test_image_data_and_a_web_address_become_similar_searches(qtbot: Any, window
     mime = QMimeData()
     mime.setImageData(QImage(str(space / "photos" / "red 1.jpg")))
     with qtbot.waitSignal(window.results_shown, timeout=60_000):
-        _drop(window, mime)
+        drop_on(window, mime)
     assert "red" in Path(window.model.path(0)).name
     saved = window.search.images()[0]
     assert saved.startswith(str(window.stash.folder))
@@ -186,7 +134,7 @@ def test_image_data_and_a_web_address_become_similar_searches(qtbot: Any, window
         mime = QMimeData()
         mime.setUrls([QUrl(f"http://127.0.0.1:{server.server_address[1]}/blue.jpg")])
         with qtbot.waitSignal(window.results_shown, timeout=60_000):
-            _drop(window, mime)
+            drop_on(window, mime)
         assert Path(window.model.path(0)).name == "other-0.jpg"
     finally:
         server.shutdown()
@@ -195,7 +143,7 @@ def test_image_data_and_a_web_address_become_similar_searches(qtbot: Any, window
 
 
 def test_dragging_results_out_gives_percent_encoded_file_urls(qtbot: Any, window: MainWindow) -> None:
-    _search(qtbot, window, "a red circle")
+    search_as_typed(qtbot, window, "a red circle")
     rows = [r for r in range(window.model.rowCount()) if "été" in window.model.path(r) or " " in Path(window.model.path(r)).name]
     mime = window.model.mimeData([window.model.index(r) for r in rows])
     urls = bytes(mime.data("text/uri-list").data()).decode("ascii")
@@ -205,7 +153,7 @@ def test_dragging_results_out_gives_percent_encoded_file_urls(qtbot: Any, window
 
 
 def test_the_thumbnail_of_an_exif_6_layout_shows_red_on_top(qtbot: Any, window: MainWindow) -> None:
-    _search(qtbot, window, "red above blue")
+    search_as_typed(qtbot, window, "red above blue")
     row = next(r for r in range(window.model.rowCount()) if window.model.path(r).endswith("layout-exif6.jpg"))
     photo = window.model.data(window.model.index(row), Qt.ItemDataRole.UserRole + 2)
     qtbot.waitUntil(lambda: window.loader.pixmap(photo) is not None, timeout=20_000)
@@ -230,7 +178,7 @@ def test_a_named_pipe_in_place_of_a_picture_never_blocks_a_reader(tmp_path: Path
     from photosearch.gui.thumbnails import read_scaled
 
     os.mkfifo(tmp_path / "12.jpg")
-    real = _write(tmp_path / "real.jpg", RED_CIRCLE, seed=3)
+    real = write_photo(tmp_path / "real.jpg", RED_CIRCLE, seed=3)
     answers: list[object] = []
     reader = threading.Thread(target=lambda: answers.append(read_scaled(str(tmp_path / "12.jpg"), QSize(64, 64))), daemon=True)
     reader.start()
@@ -242,22 +190,22 @@ def test_a_named_pipe_in_place_of_a_picture_never_blocks_a_reader(tmp_path: Path
 
 def test_dropping_a_folder_adds_it_and_its_photos_appear(qtbot: Any, window: MainWindow, space: Path) -> None:
     extra = space / "more"
-    _write(extra / "new-red.jpg", RED_CIRCLE, seed=42)
+    write_photo(extra / "new-red.jpg", RED_CIRCLE, seed=42)
     assert window.status is not None
     before = window.status.photos.indexed  # the new photo counts only once it is indexed
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(extra))])
-    event = _drop(window, mime)
+    event = drop_on(window, mime)
     assert event.isAccepted()
     qtbot.waitUntil(
         lambda: window.status is not None and any(f.path == str(extra) for f in window.status.folders), timeout=60_000
     )
-    qtbot.waitUntil(lambda: _settled(window, lambda s: s.photos.indexed > before), timeout=60_000)
-    assert "new-red.jpg" in _names(_search(qtbot, window, "a red circle")[:6])
+    qtbot.waitUntil(lambda: settled(window, lambda s: s.photos.indexed > before), timeout=60_000)
+    assert "new-red.jpg" in names(search_as_typed(qtbot, window, "a red circle")[:6])
 
 
 def test_sorting_by_date_and_the_preview(qtbot: Any, window: MainWindow) -> None:
-    _search(qtbot, window, "a red circle")
+    search_as_typed(qtbot, window, "a red circle")
     window.sort.setCurrentIndex(1)  # newest first
     taken = [window.model.hit(r).taken or 0.0 for r in range(window.model.rowCount())]
     assert taken == sorted(taken, reverse=True)
@@ -274,19 +222,19 @@ def test_sorting_by_date_and_the_preview(qtbot: Any, window: MainWindow) -> None
 
 def test_excluding_a_folder_from_the_settings_takes_its_photos_out(qtbot: Any, window: MainWindow, space: Path) -> None:
     holiday = str(space / "photos" / "vacances été")
-    assert "red 2.jpg" in _names(_search(qtbot, window, "a red circle")[:5])
+    assert "red 2.jpg" in names(search_as_typed(qtbot, window, "a red circle")[:5])
     with qtbot.waitSignal(window.results_shown, timeout=60_000):
         window.set_excluded((holiday,))
     qtbot.waitUntil(lambda: window.status is not None and window.status.excluded == (holiday,), timeout=30_000)
-    assert "red 2.jpg" not in _names(window.model.paths())
+    assert "red 2.jpg" not in names(window.model.paths())
     with qtbot.waitSignal(window.results_shown, timeout=60_000):
         window.set_excluded(())
-    qtbot.waitUntil(lambda: _settled(window, lambda s: not s.excluded), timeout=60_000)
-    assert "red 2.jpg" in _names(_search(qtbot, window, "a red circle")[:5])
+    qtbot.waitUntil(lambda: settled(window, lambda s: not s.excluded), timeout=60_000)
+    assert "red 2.jpg" in names(search_as_typed(qtbot, window, "a red circle")[:5])
 
 
 def test_after_the_worker_dies_the_current_query_is_sent_again(qtbot: Any, window: MainWindow) -> None:
-    _search(qtbot, window, "a red circle")
+    search_as_typed(qtbot, window, "a red circle")
     assert window.bridge.client is not None
     old = window.bridge.client.pid
     with qtbot.waitSignal(window.results_shown, timeout=120_000):
@@ -313,7 +261,7 @@ def test_the_inference_setting_restarts_the_worker_and_a_first_export_says_so(
         with qtbot.waitSignal(window.bridge.ready, timeout=120_000):
             window.apply_preferences(replace(window.preferences, backend="torch"))
         qtbot.waitUntil(lambda: _backend(window) == "torch", timeout=120_000)
-        _search(qtbot, window, "a red circle")
+        search_as_typed(qtbot, window, "a red circle")
         assert "red" in Path(window.model.path(0)).name
     finally:
         window.bridge.notice.disconnect(notices.append)
@@ -335,7 +283,7 @@ def test_a_first_run_asks_for_a_folder_or_the_demo(qtbot: Any, tmp_path: Path) -
         qtbot.waitUntil(lambda: first.status is not None, timeout=120_000)
         assert first.pages.currentWidget() is first.empty
         assert first.empty.add_button.isVisible() and first.empty.demo_button.isVisible()
-        first.cell.setValue(200)
+        first.filters.cell.setValue(200)
     finally:
         first.close()
     again = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
@@ -366,12 +314,12 @@ def test_switching_the_model_reindexes_and_switching_back_costs_nothing(qtbot: A
     qtbot.waitUntil(lambda: switched("tiny-copy"), timeout=180_000)
     assert window.status is not None and window.status.worker is not None and window.status.worker.stats.embedded >= 10
     assert any("searchable" in text and "tiny-copy" in text for text in seen)
-    assert "red" in _names(_search(qtbot, window, "a red circle"))[0]
+    assert "red" in names(search_as_typed(qtbot, window, "a red circle"))[0]
 
     window.apply_preferences(replace(window.preferences, model=""))  # back to the library's first model
     qtbot.waitUntil(lambda: switched("tiny-shapes"), timeout=180_000)
     assert window.status.worker.stats.embedded == 0  # its vectors were still in the catalog
-    assert "red" in _names(_search(qtbot, window, "a red circle"))[0]
+    assert "red" in names(search_as_typed(qtbot, window, "a red circle"))[0]
 
 
 def test_a_model_without_weights_offers_download_and_import_and_says_when_offline(
@@ -379,7 +327,7 @@ def test_a_model_without_weights_offers_download_and_import_and_says_when_offlin
 ) -> None:
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there: offline
     monkeypatch.setenv("PHOTOSEARCH_MODEL_CACHE", str(tmp_path / "cache"))
-    _write(tmp_path / "photos" / "red.jpg", RED_CIRCLE)
+    write_photo(tmp_path / "photos" / "red.jpg", RED_CIRCLE)
     with Library(tmp_path / "library", model="ViT-B-32") as library:
         library.add_folder(tmp_path / "photos")
     store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
@@ -394,7 +342,7 @@ def test_a_model_without_weights_offers_download_and_import_and_says_when_offlin
         qtbot.waitUntil(lambda: "cannot reach the model hub" in window.empty.text.text(), timeout=60_000)
         assert "photosearch models import" in window.empty.text.text() and window.empty.import_button.isVisible()
         window.refresh_status()  # a later status (the worker says its model is unavailable) keeps the reason
-        qtbot.waitUntil(lambda: window._status_id == 0, timeout=30_000)
+        qtbot.waitUntil(lambda: not window._status_asked, timeout=30_000)
         assert "cannot reach the model hub" in window.empty.text.text()
     finally:
         window.close()
@@ -461,4 +409,5 @@ def test_words_given_after_a_photo_join_it_in_one_query(qtbot: Any, window: Main
     with qtbot.waitSignal(window.results_shown, timeout=60_000):
         window.run_query("a red circle")
     assert window.search.images() == (photo,) and window.search.text() == "a red circle"
-    assert window._last_query is not None and window._last_query[:2] == ("a red circle", (photo,))
+    query = window.session.query
+    assert query is not None and (query.text, query.images) == ("a red circle", (photo,))

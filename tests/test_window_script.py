@@ -45,7 +45,8 @@ def _check(result: subprocess.CompletedProcess[str], shot: Path) -> dict[str, ob
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert {Path(p).name for p in report["results"][:3]} == {"red-0.jpg", "red-1.jpg", "red-2.jpg"}
-    assert report["thumbnails_painted"] == 7 and report["window_shown_ms"] > 0 and report["first_results_ms"] > 0
+    assert report["thumbnails_painted"] == report["cells_visible"] > 0, report  # every cell in view, painted
+    assert report["window_shown_ms"] > 0 and report["first_results_ms"] > 0
     assert shot.stat().st_size > 10_000
     unexpected = [line for line in result.stderr.splitlines() if line.strip() and "propagateSizeHints" not in line]
     assert not unexpected, unexpected

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Any
 from photosearch.errors import UsageError, UserError
 from photosearch.logs import log_unexpected, setup_logging
 from photosearch.privacy import keep_new_files_private
-from photosearch.records import INFERENCE_BACKENDS, SearchCalibration, SearchFilter, SearchHit, printable, unreadable_note
+from photosearch.records import (
+    INFERENCE_BACKENDS,
+    FolderState,
+    SearchCalibration,
+    SearchFilter,
+    SearchHit,
+    printable,
+    unreadable_note,
+)
 
 from . import options
 from .text import ProgressBar
@@ -274,7 +282,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         counts = folder.photos
         print(
             f"  {printable(folder.path)}  ({counts.indexed} indexed, {counts.skipped} skipped, {counts.pending} pending)"
-            + ("  [offline]" if folder.state == "offline" else "")
+            + ("  [offline]" if folder.state is FolderState.OFFLINE else "")
         )
     if status.excluded:
         print("excluded: " + ", ".join(printable(p) for p in status.excluded))

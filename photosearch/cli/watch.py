@@ -11,10 +11,16 @@ from pathlib import Path
 from typing import TextIO
 
 from photosearch.durations import duration_text
-from photosearch.records import Progress, printable
+from photosearch.records import Progress, WorkerState, printable
 from photosearch.worker import protocol as p
 from photosearch.worker.client import WorkerClient, WorkerError
 from photosearch.worker.protocol import WorkerSettings
+
+WATCH_TEXT = {
+    WorkerState.IDLE: "up to date; watching for changes",
+    WorkerState.SCANNING: "scanning folders…",
+    WorkerState.DISK_FULL: "disk full: indexing paused (searching still works)",
+}
 
 
 class StatusLine:
@@ -23,7 +29,7 @@ class StatusLine:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tty = stream.isatty()
-        self.state = "starting"
+        self.state = WorkerState.STARTING
         self.progress: Progress | None = None
         self._lock = threading.Lock()
         self._last_plain = 0.0
@@ -32,7 +38,7 @@ class StatusLine:
     def on_event(self, event: p.Event) -> None:
         if isinstance(event, p.StateChanged):
             self.state = event.state
-            if event.state != "indexing":
+            if event.state is not WorkerState.INDEXING:
                 self.progress = None
             self.render(force=True)
         elif isinstance(event, p.IndexingProgress):
@@ -51,14 +57,10 @@ class StatusLine:
 
     def text(self) -> str:
         progress = self.progress
-        if self.state == "indexing" and progress is not None:
+        if self.state is WorkerState.INDEXING and progress is not None:
             eta = f", about {duration_text(progress.eta_s)} left" if progress.eta_s is not None else ""
             return f"indexing {progress.done}/{progress.total} photos, {progress.rate:.1f}/s{eta}"
-        return {
-            "idle": "up to date; watching for changes",
-            "scanning": "scanning folders…",
-            "disk full": "disk full: indexing paused (searching still works)",
-        }.get(self.state, self.state)
+        return WATCH_TEXT.get(self.state, str(self.state))
 
     def render(self, force: bool = False) -> None:
         text = self.text()

@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from photosearch.errors import UserError
-from photosearch.records import HitRow
+from photosearch.records import FolderState, HitRow
 
 from .catalog_schema import SCHEMA_VERSION, migrate
 from .path_text import from_db, to_db
@@ -64,7 +64,7 @@ def damage_message(path: Path, exc: BaseException | str) -> str:
 class Folder:
     id: int
     path: str
-    state: str
+    state: FolderState
 
 
 @dataclass(frozen=True)
@@ -309,13 +309,15 @@ class Catalog:
     # -- folders --------------------------------------------------------------------------
 
     def folders(self) -> list[Folder]:
-        return [Folder(i, from_db(p), s) for i, p, s in self._query("SELECT id, path, state FROM folders ORDER BY path")]
+        return [
+            Folder(i, from_db(p), FolderState(s)) for i, p, s in self._query("SELECT id, path, state FROM folders ORDER BY path")
+        ]
 
     def add_folder(self, path: str) -> Folder:
         with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO folders(path, added_at) VALUES(?, ?)", (to_db(path), time.time()))
             row = db.execute("SELECT id, state FROM folders WHERE path=?", (to_db(path),)).fetchone()
-        return Folder(row[0], path, row[1])
+        return Folder(row[0], path, FolderState(row[1]))
 
     def remove_folder(self, folder_id: int) -> int:
         """Forget a folder and everything indexed in it; returns the number of photos removed."""
@@ -336,7 +338,7 @@ class Catalog:
             counts.setdefault(int(folder_id), {})[str(status)] = int(count)
         return counts
 
-    def set_folder_state(self, folder_id: int, state: str) -> None:
+    def set_folder_state(self, folder_id: int, state: FolderState) -> None:
         with self.transaction() as db:
             db.execute("UPDATE folders SET state=?, scanned_at=? WHERE id=?", (state, time.time(), folder_id))
 

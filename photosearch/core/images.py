@@ -25,6 +25,8 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from photosearch.records import PHOTO_SUFFIXES
+
 from .memory_budget import SHARED_BUDGET, MemoryBudget
 from .thumbnails import encode_thumbnail
 
@@ -33,9 +35,6 @@ MAX_PIXELS = 250_000_000
 # A pixel count that is refused before decoding even for formats that can't be scaled down.
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
-PHOTO_SUFFIXES: frozenset[str] = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".hif", ".avif"}
-)
 
 # The decoders a file may reach, whatever its name says: those of these that this Pillow has
 # (HEIF: pillow-heif's, which reads AVIF too; AVIF: Pillow's own, where it is built with it).

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from photosearch.records import SyncReport
+from photosearch.records import FolderState, SyncReport
 
 from .catalog import Catalog, ChangedPhoto, Folder, MovedPhoto, NewPhoto, PhotoRow
 from .fingerprint import fingerprint
@@ -154,7 +154,7 @@ def sync_library(catalog: Catalog, folders: list[Folder] | None = None) -> SyncR
     diff = _Diff()
     for folder in folders:
         if not folder_is_online(catalog, folder):
-            catalog.set_folder_state(folder.id, "offline")
+            catalog.set_folder_state(folder.id, FolderState.OFFLINE)
             diff.offline.append(folder.path)
             continue
         unreadable: list[str] = []
@@ -163,7 +163,7 @@ def sync_library(catalog: Catalog, folders: list[Folder] | None = None) -> SyncR
     report = diff.apply(catalog)
     for folder in folders:
         if folder.path not in report.offline:
-            catalog.set_folder_state(folder.id, "online")
+            catalog.set_folder_state(folder.id, FolderState.ONLINE)
     return report
 
 
@@ -176,7 +176,7 @@ def sync_paths(catalog: Catalog, paths: Iterable[str], settle_s: float = 0.0) ->
     folder whose root is gone is marked offline (its photos are kept).
     Returns the report and the deferred paths.
     """
-    folders = [f for f in catalog.folders() if f.state == "online"]
+    folders = [f for f in catalog.folders() if f.state is FolderState.ONLINE]
     roots = frozenset(f.path for f in catalog.folders())
     excluded = catalog.excluded()
     diff = _Diff()
@@ -187,7 +187,7 @@ def sync_paths(catalog: Catalog, paths: Iterable[str], settle_s: float = 0.0) ->
         if folder is None:
             continue
         if scope == folder.path and not folder_is_online(catalog, folder):
-            catalog.set_folder_state(folder.id, "offline")
+            catalog.set_folder_state(folder.id, FolderState.OFFLINE)
             diff.offline.append(folder.path)
             continue
         unreadable: list[str] = []

@@ -96,6 +96,9 @@ def _run_window(args: argparse.Namespace) -> int:
     settings = WorkerSettings(home=str(Path(home).expanduser()) if home else None, model=args.model)
     demo_missing = bool(args.demo and not (demo_library() / "catalog.sqlite3").is_file())
     window = MainWindow(settings, store, start_worker=not demo_missing)
+    from .crash_log import install
+
+    install(window.show_notice)
     window.show()
     shown_ms = (time.perf_counter() - START) * 1000
     shown_at_ms = time.time() * 1000  # wall clock: an outside timer measures start-up from the launch
@@ -174,6 +177,7 @@ class _Script:
         report = {
             "results": window.model.paths(0, 50),
             "thumbnails_painted": painted,
+            "cells_visible": len(window.grid.visible_rows()),
             "window_shown_ms": round(self.shown_ms, 1),
             "window_shown_at_ms": round(self.shown_at_ms),
             "first_results_ms": round(self.first_results_ms or 0.0, 1),

@@ -1,9 +1,10 @@
 """The worker, seen from the GUI thread: Qt signals in, commands out, never a blocking call.
 
-The client delivers events on its reader thread; one queued signal carries each to the GUI
-thread, where it is sorted into typed signals. Commands are sent without waiting (the pipe
-write is all the GUI thread pays); answers come back as `answered`/`failed` with the request id,
-so a window can drop stale ones. Shutting down waits for the worker to save, once, at close.
+The client delivers events on its reader thread; each is handed to the GUI thread (`to_main`)
+and sorted there into typed signals. A command whose answer matters is a `request`: its
+callbacks run on the GUI thread with the answer, the failure's reason, or not at all when a
+newer search superseded it or its worker died before answering (the window asks again when a
+worker is ready). Shutting down waits for the worker to save, once, at close.
 """
 
 from __future__ import annotations
@@ -11,49 +12,54 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
+from photosearch.records import FolderChange, WorkerState
 from photosearch.worker import protocol as p
 from photosearch.worker.client import WorkerClient, WorkerError
 from photosearch.worker.protocol import WorkerSettings
+
+from .main_thread import to_main
 
 log = logging.getLogger(__name__)
 
 
 MODEL_NOTES = "photosearch.core.models"  # the logger of the worker's model notes (a name, not an import)
 
+OnResult = Callable[[Any], None]
+OnError = Callable[[str], None]
+
 
 class WorkerBridge(QObject):
-    _event = Signal(object)  # from the reader thread; queued to the GUI thread
-    _stopped = Signal()  # the worker being stopped has exited (from its stopping thread)
-
     ready = Signal(object)  # p.Ready
-    answered = Signal(int, object)  # request id, Reply.value or Results
-    failed = Signal(int, str)  # request id, one line for the user
     progress = Signal(object)  # Progress
-    state = Signal(str)
-    folders_changed = Signal(str, str, str)  # path, state, note
+    state = Signal(object)  # WorkerState
+    folders_changed = Signal(str, object, str)  # path, FolderChange, note
     notice = Signal(str)  # something to show in the status bar (never a modal box)
     exited = Signal(object)  # p.WorkerExited
     download = Signal(object)  # DownloadProgress
+    library_changed = Signal()  # photos came, went or changed (indexing progress counts too)
 
     def __init__(self, settings: WorkerSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.client: WorkerClient | None = None
         self.ready_event: p.Ready | None = None
-        self._event.connect(self._dispatch)
-        self._stopped.connect(self._after_stop)
+        self.paused = False  # indexing paused by the user: applied to every worker, new ones too
         self._stopping: threading.Thread | None = None
         self._then: Callable[[], None] | None = None
+        self._waiting: dict[int, tuple[OnResult, OnError | None]] = {}
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         """Spawn the worker and return at once; `ready` says when it answers."""
-        self.client = WorkerClient(self.settings, on_event=self._event.emit)
-        self.client.start(timeout=None)
+        client = WorkerClient(self.settings, on_event=lambda event: to_main(lambda: self._dispatch(client, event)))
+        client.remember_pause(self.paused)  # a new worker starts paused when the user paused
+        self.client = client
+        client.start(timeout=None)
 
     def restart(self, settings: WorkerSettings) -> None:
         """A new worker with new settings (model, device); `ready` follows from it."""
@@ -66,11 +72,12 @@ class WorkerBridge(QObject):
         a new worker or a demo needs) on a thread of its own, which may take seconds."""
         old, self.client = self.client, None
         self.ready_event = None
+        self._waiting.clear()
 
         def stop_worker() -> None:
             if old is not None:
                 old.shutdown(timeout=30)
-            self._stopped.emit()
+            to_main(self._after_stop)
 
         self._then = then
         self._stopping = threading.Thread(target=stop_worker, name="worker-stop", daemon=True)
@@ -83,6 +90,7 @@ class WorkerBridge(QObject):
 
     def shutdown(self) -> None:
         self._then = None
+        self._waiting.clear()
         if self._stopping is not None:
             self._stopping.join()
             self._stopping = None
@@ -97,7 +105,7 @@ class WorkerBridge(QObject):
     # -- commands -------------------------------------------------------------------------
 
     def send(self, command: p.Command) -> int:
-        """Send without waiting; returns the request id (0 when no worker runs: `failed` follows)."""
+        """Send without waiting for an answer; returns the request id (0: no worker runs)."""
         client = self.client
         if client is None:
             return 0
@@ -108,25 +116,41 @@ class WorkerBridge(QObject):
             return 0
         return request_id
 
+    def request(self, command: p.Command, on_result: OnResult, on_error: OnError | None = None) -> bool:
+        """Send; `on_result(answer)` or `on_error(reason)` runs on the GUI thread when the
+        worker answers (neither for a superseded search, nor when the worker dies first).
+        Without `on_error`, a failure is shown as a notice. False when no worker could take it."""
+        request_id = self.send(command)
+        if request_id:
+            self._waiting[request_id] = (on_result, on_error)
+        return bool(request_id)
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause or resume indexing, for this worker and any that replaces it."""
+        self.paused = paused
+        if self.client is not None:
+            self.client.remember_pause(paused)
+        self.send(p.Pause() if paused else p.Resume())
+
     # -- events (GUI thread) --------------------------------------------------------------
 
-    @Slot(object)
-    def _dispatch(self, event: p.Event) -> None:
+    def _dispatch(self, client: WorkerClient, event: p.Event) -> None:
+        if client is not self.client:
+            return  # from a worker this window has let go of
         if isinstance(event, p.Ready):
             self.ready_event = event
             self.ready.emit(event)
-        elif isinstance(event, p.Results):
-            self.answered.emit(event.request_id, event)
-        elif isinstance(event, p.Reply):
-            self.answered.emit(event.request_id, event.value)
-        elif isinstance(event, p.Failed):
-            self.failed.emit(event.request_id, event.message)
+        elif isinstance(event, p.Results | p.Reply | p.Failed | p.Superseded):
+            self._answer(event)
         elif isinstance(event, p.IndexingProgress):
             self.progress.emit(event.progress)
+            self.library_changed.emit()
+        elif isinstance(event, p.LibraryChanged):
+            self.library_changed.emit()
         elif isinstance(event, p.StateChanged):
-            self.state.emit(event.state)
+            self.state.emit(WorkerState(event.state))
         elif isinstance(event, p.FolderChanged):
-            self.folders_changed.emit(event.path, event.state, event.note)
+            self.folders_changed.emit(event.path, FolderChange(event.state), event.note)
         elif isinstance(event, p.ModelDownload):
             self.download.emit(event.progress)
         elif isinstance(event, p.WorkerProblem):
@@ -138,4 +162,18 @@ class WorkerBridge(QObject):
                 self.notice.emit(event.message)
         elif isinstance(event, p.WorkerExited):
             self.ready_event = None
+            self._waiting.clear()  # their answers are lost with the worker: asked again when needed
             self.exited.emit(event)
+
+    def _answer(self, event: p.Results | p.Reply | p.Failed | p.Superseded) -> None:
+        callbacks = self._waiting.pop(event.request_id, None)
+        if callbacks is None or isinstance(event, p.Superseded):
+            return
+        on_result, on_error = callbacks
+        if isinstance(event, p.Failed):
+            if on_error is not None:
+                on_error(event.message)
+            else:
+                self.notice.emit(event.message)
+        else:
+            on_result(event if isinstance(event, p.Results) else event.value)

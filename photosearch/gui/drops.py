@@ -18,18 +18,32 @@ from urllib.parse import urlparse
 
 from PySide6.QtCore import QMimeData, QObject, Signal
 
+from photosearch.records import PHOTO_SUFFIXES
+
 FETCH_TIMEOUT_S = 20.0
 FETCH_MAX_BYTES = 100 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class Dropped:
-    kind: Literal["image", "folder", "url", "data"]
-    value: str  # a local path, or the web address to fetch
+    kind: Literal["image", "folder", "url", "data", "refused"]
+    value: str  # a local path, the web address to fetch, or (refused) why it cannot be used
 
 
 def accepts(mime: QMimeData) -> bool:
     return mime.hasUrls() or mime.hasImage()
+
+
+def _photo_or_reason(path: str) -> Dropped:
+    """A dropped file, taken as a photo only if it can be one (the reason, else)."""
+    name = os.path.basename(path)
+    if os.path.splitext(path)[1].lower() not in PHOTO_SUFFIXES:
+        return Dropped("refused", f"{name} is not a photo this app can read (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC, AVIF)")
+    try:
+        empty = os.path.getsize(path) == 0
+    except OSError:
+        return Dropped("refused", f"{name} cannot be read")
+    return Dropped("refused", f"{name} is empty (0 bytes)") if empty else Dropped("image", path)
 
 
 def what_was_dropped(mime: QMimeData) -> list[Dropped]:
@@ -40,7 +54,7 @@ def what_was_dropped(mime: QMimeData) -> list[Dropped]:
             if os.path.isdir(path):
                 items.append(Dropped("folder", path))
             elif os.path.isfile(path):
-                items.append(Dropped("image", path))
+                items.append(_photo_or_reason(path))
         elif url.scheme() in ("http", "https"):
             items.append(Dropped("url", url.toString()))
     if not items and mime.hasImage():

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
@@ -84,10 +84,23 @@ class ResultsGrid(QListView):
     def set_cell(self, side: int) -> None:
         self.delegate.side = max(MIN_CELL, min(MAX_CELL, side))
         cell = QSize(self.delegate.side + 2 * MARGIN, self.delegate.side + 2 * MARGIN)
-        self.setGridSize(cell)
+        self.setGridSize(self._spread(cell))
         self.setIconSize(QSize(self.delegate.side, self.delegate.side))
         self.verticalScrollBar().setSingleStep(max(8, cell.height() // 4))
         self.scheduleDelayedItemsLayout()
+
+    def _spread(self, cell: QSize) -> QSize:
+        """The grid's cells widened to share the row's width: no unused margin on the right."""
+        width = self.viewport().width()
+        columns = max(1, width // max(1, cell.width()))
+        return QSize(max(cell.width(), width // columns), cell.height())
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        side = self.delegate.side + 2 * MARGIN
+        spread = self._spread(QSize(side, side))
+        if spread != self.gridSize():
+            self.setGridSize(spread)
 
     def visible_rows(self) -> range:
         """The rows whose cells are on screen now: arithmetic on the uniform grid, never a loop
@@ -97,10 +110,8 @@ class ResultsGrid(QListView):
             return range(0)
         cell = self.gridSize()
         viewport = self.viewport().rect()
-        first = self.indexAt(viewport.topLeft() + QPoint(MARGIN + 1, MARGIN + 1))
         columns = max(1, viewport.width() // max(1, cell.width()))
-        start = first.row() if first.isValid() else 0
-        start -= start % columns
+        start = self.verticalScrollBar().value() // max(1, cell.height()) * columns  # the grid scrolls by pixels
         lines = viewport.height() // max(1, cell.height()) + 2
         return range(start, min(model.rowCount(), start + columns * lines))
 
@@ -118,6 +129,14 @@ class ResultsGrid(QListView):
             return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and index.isValid():
             self.activated_photo.emit(index.row())
+            return
+        model = self.model()
+        plain = not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if event.key() in (Qt.Key.Key_Home, Qt.Key.Key_End) and plain and model is not None and model.rowCount():
+            # as in a file manager: the first or last photo (of those loaded), chosen and in view
+            row = 0 if event.key() == Qt.Key.Key_Home else model.rowCount() - 1
+            self.setCurrentIndex(model.index(row, 0))
+            self.scrollTo(model.index(row, 0))
             return
         super().keyPressEvent(event)
 

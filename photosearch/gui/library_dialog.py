@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -58,6 +59,10 @@ class LibraryDialog(QDialog):
         self.remove_button = QPushButton("&Remove folder", self)
         self.remove_button.setToolTip("Forget the folder and its photos (the files are never touched)")
         self.remove_button.clicked.connect(self._remove)
+        self.remove_button.setEnabled(False)  # until a folder is chosen
+        self.folders.itemSelectionChanged.connect(
+            lambda: self.remove_button.setEnabled(bool(self.folders.selectionModel().selectedRows()))
+        )
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)
         buttons.addStretch(1)
@@ -72,7 +77,8 @@ class LibraryDialog(QDialog):
         text = f"{photos.indexed} photos searchable with {status.model}; {photos.pending} waiting, {photos.skipped} skipped"
         worker = status.worker
         if worker is not None and worker.inference_backend:
-            text += f"\nInference: {worker.inference_backend}, {worker.inference_threads} threads"
+            threads = f"{worker.inference_threads} thread{'s' if worker.inference_threads != 1 else ''}"
+            text += f"\nInference: {worker.inference_backend}, {threads}"
             if worker.backend_note:
                 text += f" ({worker.backend_note})"
         self.summary.setText(text)
@@ -95,7 +101,21 @@ class LibraryDialog(QDialog):
             self.add_folder.emit(folder)
 
     def _remove(self) -> None:
-        row = self.folders.currentRow()
-        item = self.folders.item(row, 0) if row >= 0 else None
-        if item is not None:
-            self.remove_folder.emit(item.text())
+        """Remove the chosen folder, and only after the user confirms, naming what goes."""
+        rows = self.folders.selectionModel().selectedRows()
+        if not rows:
+            return
+        row = rows[0].row()
+        path, indexed = (item.text() if (item := self.folders.item(row, column)) else "" for column in (0, 1))
+        confirm = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove folder",
+            f"Remove {path} from the library?\n\nIts {indexed} photos leave the search; the files themselves are not touched.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        remove = confirm.addButton("Remove", QMessageBox.ButtonRole.DestructiveRole)
+        confirm.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        confirm.exec()
+        if confirm.clickedButton() is remove:
+            self.remove_folder.emit(path)

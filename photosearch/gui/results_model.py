@@ -63,6 +63,13 @@ class ResultsModel(QStringListModel):
         self._row_of_id = {ids[i]: row for row, i in enumerate(self.order)}
         self.setStringList([paths[i] for i in self.order])  # one reset; the rows live in C++
 
+    def row_of(self, photo_id: int) -> int | None:
+        """The grid row of a photo, if it is among the results."""
+        return self._row_of_id.get(photo_id)
+
+    def photo_id(self, row: int) -> int:
+        return int(self.results.ids[self.order[row]])
+
     def hit(self, row: int) -> SearchHit:
         return self.results[self.order[row]]
 

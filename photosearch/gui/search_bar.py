@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
 
 from .thumbnails import read_scaled
@@ -36,6 +36,7 @@ class ImageChip(QToolButton):
 
 class SearchBar(QWidget):
     query_changed = Signal()
+    to_results = Signal()  # Down (or Enter twice) in the field: the user goes on to the results
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,6 +57,14 @@ class SearchBar(QWidget):
         self._timer.timeout.connect(self.query_changed)
         self.edit.textChanged.connect(lambda _: self._timer.start())
         self.edit.returnPressed.connect(self._now)
+        self.edit.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        pressed = watched is self.edit and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+        if pressed and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown):  # type: ignore[attr-defined]
+            self.to_results.emit()
+            return True
+        return super().eventFilter(watched, event)
 
     def text(self) -> str:
         return self.edit.text().strip()

@@ -49,14 +49,14 @@ class Preferences:
         except (TypeError, ValueError):
             cell = DEFAULT_CELL
         return cls(
-            model=text("worker/model", ""),
+            model="",  # each library keeps its own model (its catalog records it): never one for all
             device=text("worker/device", "auto") if text("worker/device", "auto") in DEVICES else "auto",
             backend=text("worker/backend", "auto") if text("worker/backend", "auto") in INFERENCE_BACKENDS else "auto",
             cell=max(MIN_CELL, min(MAX_CELL, cell)),
         )
 
     def save(self, store: QSettings) -> None:
-        store.setValue("worker/model", self.model)
+        store.remove("worker/model")  # a global choice from an older release would stick to every library
         store.setValue("worker/device", self.device)
         store.setValue("worker/backend", self.backend)
         store.setValue("grid/cell", self.cell)

@@ -1,9 +1,12 @@
-"""The main window: search as you type over the worker, a thumbnail grid, drops, and the library.
+"""The main window: an assembly of rooms, each with one job.
 
-Every exchange with the worker is a request id and a later signal, so the GUI thread never
-waits: the newest search wins (older answers and "superseded" failures are dropped without a
-word), and after the worker restarts the current query is sent again. Worker problems appear in
-the status bar, never as a modal box.
+- `session.SearchSession` owns what the grid shows and why (the query, paging, the newest search
+  winning, failures, a model that cannot search); this window renders it and sends its asks;
+- `bridge.WorkerBridge` carries commands to the worker and answers back (never blocking);
+- `filters_bar`, `status_area`, `search_bar`, `grid`, `empty_state`: what the user sees;
+- `library_actions.CommandRunner`: imports and the demo, as child processes.
+
+Worker problems appear in the status bar, never as a modal box; no message can widen the window.
 """
 
 from __future__ import annotations
@@ -11,11 +14,10 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QProcess, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -27,15 +29,13 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
-    QComboBox,
+    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMenu,
-    QProgressBar,
-    QSlider,
+    QMessageBox,
     QStackedWidget,
     QStyle,
     QToolButton,
@@ -43,43 +43,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from photosearch.durations import duration_text
 from photosearch.places import demo_folder, demo_library
-from photosearch.records import EVERYWHERE, LibraryStatus, Progress, SearchFilter, SearchResults, thumbnail_file
+from photosearch.records import FolderChange, LibraryStatus, Progress, SearchFilter, WorkerState, thumbnail_file
 from photosearch.worker import protocol as p
 from photosearch.worker.protocol import WorkerSettings
 
 from . import desktop, drops
 from .about import RESOURCES, AboutDialog
 from .empty_state import EmptyState
-from .grid import MAX_CELL, MIN_CELL, ResultsGrid
+from .filters_bar import FiltersBar
+from .grid import ResultsGrid
+from .library_actions import CommandRunner, self_command
 from .library_dialog import LibraryDialog
 from .preview import PreviewDialog
 from .results_model import SORTS, ResultsModel
 from .search_bar import SearchBar
+from .session import Ask, Query, SearchSession, View
 from .settings import Preferences, SettingsDialog
+from .status_area import StatusArea
 from .thumbnails import ThumbnailLoader
 
 log = logging.getLogger(__name__)
 
-FIRST_PAGE = 1000  # results asked for as the user types
-MORE_FACTOR = 4  # scrolling near the end asks for this many times more…
-MAX_RESULTS = 100_000  # …up to this many
+__all__ = ["MainWindow", "app_icon", "self_command"]
+
 STATUS_EVERY_MS = 2000
-NOTICE_MS = 15_000
 SEARCHING_NOTE_MS = 300  # a search slower than this says "Searching…"
-
-
-def self_command(*args: str) -> tuple[str, list[str]]:
-    """How to run this program's command line (a frozen app is its own executable)."""
-    import sys
-
-    if getattr(sys, "frozen", False):
-        return sys.executable, list(args)
-    return sys.executable, ["-m", "photosearch", *args]
-
-
-STATE_TEXT = {"disk full": "Disk full: indexing paused"}  # worker states that need more than a word
+LIVE_RESULTS_MS = 1000  # the library changed: the shown query is answered again after this calm
+OPEN_WITHOUT_ASKING = 5  # photos opened at once before the window asks
 
 
 class MainWindow(QMainWindow):
@@ -100,28 +91,19 @@ class MainWindow(QMainWindow):
         self.loader = ThumbnailLoader(self)
         self.model = ResultsModel(self.loader, self)
         self.stash = drops.DropStash(self)
+        self.commands = CommandRunner(self)
+        self.session = SearchSession()
         self.status: LibraryStatus | None = None
-        self._search_id = 0
-        self._status_id = 0
-        self._download_id = 0
-        self._excluded_id = 0
-        self._answered_once = False
+        self._status_asked = False
+        self._downloading = False
         self._model_message = ""  # why the last download failed, shown on the missing-model page
-        self._k = FIRST_PAGE
-        self._asked_more = False
+        self._chosen_model: str | None = None  # a model the user just chose, until it proves itself
         self._search_started = 0.0
-        self._last_query: tuple[str, tuple[str, ...], SearchFilter] | None = None
         self._missing: set[int] = set()
         self._closing = False
-        self._process: QProcess | None = None
-        self._after_command: Callable[[], None] | None = None
         self._build()
         self._connect()
-        geometry = store.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1100, 760)
+        self._restore_geometry()
         if start_worker:
             self.bridge.start()
 
@@ -136,42 +118,13 @@ class MainWindow(QMainWindow):
         top.addWidget(self.search, 1)
         self.library_button = self._tool_button("Library folders and skipped files", QStyle.StandardPixmap.SP_DirIcon)
         self.settings_button = self._tool_button("Settings", QStyle.StandardPixmap.SP_FileDialogDetailedView)
+        self.settings_button.setIcon(QIcon.fromTheme("preferences-system", self.settings_button.icon()))
         self.about_button = self._tool_button("About photosearch, licences (F1)", QStyle.StandardPixmap.SP_MessageBoxInformation)
-        top.addWidget(self.library_button)
-        top.addWidget(self.settings_button)
-        top.addWidget(self.about_button)
+        for button in (self.library_button, self.settings_button, self.about_button):
+            top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(top)
-
-        filters = QHBoxLayout()
-        self.sort = QComboBox(central)
-        self.sort.addItems([f"Sort: {s}" for s in SORTS])
-        self.sort.setToolTip("Order of the results")
-        self.folder = QComboBox(central)
-        self.folder.addItem("All folders", "")
-        self.folder.setToolTip("Only photos in this folder")
-        self.after = QLineEdit(central)
-        self.after.setPlaceholderText("from (YYYY-MM-DD)")
-        self.after.setToolTip("Only photos taken in or after this year, month or day")
-        self.before = QLineEdit(central)
-        self.before.setPlaceholderText("to (YYYY-MM-DD)")
-        self.before.setToolTip("Only photos taken in or before this year, month or day")
-        for edit in (self.after, self.before):
-            edit.setMaximumWidth(140)
-        self.cell = QSlider(Qt.Orientation.Horizontal, central)
-        self.cell.setRange(MIN_CELL, MAX_CELL)
-        self.cell.setValue(self.preferences.cell)
-        self.cell.setMaximumWidth(160)
-        self.cell.setToolTip("Thumbnail size")
-        self.cell.setAccessibleName("thumbnail size")
-        self.header = QLabel("", central)
-        filters.addWidget(self.sort)
-        filters.addWidget(self.folder)
-        filters.addWidget(self.after)
-        filters.addWidget(self.before)
-        filters.addWidget(self.header, 1)
-        filters.addWidget(QLabel("Size", central))
-        filters.addWidget(self.cell)
-        layout.addLayout(filters)
+        self.filters = FiltersBar(self.preferences.cell, central)
+        layout.addWidget(self.filters)
 
         self.pages = QStackedWidget(central)
         self.empty = EmptyState(self.pages)
@@ -184,44 +137,37 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.grid)
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
+        self.status_area = StatusArea(self.statusBar())
 
-        bar = self.statusBar()
-        self.state_label = QLabel("Starting the worker…", self)
-        self.progress = QProgressBar(self)
-        self.progress.setMaximumWidth(220)
-        self.progress.setVisible(False)
-        self.pause_button = self._tool_button("Pause indexing", QStyle.StandardPixmap.SP_MediaPause)
-        self.pause_button.setCheckable(True)
-        self.notice = QLabel("", self)
-        bar.addWidget(self.state_label)
-        bar.addWidget(self.progress)
-        bar.addWidget(self.pause_button)
-        bar.addWidget(self.notice, 1)
-        self._notice_timer = QTimer(self)
-        self._notice_timer.setSingleShot(True)
-        self._notice_timer.timeout.connect(lambda: self.notice.setText(""))
-        self._slow_search = QTimer(self)
-        self._slow_search.setSingleShot(True)
-        self._slow_search.setInterval(SEARCHING_NOTE_MS)
-        self._slow_search.timeout.connect(self._still_searching)
-        self._status_timer = QTimer(self)
-        self._status_timer.setInterval(STATUS_EVERY_MS)
-        self._status_timer.timeout.connect(self._poll_status)
-
+        self._slow_search = self._timer(SEARCHING_NOTE_MS, self._still_searching)
+        self._status_timer = self._timer(STATUS_EVERY_MS, self._poll_status, single=False)
+        self._live = self._timer(LIVE_RESULTS_MS, self._answer_again)
         self.preview = PreviewDialog(self._step_preview, self)
         self.library_dialog = LibraryDialog(self)
-
-        find = QAction("Find", self)
-        find.setShortcut(QKeySequence.StandardKey.Find)
-        find.triggered.connect(self._focus_search)
-        self.addAction(find)
-        about = QAction("About photosearch", self)
-        about.setShortcut(QKeySequence.StandardKey.HelpContents)
+        self._action("Find", QKeySequence.StandardKey.Find, self._focus_search)
+        about = self._action("About photosearch", QKeySequence.StandardKey.HelpContents, self.show_about)
         about.setMenuRole(QAction.MenuRole.AboutRole)
-        about.triggered.connect(self.show_about)
-        self.addAction(about)
+        quit_action = self._action("Quit", QKeySequence.StandardKey.Quit, self.close)
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.about_dialog: AboutDialog | None = None
         self._update_ratio()
+
+    def _timer(self, ms: int, slot: Any, single: bool = True) -> QTimer:
+        timer = QTimer(self)
+        timer.setSingleShot(single)
+        timer.setInterval(ms)
+        timer.timeout.connect(slot)
+        return timer
+
+    def _action(self, text: str, keys: QKeySequence.StandardKey, slot: Any) -> QAction:
+        action = QAction(text, self)
+        bindings = QKeySequence.keyBindings(keys)
+        if not bindings and keys == QKeySequence.StandardKey.Quit:
+            bindings = [QKeySequence("Ctrl+Q")]  # a desktop without a theme binds no quit keys
+        action.setShortcuts(bindings)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
 
     def _tool_button(self, tip: str, icon: QStyle.StandardPixmap) -> QToolButton:
         button = QToolButton(self)
@@ -230,35 +176,41 @@ class MainWindow(QMainWindow):
         button.setAccessibleName(tip)
         return button
 
+    def _restore_geometry(self) -> None:
+        geometry = self.store.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1100, 760)
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is not None and (self.width() > screen.width() or self.height() > screen.height()):
+            self.resize(min(self.width(), screen.width()), min(self.height(), screen.height()))
+
     def _connect(self) -> None:
         bridge = self.bridge
         bridge.ready.connect(self._on_ready)
-        bridge.answered.connect(self._on_answer)
-        bridge.failed.connect(self._on_failed)
         bridge.progress.connect(self._on_progress)
         bridge.state.connect(self._on_state)
-        bridge.folders_changed.connect(lambda *_: self.refresh_status())
+        bridge.folders_changed.connect(self._on_folder_changed)
+        bridge.library_changed.connect(self._library_changed)
         bridge.notice.connect(self.show_notice)
         bridge.exited.connect(self._on_exited)
         bridge.download.connect(self.empty.show_download)
         self.search.query_changed.connect(self._new_search)
-        self.sort.currentIndexChanged.connect(lambda i: self.model.set_sort(SORTS[i]))
-        self.folder.currentIndexChanged.connect(lambda _: self._new_search())
-        self.after.editingFinished.connect(self._new_search)
-        self.before.editingFinished.connect(self._new_search)
-        self.cell.valueChanged.connect(self._set_cell)
-        self.grid.activated_photo.connect(lambda row: desktop.open_file(self.model.path(row)))
+        self.search.to_results.connect(self.grid.setFocus)
+        self.filters.filter_changed.connect(self._new_search)
+        self.filters.sort_changed.connect(self._sort)
+        self.filters.cell_changed.connect(self._set_cell)
+        self.grid.activated_photo.connect(lambda row: self._open([row]))
         self.grid.preview_requested.connect(self._show_preview)
         self.grid.customContextMenuRequested.connect(self._context_menu)
         self.grid.near_end.connect(self._more)
         self.grid.verticalScrollBar().valueChanged.connect(lambda _: self.loader.forget_pending())
         self.loader.missing.connect(self._thumbnail_missing)
-        self.pause_button.toggled.connect(self._pause)
+        self.status_area.pause_toggled.connect(self.bridge.set_paused)
         self.library_button.clicked.connect(self._show_library)
         self.settings_button.clicked.connect(self._show_settings)
         self.about_button.clicked.connect(self.show_about)
         self.library_dialog.add_folder.connect(self.add_folder)
-        self.library_dialog.remove_folder.connect(lambda path: self.bridge.send(p.RemoveFolder(path=path)))
+        self.library_dialog.remove_folder.connect(self.remove_folder)
         self.empty.add_folder.connect(self._pick_folder)
         self.empty.try_demo.connect(self.open_demo)
         self.empty.download.connect(self._download)
@@ -266,183 +218,244 @@ class MainWindow(QMainWindow):
         self.empty.import_weights.connect(self._import_weights)
         self.stash.fetched.connect(self.search_similar)
         self.stash.failed.connect(self.show_notice)
+        self.commands.notice.connect(self.show_notice)
 
-    # -- the worker's answers ---------------------------------------------------------------
+    # -- what tests and scripts look at -------------------------------------------------------
+
+    @property
+    def sort(self) -> Any:
+        return self.filters.sort
+
+    @property
+    def state_label(self) -> QLabel:
+        return self.status_area.state_label
+
+    @property
+    def notice(self) -> QLabel:
+        return self.status_area.notice
+
+    def current_filter(self) -> SearchFilter:
+        return self.filters.current_filter()
+
+    # -- the worker ---------------------------------------------------------------------------
 
     def _on_ready(self, ready: p.Ready) -> None:
         self.loader.set_folder(ready.thumbnails)
-        self.state_label.setText(f"Ready · {ready.model}")
+        self.status_area.set_paused(self.bridge.paused)
+        if not self.bridge.paused:
+            self.status_area.show_state(f"Ready · {ready.model}")
         self._status_timer.start()
+        self._status_asked = False
         self.refresh_status()
-        if self._last_query is not None:  # after a restart: the current query again
-            self._send_search()
+        self._send(self.session.worker_ready())
 
     def refresh_status(self, counts_only: bool = True) -> None:
         """Ask for the library's status (`counts_only`: without the catalog check, for polling)."""
-        if self.bridge.is_ready and not self._status_id:
-            self._status_id = self.bridge.send(p.Status(counts_only=counts_only))
+        if self.bridge.is_ready and not self._status_asked:
+            self._status_asked = self.bridge.request(
+                p.Status(counts_only=counts_only), self._show_status, lambda _reason: self._status_done()
+            )
+
+    def _status_done(self) -> None:
+        self._status_asked = False
 
     def _poll_status(self) -> None:
         """Counts change while the worker indexes, or while the library dialog is watched."""
-        if self.progress.isVisible() or self.library_dialog.isVisible():
+        if self.status_area.progress.isVisible() or self.library_dialog.isVisible():
             self.refresh_status()
-
-    def _on_answer(self, request_id: int, value: Any) -> None:
-        if request_id == self._search_id and isinstance(value, p.Results):
-            self._show_results(value)
-        elif request_id == self._status_id:
-            self._status_id = 0
-            if isinstance(value, LibraryStatus):
-                self._show_status(value)
-        elif request_id == self._download_id:
-            self._download_id = 0
-            self.empty.show_message("Model downloaded", "Loading it…")
-            self.refresh_status()
-        elif request_id == self._excluded_id:
-            self._excluded_id = 0
-            self.show_notice("Excluded folders updated")
-            self.refresh_status()
-            self._new_search()  # the results change with the library
-
-    def _on_failed(self, request_id: int, message: str) -> None:
-        if request_id == self._search_id:
-            if "superseded" not in message:
-                self._slow_search.stop()
-                self.header.setText(message)
-                self.search_failed.emit(message)
-        elif request_id == self._status_id:
-            self._status_id = 0
-        elif request_id == self._download_id:
-            self._download_id = 0
-            model = self.status.model if self.status else "the model"
-            self._model_message = message  # kept on the page through later status refreshes
-            self.empty.show_missing_model(model, message)
-            self.pages.setCurrentWidget(self.empty)
-        else:
-            self.show_notice(message)
-
-    def _show_results(self, results: p.Results) -> None:
-        self._slow_search.stop()
-        self._answered_once = True
-        hits: SearchResults = results.hits
-        self.model.set_results(hits)
-        self._asked_more = False
-        elapsed = (time.perf_counter() - self._search_started) * 1000
-        count = len(hits)
-        more = "+" if count >= self._k and count < MAX_RESULTS else ""
-        self.header.setText(f"{count}{more} photos · {elapsed:.0f} ms")
-        if self.pages.currentWidget() is not self.grid and self.status is not None and self.status.folders:
-            self.pages.setCurrentWidget(self.grid)
-        self.results_shown.emit()
 
     def _show_status(self, status: LibraryStatus) -> None:
-        first = self.status is None
+        self._status_asked = False
         self.status = status
         self.library_dialog.show_status(status)
-        self._update_folders(status)
+        self.filters.show_folders([f.path for f in status.folders])
         photos = status.photos
-        searchable = f"{photos.indexed} photos searchable" + (f", {photos.pending} waiting" if photos.pending else "")
-        self.state_label.setText(f"{searchable} · {status.model}")
+        worker = status.worker
+        usable = status.model_weights == "present" and (worker is None or worker.state is not WorkerState.MODEL_UNAVAILABLE)
+        if not self.bridge.paused:
+            if usable:
+                waiting = f", {photos.pending} waiting" if photos.pending else ""
+                self.status_area.show_state(f"{photos.indexed} photos searchable{waiting} · {status.model}")
+            else:
+                self.status_area.show_state(f"Searching is not possible: the model {status.model} cannot be used")
         if not status.folders:
             self.empty.show_first_run()
             self.pages.setCurrentWidget(self.empty)
-        elif status.model_weights != "present":
-            if not self._download_id:  # while downloading, the page shows the download's progress
+        elif not usable:
+            if self._chosen_model and self._chosen_model == status.model:
+                self._fall_back_from_model(status.model)
+                return
+            if not self._downloading:  # while downloading, the page shows the download's progress
                 self.empty.show_missing_model(status.model, self._model_message)
+            self.session.unavailable(f"the model {status.model} cannot be used")
             self.pages.setCurrentWidget(self.empty)
-        elif self.pages.currentWidget() is self.empty:
-            self.pages.setCurrentWidget(self.grid)
-            if first or not self._last_query:
-                self.header.setText(f"Type to search {photos.indexed} photos, or drop a photo here")
+        else:
+            self._chosen_model = None  # it works: the choice stands (the library records it)
+            if self.pages.currentWidget() is self.empty:
+                self.pages.setCurrentWidget(self.grid)
+            self._render()
         if photos.pending == 0:
-            self.progress.setVisible(False)
-
-    def _update_folders(self, status: LibraryStatus) -> None:
-        current = self.folder.currentData()
-        paths = [f.path for f in status.folders]
-        if [self.folder.itemData(i) for i in range(1, self.folder.count())] == paths:
-            return
-        self.folder.blockSignals(True)
-        self.folder.clear()
-        self.folder.addItem("All folders", "")
-        for path in paths:
-            self.folder.addItem(os.path.basename(path) or path, path)
-        self.folder.setCurrentIndex(max(0, self.folder.findData(current)))
-        self.folder.blockSignals(False)
+            self.status_area.hide_progress()
 
     def _on_progress(self, progress: Progress) -> None:
-        if progress.total <= 0 or progress.done >= progress.total:
-            self.progress.setVisible(False)
-            return
-        self.progress.setVisible(True)
-        self.progress.setRange(0, progress.total)
-        self.progress.setValue(progress.done)
-        eta = f" · {duration_text(progress.eta_s)} left" if progress.eta_s is not None else ""
-        self.progress.setFormat(f"{progress.done}/{progress.total}")
-        self.progress.setToolTip(f"Indexing {progress.done} of {progress.total} photos at {progress.rate:.1f}/s{eta}")
-        self.state_label.setText(f"Indexing {progress.done}/{progress.total} · {progress.rate:.1f}/s{eta}")
+        self.status_area.show_progress(progress)
 
-    def _on_state(self, state: str) -> None:
-        if state in ("idle", "paused", "model unavailable", "loading model", "scanning", "disk full"):
-            if state != "idle":
-                self.state_label.setText(STATE_TEXT.get(state, state.capitalize()))
+    def _on_state(self, state: WorkerState) -> None:
+        self.status_area.show_worker_state(state)
+        if state in (WorkerState.IDLE, WorkerState.PAUSED, WorkerState.MODEL_UNAVAILABLE, WorkerState.SCANNING):
             self.refresh_status()
 
+    def _on_folder_changed(self, path: str, change: FolderChange, note: str) -> None:
+        self.refresh_status()
+        if change in (FolderChange.OFFLINE, FolderChange.ONLINE):
+            self.show_notice(f"Folder {change}: {path}" + (f" ({note})" if note else ""))
+
     def _on_exited(self, exited: p.WorkerExited) -> None:
-        self._status_id = 0
+        self._status_asked = False
         if exited.restarting:
+            log.warning("the worker stopped (%s); restarting it", exited.message)
             self.show_notice(f"{exited.message}; restarting it")
         else:
-            self.state_label.setText("The worker stopped")
+            log.error("the worker stopped for good: %s", exited.message)
+            self.status_area.show_state("The worker stopped")
             self.show_notice(exited.message)
 
     def show_notice(self, message: str) -> None:
-        self.notice.setText(message)
-        self.notice.setToolTip(message)
-        self._notice_timer.start(NOTICE_MS)
+        self.status_area.show_notice(message)
 
-    # -- searching --------------------------------------------------------------------------
-
-    def current_filter(self) -> SearchFilter:
-        folder = str(self.folder.currentData() or "")
-        after, before = self.after.text().strip() or None, self.before.text().strip() or None
-        if not (folder or after or before):
-            return EVERYWHERE
-        return SearchFilter((folder,) if folder else (), after, before)
+    # -- searching: the session decides, the window renders -------------------------------------
 
     def _new_search(self) -> None:
-        text, images = self.search.text(), self.search.images()
-        if not text and not images:
-            self._last_query = None
-            self._search_id = 0
-            self.model.set_results(SearchResults())
-            if self.status is not None:
-                self.header.setText(f"Type to search {self.status.photos.indexed} photos, or drop a photo here")
+        query = Query(self.search.text(), self.search.images(), self.current_filter())
+        if query == self.session.query and self.session.view is View.RESULTS:
+            self._send(self.session.library_changed())  # the same query again: answered afresh, in place
             return
-        self._k = FIRST_PAGE
-        self._last_query = (text, images, self.current_filter())
-        self._send_search()
+        self._send(self.session.set_query(query))
+        self._render(new_query=True)
 
-    def _send_search(self) -> None:
-        if self._last_query is None or not self.bridge.is_ready:
+    def search_for(self, query: Query, k: int | None = None) -> None:
+        """Show `query` (benchmarks ask for a given number of results at once)."""
+        ask = self.session.set_query(query)
+        if ask is not None and k is not None:
+            self.session.k = k
+            ask = replace(ask, k=k)
+        self._send(ask)
+        self._render(new_query=True)
+
+    def _send(self, ask: Ask | None) -> None:
+        if ask is None or not self.bridge.is_ready:
             return
-        text, images, where = self._last_query
         self._search_started = time.perf_counter()
-        self._search_id = self.bridge.send(p.Search(text=text, images=images, k=self._k, where=where))
-        self._slow_search.start()
+        query = ask.query
+        self.bridge.request(
+            p.Search(text=query.text, images=query.images, k=ask.k, where=query.where),
+            lambda results: self._answered(ask, results),
+            lambda reason: self._failed(ask, reason),
+        )
+        if not ask.refresh:
+            self._slow_search.start()
+
+    def _answered(self, ask: Ask, answer: p.Results) -> None:
+        if not self.session.answered(ask.ticket, answer.hits):
+            return
+        self._slow_search.stop()
+        elapsed = (time.perf_counter() - self._search_started) * 1000
+        self._render(keep_view=ask.refresh, elapsed_ms=elapsed)
+        self.results_shown.emit()
+
+    def _failed(self, ask: Ask, reason: str) -> None:
+        if not self.session.failed(ask.ticket, reason):
+            return
+        self._slow_search.stop()
+        self._render()
+        self.search_failed.emit(reason)
+
+    def _render(self, new_query: bool = False, keep_view: bool = False, elapsed_ms: float | None = None) -> None:
+        """Show what the session says the grid shows, and say why in the header."""
+        session = self.session
+        if session.results is not self.model.results:  # only new results reset the grid
+            if keep_view:
+                self._replace_results_in_place()
+            else:
+                self.model.set_results(session.results)
+        if new_query:
+            self.grid.scrollToTop()
+        view = session.view
+        count = len(session.results)
+        self._title(view, count)
+        if new_query is False and view is View.RESULTS and not keep_view and count and not self.grid.currentIndex().isValid():
+            self.grid.selectionModel().setCurrentIndex(self.model.index(0), self.grid.selectionModel().SelectionFlag.NoUpdate)
+        if view is View.RESULTS:
+            more = "+" if session.more_may_follow else ""
+            timing = f" · {elapsed_ms:.0f} ms" if elapsed_ms is not None else ""
+            self.filters.show_header(f"{count}{more} photos{timing}")
+            if self.pages.currentWidget() is not self.grid and self.status is not None and self.status.folders:
+                self.pages.setCurrentWidget(self.grid)
+        elif view is View.FAILED or view is View.UNAVAILABLE:
+            self.filters.show_header(session.reason)
+        elif view is View.NO_QUERY:
+            indexed = self.status.photos.indexed if self.status else 0
+            self.filters.show_header(f"Type to search {indexed} photos, or drop a photo here" if self.status else "")
+
+    def _title(self, view: View, count: int) -> None:
+        """The window's title names what it shows (in the task bar, and to scripts)."""
+        query = self.session.query
+        if query is None or view is View.NO_QUERY:
+            self.setWindowTitle("photosearch")
+            return
+        named = query.text.strip() or ("a photo" if len(query.images) == 1 else f"{len(query.images)} photos")
+        shown = {View.RESULTS: f"{count} photos", View.SEARCHING: "searching…"}.get(view, self.session.reason)
+        self.setWindowTitle(f"{named} · {shown} — photosearch")
+
+    def _replace_results_in_place(self) -> None:
+        """New results for the same query: the photo at the top and the selection stay put."""
+        visible = self.grid.visible_rows()
+        anchor = self.model.photo_id(visible.start) if len(visible) and visible.start < self.model.rowCount() else None
+        selected = {self.model.photo_id(r) for r in self.selected_rows() if r < self.model.rowCount()}
+        current = self.grid.currentIndex().row()
+        current_id = self.model.photo_id(current) if 0 <= current < self.model.rowCount() else None
+        self.model.set_results(self.session.results)
+        self._restore_view(anchor, selected, current_id)
+
+    def _restore_view(self, anchor: int | None, selected: set[int], current_id: int | None) -> None:
+        selection = self.grid.selectionModel()
+        for photo in selected:
+            row = self.model.row_of(photo)
+            if row is not None:
+                selection.select(self.model.index(row), selection.SelectionFlag.Select)
+        if current_id is not None and (row := self.model.row_of(current_id)) is not None:
+            selection.setCurrentIndex(self.model.index(row), selection.SelectionFlag.NoUpdate)
+        if anchor is not None and (row := self.model.row_of(anchor)) is not None:
+            self.grid.doItemsLayout()  # the new rows' places, before scrolling to one of them
+            self.grid.scrollTo(self.model.index(row), QAbstractItemView.ScrollHint.PositionAtTop)
+
+    def _library_changed(self) -> None:
+        if not self._live.isActive():  # at most once a second while photos keep coming
+            self._live.start()
+
+    def _answer_again(self) -> None:
+        """The library changed (debounced): the shown query is answered again, in place."""
+        self.refresh_status()
+        self._send(self.session.library_changed())
 
     def _still_searching(self) -> None:
         """A search that takes a while says so (the first one waits for the worker's model)."""
-        if self._search_id:
-            waiting = "" if self._answered_once else " (the first search waits for the model to load)"
-            self.header.setText(f"Searching…{waiting}")
+        if self.session.view is View.SEARCHING:
+            waiting = "" if self.session.answered_once else " (the first search waits for the model to load)"
+            self.filters.show_header(f"Searching…{waiting}")
 
     def _more(self) -> None:
-        if self._asked_more or self._last_query is None or len(self.model.results) < self._k or self._k >= MAX_RESULTS:
-            return
-        self._asked_more = True
-        self._k = min(MAX_RESULTS, self._k * MORE_FACTOR)
-        self._send_search()
+        self._send(self.session.more())
+
+    def _sort(self, index: int) -> None:
+        """Re-sorting keeps the photo that was in view (and the selection), not the pixel offset."""
+        visible = self.grid.visible_rows()
+        anchor = self.model.photo_id(visible.start) if len(visible) and visible.start < self.model.rowCount() else None
+        selected = {self.model.photo_id(r) for r in self.selected_rows()}
+        current = self.grid.currentIndex().row()
+        current_id = self.model.photo_id(current) if 0 <= current < self.model.rowCount() else None
+        self.model.set_sort(SORTS[index])
+        self._restore_view(current_id if current_id is not None else anchor, selected, current_id)
 
     def run_query(self, text: str) -> None:
         """Words typed into the search field, beside any photos already there (a combined query)."""
@@ -479,9 +492,15 @@ class MainWindow(QMainWindow):
 
     def handle_drop(self, mime: Any) -> bool:
         """Image files → a similar search; folders → added; image data or a web picture → saved
-        to a temporary file first. Returns whether anything was taken."""
+        to a temporary file first; anything else is refused, saying why. Returns whether
+        anything was taken."""
         items = drops.what_was_dropped(mime)
+        taken = False
         for item in items:
+            if item.kind == "refused":
+                self.show_notice(item.value)
+                continue
+            taken = True
             if item.kind == "folder":
                 self.add_folder(item.value)
             elif item.kind == "image":
@@ -493,11 +512,14 @@ class MainWindow(QMainWindow):
                 saved = self.stash.save_image_data(mime)
                 if saved:
                     self.search_similar(saved)
-        return bool(items)
+        return taken
 
     def add_folder(self, path: str) -> None:
         self.bridge.send(p.AddFolder(path=path))
         self.show_notice(f"Adding {path}; its photos become searchable as they are indexed")
+
+    def remove_folder(self, path: str) -> None:
+        self.bridge.request(p.RemoveFolder(path=path), lambda removed: self.show_notice(f"Removed {path} ({removed} photos)"))
 
     def _pick_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
@@ -518,15 +540,39 @@ class MainWindow(QMainWindow):
         rows = self.selected_rows() or [index.row()]
         paths = [self.model.path(r) for r in rows]
         menu = QMenu(self)
-        menu.addAction("&Open", lambda: [desktop.open_file(path) for path in paths])
-        menu.addAction("&Reveal in file manager", lambda: desktop.reveal(paths[0]))
-        menu.addAction("&Preview", lambda: self._show_preview(rows[0]))
+        menu.addAction("&Open", lambda: self._open(rows))
+        menu.addAction("&Reveal in file manager", lambda: self._desktop(desktop.reveal, paths[0]))
+        menu.addAction("Pre&view", lambda: self._show_preview(rows[0]))
         menu.addSeparator()
         menu.addAction("&Copy", lambda: desktop.copy_files(paths))
         menu.addAction("Copy &path", lambda: desktop.copy_paths(paths))
         menu.addSeparator()
         menu.addAction("Find &similar", lambda: self.search.set_query("", (paths[0],)))
         menu.popup(self.grid.viewport().mapToGlobal(point))
+
+    def _open(self, rows: list[int]) -> None:
+        """Open photos in the system's viewer; more than a handful only when the user says so."""
+        paths = [self.model.path(r) for r in rows if 0 <= r < self.model.rowCount()]
+        if len(paths) > OPEN_WITHOUT_ASKING:
+            answer = QMessageBox.question(
+                self,
+                "Open photos",
+                f"Open {len(paths)} photos, each in its own viewer window?",
+                defaultButton=QMessageBox.StandardButton.No,
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        for path in paths:
+            if not self._desktop(desktop.open_file, path):
+                break
+
+    def _desktop(self, action: Any, path: str) -> bool:
+        """Hand a photo to the desktop; when it has nothing to do that with, say so and offer its path."""
+        if action(path):
+            return True
+        self.show_notice(f"No application here can show {os.path.basename(path)}: its path is copied, to paste elsewhere")
+        desktop.copy_paths([path])
+        return False
 
     def _show_preview(self, row: int) -> None:
         if 0 <= row < self.model.rowCount():
@@ -552,13 +598,6 @@ class MainWindow(QMainWindow):
 
     # -- library, settings, models ----------------------------------------------------------
 
-    def _pause(self, paused: bool) -> None:
-        self.bridge.send(p.Pause() if paused else p.Resume())
-        self.pause_button.setToolTip("Resume indexing" if paused else "Pause indexing")
-        self.pause_button.setIcon(
-            self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay if paused else QStyle.StandardPixmap.SP_MediaPause)
-        )
-
     def _show_library(self) -> None:
         self.refresh_status(counts_only=False)
         self.library_dialog.show()
@@ -581,32 +620,69 @@ class MainWindow(QMainWindow):
 
     def set_excluded(self, paths: tuple[str, ...]) -> None:
         """Leave these folders out of the library (the worker rescans; their photos leave it)."""
-        self._excluded_id = self.bridge.send(p.SetExcluded(paths=paths))
+        self.bridge.request(p.SetExcluded(paths=paths), lambda _: self._excluded_updated())
         self.show_notice("Updating the excluded folders; the library rescans them")
+
+    def _excluded_updated(self) -> None:
+        self.show_notice("Excluded folders updated")
+        self.refresh_status()
+        self._send(self.session.library_changed())
 
     def apply_preferences(self, preferences: Preferences) -> None:
         worker_part = (preferences.model, preferences.device, preferences.backend)
         restart = worker_part != (self.preferences.model, self.preferences.device, self.preferences.backend)
+        if preferences.model != self.preferences.model:
+            self._chosen_model = preferences.model or None
         self.preferences = preferences
         preferences.save(self.store)
-        self.cell.setValue(preferences.cell)
+        self.filters.cell.setValue(preferences.cell)
         if restart:
-            self.state_label.setText("Restarting the worker with the new settings…")
+            self.status_area.show_state("Restarting the worker with the new settings…")
             self.bridge.restart(_with_preferences(self.bridge_settings, preferences))
+
+    def _fall_back_from_model(self, model: str) -> None:
+        """A model the user chose cannot be used: the library keeps the one that works."""
+        self._chosen_model = None
+        why = self._model_message or "its weights are missing"
+        self.show_notice(f"The model {model} cannot be used here ({why}); back to the library's model")
+        self.apply_preferences(replace(self.preferences, model=""))
 
     def _download(self) -> None:
         model = self.status.model if self.status else ""
         self._model_message = ""
-        self._download_id = self.bridge.send(p.DownloadModel(name=model))
+        self._downloading = self.bridge.request(p.DownloadModel(name=model), self._downloaded, self._download_failed)
+
+    def _downloaded(self, _path: object) -> None:
+        self._downloading = False
+        self.empty.show_message("Model downloaded", "Loading it…")
+        self.refresh_status()
+
+    def _download_failed(self, reason: str) -> None:
+        self._downloading = False
+        model = self.status.model if self.status else "the model"
+        self._model_message = reason  # kept on the page through later status refreshes
+        self.empty.show_missing_model(model, reason)
+        self.pages.setCurrentWidget(self.empty)
 
     def _import_weights(self) -> None:
+        """Import a weights file into the library this window has open, then use it there."""
         model = self.status.model if self.status else ""
         path, _ = QFileDialog.getOpenFileName(self, f"Weights file for {model}", "", "Weights (*.safetensors *.bin *.pt *.pth)")
-        if not path or not model:
+        if not path or not model or self.status is None:
             return
         name = f"{model}-imported"
-        self._run_command(["models", "import", path, "--arch", model, "--name", name], f"Importing {os.path.basename(path)}…")
-        self._after_command = lambda: self.apply_preferences(replace(self.preferences, model=name))
+        home = self.status.library
+        args = ["models", "import", path, "--arch", model, "--name", name, "--library", home]
+
+        def imported(succeeded: bool, message: str) -> None:
+            if succeeded:
+                self.show_notice(f"Imported {os.path.basename(path)} as {name}")
+                self.apply_preferences(replace(self.preferences, model=name))
+            else:
+                self._model_message = message
+                self.empty.show_missing_model(model, message)
+
+        self.commands.run(args, f"Importing {os.path.basename(path)}…", imported)
 
     def open_demo(self) -> None:
         """Make the demo library (bundled tiny model, offline) and switch to it."""
@@ -615,38 +691,23 @@ class MainWindow(QMainWindow):
         self.empty.show_message("Preparing the demo library…", "Sample photos are written and indexed with the tiny model.")
         self.pages.setCurrentWidget(self.empty)
         demo = ["demo", "--folder", str(folder), "--library", str(home)]
-        # the demo indexes as its library's writer: the worker (which may hold it) stops first
-        self.bridge.stop(then=lambda: self._run_command(demo, "Preparing the demo library…"))
 
-        def switch() -> None:
+        def made(succeeded: bool, message: str) -> None:
+            if not succeeded:
+                self.show_notice(message)
+                self.bridge.start()
+                return
             settings = replace(self.bridge_settings, home=str(home), model=None)
             self.bridge_settings = settings
             self.store.setValue("library/home", str(home))
             self.status = None
             self.bridge.restart(settings)
 
-        self._after_command = switch
+        # the demo indexes as its library's writer: the worker (which may hold it) stops first
+        def make() -> None:
+            self.commands.run(demo, "Preparing the demo library…", made)
 
-    def _run_command(self, args: list[str], message: str) -> None:
-        program, arguments = self_command(*args)
-        process = QProcess(self)
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        process.finished.connect(lambda code, _status: self._command_done(process, code))
-        self._process = process
-        self.show_notice(message)
-        process.start(program, arguments)
-
-    def _command_done(self, process: QProcess, code: int) -> None:
-        output = bytes(process.readAll().data()).decode("utf-8", "replace").strip().splitlines()
-        self._process = None
-        process.deleteLater()
-        if code != 0:
-            self.show_notice(output[-1] if output else f"the command failed ({code})")
-        after, self._after_command = self._after_command, None
-        if after is not None and code == 0:
-            after()
-        elif after is not None and not self.bridge.client:
-            self.bridge.start()
+        self.bridge.stop(then=make)
 
     # -- window ---------------------------------------------------------------------------------
 
@@ -675,17 +736,15 @@ class MainWindow(QMainWindow):
         if QGuiApplication.platformName() != "offscreen":  # a scripted check's 800×600 screen is no user's
             self.store.setValue("window/geometry", self.saveGeometry())
         self.preferences.save(self.store)
-        self._status_timer.stop()
-        self._notice_timer.stop()
-        self._slow_search.stop()
+        for timer in (self._status_timer, self._slow_search, self._live):
+            timer.stop()
+        self.status_area.stop()
         self.search.stop()
         self.preview.close()
         self.library_dialog.close()
         if self.about_dialog is not None:
             self.about_dialog.close()
-        if self._process is not None:
-            self._process.kill()
-            self._process.waitForFinished(5000)
+        self.commands.stop()
         self.hide()
         self.loader.close()
         self.bridge.shutdown()

@@ -42,6 +42,10 @@ class WorkerError(UserError):
     """A command failed, or the worker is not available; the message is for the user."""
 
 
+class SearchSuperseded(WorkerError):
+    """A newer search came before this one ran: it has no answer (and needs none)."""
+
+
 class WorkerLost(WorkerError):
     """The worker stopped before it answered (a request that may be repeated is, once a new
     worker is ready)."""
@@ -189,6 +193,10 @@ class WorkerClient:
     def remove_folder(self, path: str | Path) -> int:
         return int(self.request(p.RemoveFolder(path=str(Path(path).expanduser().resolve()))))
 
+    def remember_pause(self, paused: bool) -> None:
+        """Whether every worker this client starts is paused (the command itself is sent apart)."""
+        self._paused = paused
+
     def pause(self) -> None:
         self._paused = True
         self.request(p.Pause())
@@ -251,6 +259,8 @@ class WorkerClient:
             self._finish(event.request_id, event)
         elif isinstance(event, p.Failed):
             self._finish(event.request_id, WorkerError(event.message))
+        elif isinstance(event, p.Superseded):
+            self._finish(event.request_id, SearchSuperseded("superseded by a newer search"))
         elif isinstance(event, p.WorkerProblem):
             self._last_problem = event.message
         self._deliver(event)

@@ -17,6 +17,7 @@ from multiprocessing.connection import Connection
 from photosearch.errors import UserError
 from photosearch.logs import enable_crash_log, setup_logging
 from photosearch.privacy import keep_new_files_private
+from photosearch.records import WorkerState
 
 from . import protocol as p
 from .protocol import FATAL_EXIT, WorkerSettings
@@ -78,6 +79,6 @@ def run_worker(conn: Connection, settings: WorkerSettings) -> None:
             if isinstance(command, p.Command):
                 worker.handle(command)
     finally:
-        emit(p.StateChanged("stopping"))
+        emit(p.StateChanged(WorkerState.STOPPING))
         worker.stop()
         conn.close()

@@ -13,7 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from photosearch.records import EVERYWHERE, DownloadProgress, Progress, SearchFilter, SearchResults
+from photosearch.records import (
+    EVERYWHERE,
+    DownloadProgress,
+    FolderChange,
+    Progress,
+    SearchFilter,
+    SearchResults,
+    WorkerState,
+)
 
 FATAL_EXIT = 3  # the worker's exit status when it cannot run at all (library busy or unusable): not restarted
 CRASH_EXIT = 70  # its exit status after an unexpected error in one of its threads: restarted
@@ -166,6 +174,18 @@ class Failed(Event):
 
 
 @dataclass(frozen=True)
+class LibraryChanged(Event):
+    """Photos came into the library, left it or changed: a shown search may be answered again."""
+
+
+@dataclass(frozen=True)
+class Superseded(Event):
+    """A search not run because a newer one came: an answer for no one, never an error."""
+
+    request_id: int
+
+
+@dataclass(frozen=True)
 class IndexingProgress(Event):
     progress: Progress
 
@@ -177,16 +197,14 @@ class ModelDownload(Event):
 
 @dataclass(frozen=True)
 class StateChanged(Event):
-    """starting · scanning · indexing · idle · paused · stopping"""
-
-    state: str
+    state: WorkerState
     detail: str = ""
 
 
 @dataclass(frozen=True)
 class FolderChanged(Event):
     path: str
-    state: str  # online · offline · removed · added
+    state: FolderChange
     note: str = ""
 
 

@@ -3,7 +3,7 @@
 Threads inside it, each with one job:
 - the command thread (the process's main thread) reads commands from the pipe and routes them;
 - the query thread answers searches and status at normal priority, one at a time, newest
-  search first (a search overtaken by a newer one is answered "superseded" without work);
+  search first (a search overtaken by a newer one is answered Superseded, without work);
 - the writer thread, at background priority, is the library's only writer: it reconciles the
   folders, applies the watcher's batches, folder changes and pause, and runs the indexer. Before
   each inference batch it applies pending jobs and waits while a query runs, so a search never
@@ -28,7 +28,16 @@ from pathlib import Path
 from photosearch.core.cpu import decode_threads, default_threads, make_current_thread_background
 from photosearch.core.library import CatalogDamaged, Library, download_model, list_models
 from photosearch.errors import UserError, means_disk_full, one_line
-from photosearch.records import LibraryStatus, Progress, WorkerStats, WorkerStatus, unreadable_note
+from photosearch.records import (
+    FolderChange,
+    FolderState,
+    LibraryStatus,
+    Progress,
+    WorkerState,
+    WorkerStats,
+    WorkerStatus,
+    unreadable_note,
+)
 
 from . import protocol as p
 from .protocol import CRASH_EXIT, WorkerSettings
@@ -85,7 +94,7 @@ class Worker:
         self._latest_search = 0
         self._paused = threading.Event()
         self._rescan = threading.Event()
-        self._state = "starting"
+        self._state = WorkerState.STARTING
         self._stats = {"syncs": 0, "embedded": 0, "skipped": 0, "reconciles": 0, "queries": 0}  # see WorkerStats
         self._last_poll = 0.0
         self._scanned_at: dict[str, float] = {}
@@ -158,7 +167,7 @@ class Worker:
         elif isinstance(command, p.Pause):
             self._paused.set()
             self.emit(p.Reply(command.request_id))
-            self._set_state("paused")
+            self._set_state(WorkerState.PAUSED)
         elif isinstance(command, p.Resume):
             self._paused.clear()
             self.collector.wake()
@@ -181,7 +190,7 @@ class Worker:
 
     def _answer(self, command: p.Command) -> None:
         if isinstance(command, p.Search) and command.request_id < self._latest_search:
-            self.emit(p.Failed(command.request_id, "superseded by a newer search"))
+            self.emit(p.Superseded(command.request_id))
             return
         started = time.perf_counter()
         try:
@@ -208,7 +217,7 @@ class Worker:
             state=self._state,
             paused=self._paused.is_set(),
             dirty_paths=len(self.collector),
-            idle=self._state == "idle" and not len(self.collector) and self._jobs.empty(),
+            idle=self._state is WorkerState.IDLE and not len(self.collector) and self._jobs.empty(),
             watched=tuple(sorted(self.watcher.watched())),
             inference_threads=self.library.inference_threads or self.threads,
             decode_threads=self.decode_threads,
@@ -227,7 +236,7 @@ class Worker:
     def _writer_main(self) -> None:
         make_current_thread_background()
         try:
-            self._set_state("scanning")
+            self._set_state(WorkerState.SCANNING)
             self._when_there_is_room(self._reconcile)
             self._prepared = False
             while not self.stopping.is_set():
@@ -252,7 +261,7 @@ class Worker:
                     log.warning("disk full: %s", one_line(exc))
                     self.emit(p.WorkerProblem(f"disk full: indexing paused until {self.library.home} has room again"))
                     said = True
-                self._set_state("disk full")
+                self._set_state(WorkerState.DISK_FULL)
                 self._rescan.set()  # changes taken from the watcher may not have been written
                 self.stopping.wait(self.settings.disk_full_retry_s)
                 continue
@@ -264,22 +273,22 @@ class Worker:
         """One turn of the writer: jobs, then indexing, thumbnails or idle upkeep."""
         self._do_jobs()
         if not self._model_loaded.is_set():
-            self._set_state("loading model")
+            self._set_state(WorkerState.LOADING_MODEL)
             self._model_loaded.wait(0.2)
             return
         if self._model_error is not None:  # folders stay current; nothing is embedded or switched
-            self._set_state("model unavailable")
+            self._set_state(WorkerState.MODEL_UNAVAILABLE)
             self.collector.wait(0.5)
             return
         if not self._prepared:  # only now that the model loaded may the library switch to it
             self.library.prepare_indexing()
             self._prepared = True
         if self._paused.is_set():
-            self._set_state("paused")
+            self._set_state(WorkerState.PAUSED)
             self.collector.wait(0.5)
             return
         if self.library.pending_count():
-            self._set_state("indexing")
+            self._set_state(WorkerState.INDEXING)
             report = self.library.run_indexing(
                 batch_size=self.settings.batch_size,
                 decode_workers=self.decode_threads,
@@ -290,11 +299,13 @@ class Worker:
                 final_save=False,
             )
             self._stats["embedded"] += report.indexed
+            if report.indexed or report.skipped:
+                self.emit(p.LibraryChanged())
             return
         if self.library.make_thumbnails(cancel=self.stopping):  # a library from before thumbnails
-            self._set_state("making thumbnails")
+            self._set_state(WorkerState.MAKING_THUMBNAILS)
             return
-        self._set_state("idle")
+        self._set_state(WorkerState.IDLE)
         self.library.calibrate_search(background=True)  # a new graph: measure its recall
         try:
             self.library.maybe_back_up()  # a stat while fresh; a verified copy once a day
@@ -306,10 +317,10 @@ class Worker:
         """Between inference batches: apply jobs, honour pause, let running queries finish first."""
         self._do_jobs()
         while self._paused.is_set() and not self.stopping.is_set():
-            self._set_state("paused")
+            self._set_state(WorkerState.PAUSED)
             self.collector.wait(0.5)
             self._do_jobs()
-        self._set_state("indexing")
+        self._set_state(WorkerState.INDEXING)
         self._gate.wait_idle(timeout=2.0)
 
     def _do_jobs(self) -> None:
@@ -333,14 +344,15 @@ class Worker:
         try:
             if isinstance(job, p.AddFolder):
                 folder = self.library.add_folder(Path(job.path))
-                self.emit(p.FolderChanged(folder, "added"))
+                self.emit(p.FolderChanged(folder, FolderChange.ADDED))
                 self._reconcile([folder])
                 self.emit(p.Reply(job.request_id, folder))
             elif isinstance(job, p.RemoveFolder):
                 target = str(Path(job.path).expanduser().resolve())
                 self.watcher.unwatch(target)
                 removed = self.library.remove_folder(Path(target))
-                self.emit(p.FolderChanged(target, "removed", f"{removed} photos forgotten"))
+                self.emit(p.FolderChanged(target, FolderChange.REMOVED, f"{removed} photos forgotten"))
+                self.emit(p.LibraryChanged())
                 self.emit(p.Reply(job.request_id, removed))
             elif isinstance(job, p.SetExcluded):
                 excluded = self.library.set_excluded(job.paths)
@@ -364,25 +376,29 @@ class Worker:
             if os.path.isdir(folder.path):
                 self.watcher.watch(folder.path)
         report = self.library.reconcile([f.path for f in folders])
+        if report.touched:
+            self.emit(p.LibraryChanged())
         now = time.monotonic()
         for folder in folders:
             self._scanned_at[folder.path] = now
             if folder.path in report.offline:
                 self.watcher.unwatch(folder.path)
-                if folder.state != "offline":
-                    self.emit(p.FolderChanged(folder.path, "offline", OFFLINE_NOTE))
-            elif folder.state == "offline":
-                self.emit(p.FolderChanged(folder.path, "online"))
+                if folder.state is not FolderState.OFFLINE:
+                    self.emit(p.FolderChanged(folder.path, FolderChange.OFFLINE, OFFLINE_NOTE))
+            elif folder.state is FolderState.OFFLINE:
+                self.emit(p.FolderChanged(folder.path, FolderChange.ONLINE))
         self._report_unreadable(report.unreadable)
 
     def _sync_paths(self, paths: set[str]) -> None:
         self._stats["syncs"] += 1
         report, deferred = self.library.sync_paths(paths, self.settings.settle_s)
+        if report.touched:
+            self.emit(p.LibraryChanged())
         if deferred:
             self.collector.add(deferred, not_before=time.monotonic() + self.settings.settle_s)
         for path in report.offline:
             self.watcher.unwatch(path)
-            self.emit(p.FolderChanged(path, "offline", OFFLINE_NOTE))
+            self.emit(p.FolderChanged(path, FolderChange.OFFLINE, OFFLINE_NOTE))
         self._report_unreadable(report.unreadable)
 
     def _report_unreadable(self, paths: tuple[str, ...]) -> None:
@@ -399,9 +415,9 @@ class Worker:
         available = self.library.available_folders()
         for folder in self.library.folders(counts=False):
             present = folder.path in available
-            if folder.state == "offline" and present:
+            if folder.state is FolderState.OFFLINE and present:
                 self._reconcile([folder.path])
-            elif folder.state == "online" and not present:
+            elif folder.state is FolderState.ONLINE and not present:
                 self._sync_paths({folder.path})
             elif (
                 present
@@ -425,7 +441,7 @@ class Worker:
         self._stats["skipped"] += 1
         self.emit(p.Skipped(path, reason))
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: WorkerState) -> None:
         if state != self._state:
             self._state = state
             self.emit(p.StateChanged(state))

@@ -1,0 +1,245 @@
+"""The window tells the truth: each defect an hour of use as a new user found, reproduced and held.
+
+A real window (offscreen), a real worker and the tiny model, as in test_window.py; each test
+drives what a user does and checks what the window then shows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer, QUrl
+from PySide6.QtWidgets import QApplication, QMessageBox
+from window_helpers import OTHERS, RED_CIRCLE, drop_on, search_as_typed, settled, wait_for, write_photo
+
+from photosearch.core.library import Library
+from photosearch.gui.session import FIRST_PAGE, View
+from photosearch.gui.window import MainWindow
+from photosearch.records import WorkerState
+from photosearch.worker.protocol import WorkerSettings
+
+pytestmark = pytest.mark.usefixtures("tiny_model")
+
+
+@pytest.fixture(scope="module")
+def space(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("truth")
+    for i in range(24):
+        write_photo(root / "photos" / f"red-{i:02d}.jpg", RED_CIRCLE, seed=100 + i)
+        write_photo(root / "photos" / f"other-{i:02d}.jpg", OTHERS[i % len(OTHERS)], seed=200 + i)
+    write_photo(root / "second" / "red-second.jpg", RED_CIRCLE, seed=300)
+    with Library(root / "library", model="tiny-shapes", threads=2) as library:
+        library.add_folder(root / "photos")
+        library.add_folder(root / "second")
+        library.index()
+    return root
+
+
+@pytest.fixture(scope="module")
+def window(space: Path, qapp: QApplication) -> Iterator[MainWindow]:
+    store = QSettings(str(space / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(
+        WorkerSettings(home=str(space / "library"), model="tiny-shapes", threads=2, quiet_s=0.2, settle_s=0.3), store
+    )
+    win.resize(700, 500)
+    win.show()
+    assert wait_for(qapp, lambda: win.status is not None and win.status.photos.indexed >= 49, 120), "no status"
+    yield win
+    win.close()
+    qapp.processEvents()
+
+
+def test_a_new_query_starts_at_the_top(qtbot: Any, window: MainWindow) -> None:
+    """After End on one query, the next showed the bottom of its results (the worst matches)."""
+    search_as_typed(qtbot, window, "a red circle")
+    window.grid.setFocus()
+    qtbot.keyClick(window.grid, Qt.Key.Key_End)
+    assert window.grid.currentIndex().row() == window.model.rowCount() - 1, "End chose the last photo"
+    assert window.grid.verticalScrollBar().value() > 0, "the grid scrolls here"
+    search_as_typed(qtbot, window, "a green triangle")
+    assert window.grid.verticalScrollBar().value() == 0
+    assert window.session.k == FIRST_PAGE and "other-" in window.model.path(0)
+    qtbot.keyClick(window.grid, Qt.Key.Key_Home)
+    assert window.grid.currentIndex().row() == 0
+
+
+def test_re_sorting_keeps_the_chosen_photo_in_view(qtbot: Any, window: MainWindow) -> None:
+    search_as_typed(qtbot, window, "a red circle")
+    last = window.model.rowCount() - 1
+    window.grid.setCurrentIndex(window.model.index(last))
+    chosen = window.model.photo_id(last)
+    window.sort.setCurrentIndex(1)  # newest first
+    row = window.grid.currentIndex().row()
+    assert window.model.photo_id(row) == chosen, "the same photo is still the chosen one"
+    assert row in window.grid.visible_rows(), "and it is in view"
+    window.sort.setCurrentIndex(0)
+
+
+def test_a_failed_search_shows_why_and_no_old_results(qtbot: Any, window: MainWindow) -> None:
+    """A refused date kept the previous results in the grid under an error."""
+    search_as_typed(qtbot, window, "a red circle")
+    assert window.model.rowCount() > 0
+    with qtbot.waitSignal(window.search_failed, timeout=30_000):
+        window.filters.after.setText("last tuesday")
+        window.filters.after.editingFinished.emit()
+    assert window.model.rowCount() == 0 and window.session.view is View.FAILED
+    assert "not a date" in window.filters.header.text()
+    with qtbot.waitSignal(window.results_shown, timeout=30_000):
+        window.filters.after.setText("")
+        window.filters.after.editingFinished.emit()
+    assert window.model.rowCount() > 0
+
+
+def test_no_message_widens_the_window(qtbot: Any, window: MainWindow) -> None:
+    """A one-line message once grew the window to 2,629 px on a 1,600 px screen."""
+    before = window.width()
+    long = "the model ViT-L-14 cannot be used: " + "weights file missing and the hub cannot be reached; " * 40
+    window.show_notice(long)
+    window.filters.show_header(long)
+    window.status_area.show_state(long)
+    qtbot.wait(50)
+    assert window.width() == before
+    assert window.notice.text() == " ".join(long.split()), "the whole text is kept for its tooltip"
+    assert window.notice.toolTip(), "and shown on demand"
+
+
+def test_a_dropped_file_that_is_not_a_photo_is_refused_with_a_reason(qtbot: Any, window: MainWindow, tmp_path: Path) -> None:
+    window.search.clear_images(notify=False)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a photo")
+    empty = tmp_path / "empty.jpg"
+    empty.write_bytes(b"")
+    for path, reason in ((notes, "is not a photo"), (empty, "is empty")):
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        drop_on(window, mime)
+        assert window.search.images() == (), "no chip"
+        assert reason in window.notice.text()
+
+
+def test_remove_acts_only_on_the_chosen_folder_and_asks_first(qtbot: Any, window: MainWindow, space: Path) -> None:
+    """With nothing selected, "Remove folder" removed the first folder, each click the next."""
+    dialog = window.library_dialog
+    window.refresh_status(counts_only=False)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.folders.rowCount() == 2, timeout=30_000)
+    dialog.folders.clearSelection()
+    assert not dialog.remove_button.isEnabled()
+    qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
+    second = str(space / "second")
+    row = next(r for r in range(2) if (item := dialog.folders.item(r, 0)) is not None and item.text() == second)
+    dialog.folders.selectRow(row)
+    assert dialog.remove_button.isEnabled()
+    asked: list[str] = []
+
+    def answer(choice: str) -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        asked.append(box.text())
+        button = next(b for b in box.buttons() if b.text().replace("&", "") == choice)
+        button.click()
+
+    QTimer.singleShot(100, lambda: answer("Cancel"))
+    qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
+    assert asked and second in asked[0] and "1 photos" in asked[0]
+    qtbot.wait(500)
+    assert window.status is not None and len(window.status.folders) == 2, "cancel removed nothing"
+    QTimer.singleShot(100, lambda: answer("Remove"))
+    qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: window.status is not None and [f.path for f in window.status.folders] == [str(space / "photos")], timeout=30_000
+    )
+    dialog.close()
+
+
+def test_results_follow_the_library_without_moving_the_view(qtbot: Any, window: MainWindow, space: Path) -> None:
+    """Photos added while a query is shown appear, deleted ones go, and the chosen photo stays chosen."""
+    search_as_typed(qtbot, window, "a red circle")
+    window.grid.setCurrentIndex(window.model.index(0))
+    chosen = window.model.photo_id(0)
+    count = window.model.rowCount()
+    added = write_photo(space / "photos" / "red-arrived.jpg", RED_CIRCLE, seed=400)
+    qtbot.waitUntil(lambda: str(added) in window.model.paths(), timeout=60_000)
+    assert window.model.rowCount() == count + 1
+    current = window.grid.currentIndex().row()
+    assert window.model.photo_id(current) == chosen, "the chosen photo is still chosen"
+    added.unlink()
+    qtbot.waitUntil(lambda: str(added) not in window.model.paths(), timeout=60_000)
+    assert window.model.rowCount() == count
+
+
+def _worker(window: MainWindow) -> Any:
+    return window.status.worker if window.status is not None else None
+
+
+def test_pause_survives_a_worker_restart(qtbot: Any, window: MainWindow) -> None:
+    """Indexing resumed after a restart while the button still showed paused."""
+    window.status_area.pause_button.click()
+    qtbot.waitUntil(
+        lambda: window.status is not None and window.status.worker is not None and window.status.worker.paused, timeout=30_000
+    )
+    assert window.bridge.client is not None
+    old = window.bridge.client.pid
+    with qtbot.waitSignal(window.bridge.ready, timeout=120_000):
+        window.bridge.client.kill()
+    assert window.bridge.client.pid != old
+    window.refresh_status()
+    qtbot.waitUntil(
+        lambda: (
+            window.status is not None and window.status.worker is not None and window.status.worker.state is WorkerState.PAUSED
+        ),
+        timeout=30_000,
+    )
+    assert window.status_area.pause_button.isChecked() and window.state_label.text() == "Paused"
+    window.status_area.pause_button.click()
+    qtbot.waitUntil(
+        lambda: window.status is not None and window.status.worker is not None and not window.status.worker.paused, timeout=30_000
+    )
+    qtbot.waitUntil(lambda: settled(window, lambda s: True), timeout=60_000)
+
+
+def test_an_error_in_the_window_goes_to_the_log_and_a_notice_not_the_terminal(
+    qtbot: Any, window: MainWindow, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+    import threading
+
+    from PySide6.QtCore import qInstallMessageHandler
+
+    from photosearch.gui import crash_log
+
+    hooks = (sys.excepthook, threading.excepthook)
+    crash_log.install(window.show_notice)
+    try:
+
+        def broken_slot() -> None:
+            raise ValueError("a bug in a slot")
+
+        QTimer.singleShot(0, broken_slot)
+        qtbot.waitUntil(lambda: "a bug in a slot" in window.notice.text(), timeout=10_000)
+    finally:
+        sys.excepthook, threading.excepthook = hooks
+        qInstallMessageHandler(None)
+    assert any(r.levelno == logging.ERROR and r.exc_info for r in caplog.records)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_window_has_a_quit_action_on_the_platform_keys(qtbot: Any, space: Path, tmp_path: Path) -> None:
+    """Ctrl+Q did nothing (no quit action at all); the Xvfb test presses it with real keys."""
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    other = MainWindow(
+        WorkerSettings(home=str(space / "library-quit"), model="tiny-shapes", threads=1), store, start_worker=False
+    )
+    other.show()
+    qtbot.waitExposed(other)
+    (quit_action,) = [a for a in other.actions() if a.text() == "Quit"]
+    assert "Ctrl+Q" in [keys.toString() for keys in quit_action.shortcuts()]
+    quit_action.trigger()
+    qtbot.waitUntil(lambda: not other.isVisible(), timeout=5_000)

@@ -1,0 +1,120 @@
+"""The real window under Xvfb, driven with real X input (xdotool), as a user would: type a query,
+End, a new query, Space for the preview, Escape, Ctrl+Q. What it shows is read from its window
+titles (which name the query, its result count and the previewed photo) and from screenshots.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from photosearch.core.library import Library
+from photosearch.samples import synthetic
+
+pytestmark = [
+    pytest.mark.usefixtures("tiny_model"),
+    pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Xvfb and xdotool are X11 tools"),
+]
+RED = synthetic.ShapeLabel("red", "circle")
+GREEN = synthetic.ShapeLabel("green", "triangle")
+OTHERS = [synthetic.ShapeLabel(c, s) for c in ("blue", "yellow") for s in ("square", "circle")]
+
+
+@pytest.fixture
+def display(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A fresh X server of 1600 × 1000 and the environment that reaches it."""
+    if not (shutil.which("Xvfb") and shutil.which("xdotool")):
+        pytest.skip("Xvfb and xdotool are not installed (tools/install_system_deps.sh installs them)")
+    read, write = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"], pass_fds=(write,)
+    )
+    os.close(write)
+    number = os.read(read, 16).decode().strip()
+    os.close(read)
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
+    env.update(DISPLAY=f":{number}", XDG_CONFIG_HOME=str(tmp_path / "config"))
+    try:
+        yield env
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _xdotool(env: dict[str, str], *args: str) -> str:
+    return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=30).stdout.strip()
+
+
+def _title_of(env: dict[str, str], window: str) -> str:
+    return _xdotool(env, "getwindowname", window)
+
+
+def _wait_title(env: dict[str, str], window: str, wanted: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    title = ""
+    while time.monotonic() < deadline:
+        title = _title_of(env, window)
+        if wanted in title:
+            return title
+        time.sleep(0.1)
+    raise AssertionError(f"the window's title never said {wanted!r}; last: {title!r}")
+
+
+def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[str, str], tmp_path: Path) -> None:
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    for i in range(30):
+        synthetic.write_photo(photos / f"red-{i:02d}.jpg", RED, (480, 360), random.Random(i))
+        synthetic.write_photo(photos / f"other-{i:02d}.jpg", OTHERS[i % len(OTHERS)], (480, 360), random.Random(100 + i))
+    synthetic.write_photo(photos / "green-triangle.jpg", GREEN, (480, 360), random.Random(7))
+    with Library(home, model="tiny-shapes", threads=2) as library:
+        library.add_folder(photos)
+        library.index()
+    app = subprocess.Popen(
+        [sys.executable, "-m", "photosearch", "gui", "--library", str(home)],
+        env=display,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        window = _xdotool(display, "search", "--sync", "--onlyvisible", "--name", "^photosearch$")
+        assert window, "the window appeared"
+        _xdotool(display, "windowfocus", "--sync", window)  # no window manager here to activate it
+        time.sleep(1.0)  # the worker reports the library
+        _xdotool(display, "key", "--window", window, "ctrl+f")
+        _xdotool(display, "type", "--delay", "40", "a red circle")
+        _wait_title(display, window, "a red circle · ")
+        _xdotool(display, "key", "Down")  # from the search field to the results
+        _xdotool(display, "key", "End")
+        time.sleep(0.5)
+        subprocess.run(["import", "-window", "root", str(tmp_path / "after-end.png")], env=display, check=True, timeout=30)
+        _xdotool(display, "key", "ctrl+f")
+        _xdotool(display, "type", "--delay", "40", "a green triangle")
+        _wait_title(display, window, "a green triangle · ")
+        _xdotool(display, "key", "Down")
+        _xdotool(display, "key", "space")
+        preview = _xdotool(display, "search", "--sync", "--onlyvisible", "--name", "^Preview")
+        assert "green-triangle.jpg" in _title_of(display, preview), "the new query's best match, at the top, is previewed"
+        subprocess.run(["import", "-window", "root", str(tmp_path / "preview.png")], env=display, check=True, timeout=30)
+        _xdotool(display, "windowfocus", "--sync", preview)  # what a window manager does for a new window
+        _xdotool(display, "key", "Escape")
+        time.sleep(0.5)
+        assert not _xdotool(display, "search", "--onlyvisible", "--name", "^Preview"), "Escape closed the preview"
+        _xdotool(display, "windowfocus", "--sync", window)
+        _xdotool(display, "key", "ctrl+q")
+        assert app.wait(30) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+        _, stderr = app.communicate(timeout=30)
+    assert "Traceback" not in stderr, stderr
+    for shot in ("after-end.png", "preview.png"):
+        assert (tmp_path / shot).stat().st_size > 10_000
