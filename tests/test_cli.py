@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from photosearch.core.library import Library
 from photosearch.core.models.registry import TINY_MODEL_DIR
 from photosearch.samples import synthetic
 from tests.conftest import write_shapes
@@ -110,6 +111,8 @@ def test_model_import_loads_through_the_same_path(indexed: tuple[Path, Path, lis
 
 
 def test_missing_weights_offline_fail_fast_with_a_useful_message(tmp_path: Path) -> None:
+    for lib in ("lib", "lib2"):  # a library of the tiny model, to search with another
+        Library(tmp_path / lib, model="tiny-shapes").close()
     started = time.monotonic()
     result = run("search", "dog", "--model", "ViT-B-32", "--library", str(tmp_path / "lib"))
     elapsed = time.monotonic() - started
@@ -143,9 +146,11 @@ def test_usage_errors_exit_2_and_other_errors_exit_1(tmp_path: Path) -> None:
     assert result.returncode == 1 and result.stderr.startswith("photosearch: error:")
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    result = run("status", "--library", str(blocker / "lib"))  # a library folder that can't exist
+    result = run("index", "--library", str(blocker / "lib"))  # a library folder that can't exist
     assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1
     assert "cannot create library folder" in result.stderr
+    result = run("status", "--library", str(blocker / "lib"))  # a command that only reads makes nothing
+    assert result.returncode == 1 and "no library at" in result.stderr
 
 
 def test_help_does_not_import_torch() -> None:

@@ -196,7 +196,7 @@ def test_a_stale_or_damaged_export_is_never_used(
     from tests.conftest import EXPORT_CACHE
 
     spec = get_model("tiny-shapes")
-    (made,) = [p for p in EXPORT_CACHE.glob("tiny-shapes-*") if (p / export_cache.MANIFEST).is_file()]
+    (made,) = [p for p in EXPORT_CACHE.glob("tiny-shapes-" + "?" * 12) if (p / export_cache.MANIFEST).is_file()]
     shutil.copytree(made, own_cache / made.name)
     good = OnnxTowers(spec, Path(spec.weights or ""), 1, _export_wanted, _export_wanted)
     assert good.folder == own_cache / made.name, "the copy is the export the cache looks for"
@@ -287,7 +287,7 @@ def test_a_read_only_export_cache_still_serves_its_finished_export(tmp_path: Pat
     from tests.conftest import EXPORT_CACHE, small_disk
 
     with small_disk(tmp_path / "cache", "64m") as cache:
-        (made,) = [p for p in EXPORT_CACHE.glob("tiny-shapes-*") if (p / export_cache.MANIFEST).is_file()]
+        (made,) = [p for p in EXPORT_CACHE.glob("tiny-shapes-" + "?" * 12) if (p / export_cache.MANIFEST).is_file()]
         shutil.copytree(made, cache / made.name)
         shutil.copy(EXPORT_CACHE / export_cache.DIGESTS, cache / export_cache.DIGESTS)
         subprocess.run(["mount", "-o", "remount,ro", str(cache)], check=True)

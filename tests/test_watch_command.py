@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from worker_helpers import make_photo
 
+from photosearch.core.library import Library
+
 pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 
@@ -23,6 +25,8 @@ def _cli(*args: str, library: Path) -> subprocess.CompletedProcess[str]:
 
 def _indexed_paths(library: Path) -> set[str]:
     result = _cli("status", "--json", "--paths", library=library)
+    if "no library at" in result.stderr:
+        return set()  # not made yet: the worker makes it as it starts
     assert result.returncode == 0, result.stderr
     return set(json.loads(result.stdout)["paths"])
 
@@ -61,6 +65,11 @@ def test_watch_indexes_live_answers_other_commands_and_stops_cleanly_on_sigterm(
 
 
 def test_watch_without_folders_is_an_error(tmp_path: Path) -> None:
+    """Watching nothing makes no library, and a library without folders has nothing to watch."""
+    result = _cli("watch", library=tmp_path / "library")
+    assert result.returncode == 1 and "no library at" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "library").exists()
+    Library(tmp_path / "library", model="tiny-shapes").close()  # made, without folders
     result = _cli("watch", library=tmp_path / "library")
     assert result.returncode == 1
     assert "no folders" in result.stderr and "Traceback" not in result.stderr

@@ -7,7 +7,10 @@ drives what a user does and checks what the window then shows.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -243,3 +246,80 @@ def test_the_window_has_a_quit_action_on_the_platform_keys(qtbot: Any, space: Pa
     assert "Ctrl+Q" in [keys.toString() for keys in quit_action.shortcuts()]
     quit_action.trigger()
     qtbot.waitUntil(lambda: not other.isVisible(), timeout=5_000)
+
+
+def test_open_asks_before_opening_many_and_says_when_nothing_can_show_a_photo(
+    qtbot: Any, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl+A then Open would have started a viewer per photo; a desktop without a viewer failed
+    in silence. (The desktop itself is not under test: a stand-in records what it was asked.)"""
+    from photosearch.gui import desktop
+
+    opened: list[str] = []
+
+    def no_viewer(path: str) -> bool:
+        opened.append(path)
+        return False
+
+    monkeypatch.setattr(desktop, "open_file", no_viewer)
+    search_as_typed(qtbot, window, "a red circle")
+    QTimer.singleShot(100, lambda: _answer_box("No"))
+    window._open(list(range(8)))
+    assert opened == [], "asked first, and the user said no"
+    window._open([0])
+    assert opened == [window.model.path(0)]
+    assert "No application here can show" in window.notice.text()
+    assert QApplication.clipboard().text() == window.model.path(0), "its path is copied instead"
+
+
+def _answer_box(choice: str) -> None:
+    box = QApplication.activeModalWidget()
+    assert isinstance(box, QMessageBox)
+    next(b for b in box.buttons() if b.text().replace("&", "") == choice).click()
+
+
+@pytest.mark.slow
+def test_a_model_choice_that_fails_falls_back_and_an_import_goes_into_the_open_library(
+    qtbot: Any, window: MainWindow, space: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Importing weights went into the default library, the window then asked its worker for a
+    model it did not know, and the global model preference stuck every other library."""
+    from photosearch.core.models.registry import TINY_MODEL_DIR
+    from photosearch.gui import window as window_module
+
+    window.apply_preferences(replace(window.preferences, model="ViT-B-32"))  # no weights here, offline
+    qtbot.waitUntil(lambda: "cannot be used" in window.notice.text(), timeout=120_000)
+    qtbot.waitUntil(lambda: window.status is not None and window.status.model == "tiny-shapes", timeout=120_000)
+    assert window.preferences.model == "" and not window.store.contains("worker/model")
+
+    weights = tmp_path / "mine.safetensors"
+    shutil.copyfile(TINY_MODEL_DIR / "tiny-shapes.safetensors", weights)
+    monkeypatch.setattr(window_module.QFileDialog, "getOpenFileName", lambda *_args, **_kw: (str(weights), ""))
+    window._import_weights()
+    qtbot.waitUntil(lambda: window.status is not None and window.status.model == "tiny-shapes-imported", timeout=180_000)
+    assert (space / "library" / "models").is_dir() and any((space / "library" / "models").glob("tiny-shapes-imported*"))
+    default_home = Path(os.environ["PHOTOSEARCH_HOME"])
+    assert not any(default_home.glob("models/tiny-shapes-imported*")), "nothing went into the default library"
+    window.apply_preferences(replace(window.preferences, model="tiny-shapes"))
+    qtbot.waitUntil(lambda: window.status is not None and window.status.model == "tiny-shapes", timeout=120_000)
+
+
+def test_a_library_that_goes_away_is_offline_and_never_made_anew(qtbot: Any, window: MainWindow, space: Path) -> None:
+    """Deleting or unmounting the library folder while the window was open made a new, empty
+    library at the same path (the first-run page); now the window says it is offline, nothing
+    is written there, and it comes back with the folder."""
+    home = space / "library"
+    search_as_typed(qtbot, window, "a red circle")
+    away = space / "library-unplugged"
+    home.rename(away)
+    try:
+        qtbot.waitUntil(
+            lambda: window.pages.currentWidget() is window.empty and "offline" in window.empty.title.text(), timeout=30_000
+        )
+        assert window.session.view is View.UNAVAILABLE and window.model.rowCount() == 0
+        qtbot.wait(4000)  # the library is looked for again meanwhile
+        assert not home.exists(), "nothing was made in its place"
+    finally:
+        away.rename(home)
+    qtbot.waitUntil(lambda: window.session.view is View.RESULTS and window.model.rowCount() > 0, timeout=60_000)
+    assert window.pages.currentWidget() is window.grid

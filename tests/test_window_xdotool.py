@@ -53,6 +53,17 @@ def _xdotool(env: dict[str, str], *args: str) -> str:
     return subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True, timeout=30).stdout.strip()
 
 
+def _find(env: dict[str, str], name: str, timeout: float = 90) -> str:
+    """The id of the visible window whose title matches `name`, once there is one."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = _xdotool(env, "search", "--onlyvisible", "--name", name).splitlines()
+        if found:
+            return found[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no window named {name!r} appeared")
+
+
 def _title_of(env: dict[str, str], window: str) -> str:
     return _xdotool(env, "getwindowname", window)
 
@@ -85,8 +96,7 @@ def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[st
         text=True,
     )
     try:
-        window = _xdotool(display, "search", "--sync", "--onlyvisible", "--name", "^photosearch$")
-        assert window, "the window appeared"
+        window = _find(display, "^photosearch$")
         _xdotool(display, "windowfocus", "--sync", window)  # no window manager here to activate it
         time.sleep(1.0)  # the worker reports the library
         _xdotool(display, "key", "--window", window, "ctrl+f")
@@ -101,7 +111,7 @@ def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[st
         _wait_title(display, window, "a green triangle · ")
         _xdotool(display, "key", "Down")
         _xdotool(display, "key", "space")
-        preview = _xdotool(display, "search", "--sync", "--onlyvisible", "--name", "^Preview")
+        preview = _find(display, "^Preview", timeout=30)
         assert "green-triangle.jpg" in _title_of(display, preview), "the new query's best match, at the top, is previewed"
         subprocess.run(["import", "-window", "root", str(tmp_path / "preview.png")], env=display, check=True, timeout=30)
         _xdotool(display, "windowfocus", "--sync", preview)  # what a window manager does for a new window

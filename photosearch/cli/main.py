@@ -219,6 +219,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         device=getattr(args, "device", None),
         threads=getattr(args, "threads", None),
         backend=getattr(args, "backend", None),
+        create_library=bool(args.paths),  # watching a folder asks for a library; watching nothing does not
     )
     return run_watch(args.paths, settings)
 
@@ -249,6 +250,9 @@ def _hit_json(hit: SearchHit) -> dict[str, Any]:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from photosearch.core.library import parse_query
+
+    parse_query(" ".join(args.text))  # a malformed query is a usage error, whatever the library
     with _library(args, for_reading=True) as library:
         _print_results(library.search(" ".join(args.text), k=args.top, cutoff=args.cutoff, where=_filter(args)), args.json)
     return 0

@@ -18,6 +18,11 @@ class LibraryError(UserError):
     """A problem with the library itself (location, permissions, folders)."""
 
 
+class LibraryMissing(LibraryError):
+    """The library's folder or catalog is not there (unplugged, moved, deleted): nothing is
+    made in its place unless the user asks for a new library."""
+
+
 def default_library_home() -> Path:
     """`PHOTOSEARCH_HOME`, else the user data dir (per platform)."""
     override = os.environ.get("PHOTOSEARCH_HOME")

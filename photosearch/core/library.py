@@ -43,7 +43,7 @@ from .catalog import Catalog, CatalogDamaged, CatalogError, Folder
 from .filters import check_filter
 from .images import DecodeError, load_for_model
 from .index.store import IndexStore, recorded_health
-from .layout import LibraryError, LibraryLayout, default_library_home
+from .layout import LibraryError, LibraryLayout, LibraryMissing, default_library_home
 from .model_weights import download_model, import_model, list_models, weights_present
 from .models.registry import DEFAULT_MODEL, ModelSpec, get_model
 from .pipeline import Indexer
@@ -60,10 +60,12 @@ __all__ = [
     "CatalogDamaged",
     "Library",
     "LibraryError",
+    "LibraryMissing",
     "default_library_home",
     "download_model",
     "import_model",
     "list_models",
+    "parse_query",
     "repair_library",
 ]
 
@@ -84,17 +86,25 @@ class Library:
         random_weights: bool = False,
         for_reading: bool = False,
         backend: str | None = None,
+        create: bool = True,
     ) -> None:
         """`for_reading`: the caller only searches and reads status, so a library that cannot be
         written (a read-only mount or folder, a full disk) is opened read-only instead of refused;
         a write then fails with a clear reason. `random_weights`: benchmarks only (a real
         architecture's cost without its download). `backend`: the CPU inference runtime (see
-        `Embedder`)."""
+        `Embedder`). `create`: a library that does not exist is made (else LibraryMissing: a
+        library is only made when the user asks for one, never because its folder went away);
+        a caller that only reads never makes one."""
         self.layout = LibraryLayout.at(home)
         self.home = self.layout.home
         self.read_only = False
         catalog_file = self.layout.catalog
         maintenance.refuse_an_emptied_catalog(self.layout)
+        if (for_reading or not create) and not catalog_file.is_file():
+            raise LibraryMissing(
+                f"no library at {self.home}: a drive unplugged, a folder moved or deleted, or none made here yet "
+                "(`photosearch index FOLDER` makes one)"
+            )
         if for_reading and catalog_file.is_file():
             self.catalog = self._open_for_reading(catalog_file)
         else:

@@ -312,6 +312,14 @@ class MainWindow(QMainWindow):
 
     def _on_exited(self, exited: p.WorkerExited) -> None:
         self._status_asked = False
+        if exited.exitcode == p.OFFLINE_EXIT:  # nothing is made in its place; it is looked for again
+            log.warning("%s", exited.message)
+            self.status_area.show_state("Library offline: it is used again as soon as it is back")
+            self.session.unavailable(exited.message)
+            self._render()
+            self.empty.show_message("The library is offline", f"{exited.message}. It is used again as soon as it is back.")
+            self.pages.setCurrentWidget(self.empty)
+            return
         if exited.restarting:
             log.warning("the worker stopped (%s); restarting it", exited.message)
             self.show_notice(f"{exited.message}; restarting it")

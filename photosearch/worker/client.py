@@ -28,7 +28,7 @@ from photosearch.records import EVERYWHERE, LibraryStatus, SearchFilter
 
 from . import protocol as p
 from .process import run_worker  # the spawn target: the one import of the worker's side
-from .protocol import FATAL_EXIT, WorkerSettings
+from .protocol import FATAL_EXIT, OFFLINE_EXIT, WorkerSettings
 
 if TYPE_CHECKING:  # either end of a Pipe, on every platform (a PipeConnection on Windows)
     from multiprocessing.connection import _ConnectionBase as Connection
@@ -76,6 +76,8 @@ class WorkerClient:
         self._conn: Connection | None = None
         self._reader: threading.Thread | None = None
         self._last_problem = ""
+        self.offline = ""  # why the library is offline (the worker could not find it), until it is back
+        self.offline_retry_s = 3.0  # how often an offline library is looked for
         self._early_deaths = 0  # deaths before Ready in a row: a worker that cannot start
         self._started_at = 0.0
 
@@ -93,6 +95,8 @@ class WorkerClient:
         while not self.ready.wait(0.1):
             if self.fatal:
                 raise WorkerError(self.fatal)
+            if self.offline:  # a caller that waits (the command line) is told; a window waits on
+                raise WorkerError(self.offline)
             if time.monotonic() > deadline:
                 raise WorkerError(f"the worker did not start within {timeout:.0f} s")
 
@@ -252,6 +256,10 @@ class WorkerClient:
 
     def _dispatch(self, event: p.Event) -> None:
         if isinstance(event, p.Ready):
+            self.offline = ""
+            # a library is made only on the first start the user asked for: a worker that
+            # replaces this one must find it (else the library is offline, not made anew)
+            self.settings = dataclasses.replace(self.settings, create_library=False)
             self.ready.set()
         elif isinstance(event, p.Reply):
             self._finish(event.request_id, event.value)
@@ -290,7 +298,8 @@ class WorkerClient:
             self._conn = None
             closing = self._closing
             pending, self._pending = self._pending, {}
-        self._early_deaths = 0 if self.ready.is_set() else self._early_deaths + 1
+        offline = exitcode == OFFLINE_EXIT
+        self._early_deaths = 0 if self.ready.is_set() or offline else self._early_deaths + 1
         self.ready.clear()  # until the worker that replaces it says Ready
         if exitcode == FATAL_EXIT:
             self.fatal = self._last_problem or "the worker cannot open the library"
@@ -303,11 +312,18 @@ class WorkerClient:
         if closing:
             return
         restarting = self.restart and self.fatal is None
-        message = self.fatal or f"the worker stopped unexpectedly (exit status {exitcode})"
-        self._deliver(p.WorkerExited(exitcode, restarting, message))
+        if offline:
+            message = f"library offline: {self._last_problem}" if self._last_problem else "library offline"
+            if not self.offline:  # said once; the library is looked for again quietly
+                self._deliver(p.WorkerExited(exitcode, restarting, message))
+            self.offline = message
+        else:
+            message = self.fatal or f"the worker stopped unexpectedly (exit status {exitcode})"
+            self._deliver(p.WorkerExited(exitcode, restarting, message))
         if restarting:
             uptime = time.monotonic() - self._started_at
-            time.sleep(self.restart_delay_s if uptime > 10 else min(10.0, self.restart_delay_s * 4))
+            delay = self.restart_delay_s if uptime > 10 else min(10.0, self.restart_delay_s * 4)
+            time.sleep(self.offline_retry_s if offline else delay)
             with self._lock:
                 if self._closing:
                     return

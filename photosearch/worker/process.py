@@ -20,7 +20,7 @@ from photosearch.privacy import keep_new_files_private
 from photosearch.records import WorkerState
 
 from . import protocol as p
-from .protocol import FATAL_EXIT, WorkerSettings
+from .protocol import FATAL_EXIT, OFFLINE_EXIT, WorkerSettings
 
 LOG_NAME = "worker"  # its log file: <user log dir>/worker.log
 
@@ -63,7 +63,7 @@ def run_worker(conn: Connection, settings: WorkerSettings) -> None:
     except UserError as exc:
         emit(p.WorkerProblem(str(exc)))
         conn.close()
-        sys.exit(FATAL_EXIT)
+        sys.exit(OFFLINE_EXIT if isinstance(exc, p.LibraryOffline) else FATAL_EXIT)
     signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
     library = worker.library
     emit(p.Ready(os.getpid(), library.model, str(library.home), str(library.thumbnails.folder), worker.models()))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from photosearch.errors import UserError
 from photosearch.records import (
     EVERYWHERE,
     DownloadProgress,
@@ -25,6 +26,7 @@ from photosearch.records import (
 
 FATAL_EXIT = 3  # the worker's exit status when it cannot run at all (library busy or unusable): not restarted
 CRASH_EXIT = 70  # its exit status after an unexpected error in one of its threads: restarted
+OFFLINE_EXIT = 4  # its library is not there (unplugged, moved, deleted): started again now and then, to see
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,12 @@ class WorkerSettings:
     poll_s: float = 2.0  # how often offline folders and the observer are checked
     rescan_s: float = 600.0  # how often a folder that cannot be watched is scanned
     disk_full_retry_s: float = 30.0  # how often writing is tried again while the library's disk is full
+    create_library: bool = True  # make the library if it is not there (a first start); never on a restart
     random_weights: bool = False  # benchmarks only: a real architecture without downloaded weights
+
+
+class LibraryOffline(UserError):
+    """The worker's library is not there: it exits with OFFLINE_EXIT (never making one)."""
 
 
 # -- commands (client → worker) ---------------------------------------------------------------

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from photosearch.core.cpu import decode_threads, default_threads, make_current_thread_background
-from photosearch.core.library import CatalogDamaged, Library, download_model, list_models
+from photosearch.core.library import CatalogDamaged, Library, LibraryMissing, download_model, list_models
 from photosearch.errors import UserError, means_disk_full, one_line
 from photosearch.records import (
     FolderChange,
@@ -40,7 +40,7 @@ from photosearch.records import (
 )
 
 from . import protocol as p
-from .protocol import CRASH_EXIT, WorkerSettings
+from .protocol import CRASH_EXIT, OFFLINE_EXIT, WorkerSettings
 from .watcher import ChangeCollector, FolderWatcher
 
 log = logging.getLogger(__name__)
@@ -76,14 +76,18 @@ class Worker:
         self.threads = settings.threads or default_threads()
         # decoding runs below inference, one thread per core, unless the user set a limit
         self.decode_threads = settings.threads or decode_threads()
-        self.library = Library(
-            Path(settings.home) if settings.home else None,
-            model=settings.model,
-            device=settings.device,
-            threads=self.threads,
-            random_weights=settings.random_weights,
-            backend=settings.backend,
-        )
+        try:
+            self.library = Library(
+                Path(settings.home) if settings.home else None,
+                model=settings.model,
+                device=settings.device,
+                threads=self.threads,
+                random_weights=settings.random_weights,
+                backend=settings.backend,
+                create=settings.create_library,
+            )
+        except LibraryMissing as exc:
+            raise p.LibraryOffline(str(exc)) from None
         self.library.claim_writer()
         self.collector = ChangeCollector(settings.quiet_s, settings.max_wait_s)
         self.watcher = FolderWatcher(self.collector, self._on_watch_problem)
@@ -406,7 +410,15 @@ class Worker:
             self.emit(p.WorkerProblem(unreadable_note(path)))
 
     def _check_folders(self) -> None:
-        """Offline folders that came back, online ones that vanished, unwatchable ones, a dead observer."""
+        """Offline folders that came back, online ones that vanished, unwatchable ones, a dead
+        observer; and the library itself gone (its drive unplugged, its folder deleted): then
+        the worker stops at once, before it writes anything anywhere, and is started again when
+        the library is back."""
+        if not self.library.layout.catalog.exists():
+            self.emit(
+                p.WorkerProblem(f"the library {self.library.home} is gone (a drive unplugged, or a folder moved or deleted?)")
+            )
+            os._exit(OFFLINE_EXIT)
         if not self.watcher.healthy():
             self._on_watch_problem("", "the folder watcher stopped; restarting it")
             self.watcher.restart()
