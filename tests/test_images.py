@@ -104,7 +104,7 @@ def _png_header(width: int, height: int) -> bytes:
     ("name", "content", "reason"),
     [
         ("bomb.png", _png_header(70000, 70000), "too large"),
-        ("empty.jpg", b"", "not a recognised image"),
+        ("empty.jpg", b"", "file is empty"),
         ("garbage.jpg", b"\x00not an image at all" * 10, "not a recognised image"),
         ("zero.png", _png_header(0, 10), "."),
     ],

@@ -299,7 +299,7 @@ def test_thumbnails_follow_their_photos_and_are_made_again(tmp_path: Path) -> No
         kept = by_name[paths[1].name]
         library.thumbnails.path(kept).unlink()  # the window finds it missing…
         library.remake_thumbnails([kept])
-        assert library.make_thumbnails() == 1 and library.thumbnails.has(kept)  # …and the worker makes it again
+        assert library.make_thumbnails() == ([kept], 1) and library.thumbnails.has(kept)  # …and the worker makes it again
         # a library indexed before thumbnails existed gets them in the background
         db = sqlite3.connect(library.home / "catalog.sqlite3")
         db.execute("UPDATE photos SET thumbnail=0")
@@ -307,7 +307,7 @@ def test_thumbnails_follow_their_photos_and_are_made_again(tmp_path: Path) -> No
         db.close()
         for photo_id in by_name.values():
             library.thumbnails.path(photo_id).unlink(missing_ok=True)
-        assert library.make_thumbnails(limit=100) == 2
+        assert library.make_thumbnails(limit=100)[1] == 2
         assert all(library.thumbnails.has(by_name[p.name]) for p in paths[1:])
 
 

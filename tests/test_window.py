@@ -241,7 +241,7 @@ def test_after_the_worker_dies_the_current_query_is_sent_again(qtbot: Any, windo
         window.bridge.client.kill()
     assert window.bridge.client.pid != old
     assert "red" in Path(window.model.path(0)).name
-    assert "restarting" in window.notice.text()
+    assert "starting again" in window.notice.text()
 
 
 @pytest.mark.slow

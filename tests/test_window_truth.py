@@ -323,3 +323,19 @@ def test_a_library_that_goes_away_is_offline_and_never_made_anew(qtbot: Any, win
         away.rename(home)
     qtbot.waitUntil(lambda: window.session.view is View.RESULTS and window.model.rowCount() > 0, timeout=60_000)
     assert window.pages.currentWidget() is window.grid
+
+
+def test_a_thumbnail_the_worker_makes_again_is_painted_at_once(qtbot: Any, window: MainWindow) -> None:
+    """The worker remade a missing thumbnail, but the cell kept its placeholder until the size
+    slider moved."""
+    from photosearch.records import thumbnail_file
+
+    search_as_typed(qtbot, window, "a red circle")
+    photo = window.model.photo_id(0)
+    qtbot.waitUntil(lambda: window.loader.pixmap(photo) is not None, timeout=30_000)
+    Path(thumbnail_file(window.loader.folder, photo)).unlink()
+    window.loader.refresh((photo,))  # as when the cache let it go: the next paint reads the file
+    window.model.thumbnail_changed(photo)
+    window.grid.viewport().repaint()
+    qtbot.waitUntil(lambda: window.loader.is_absent(photo), timeout=30_000)
+    qtbot.waitUntil(lambda: window.loader.pixmap(photo) is not None, timeout=60_000)  # no slider moved

@@ -128,3 +128,23 @@ def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[st
     assert "Traceback" not in stderr, stderr
     for shot in ("after-end.png", "preview.png"):
         assert (tmp_path / shot).stat().st_size > 10_000
+
+
+def test_sigterm_closes_the_window_as_its_close_button_does(display: dict[str, str], tmp_path: Path) -> None:
+    """A logout or `kill` once dropped the window's settings; now they are saved as on close."""
+    home = tmp_path / "library"
+    synthetic.write_photo(tmp_path / "photos" / "red.jpg", RED, (480, 360), random.Random(1))
+    with Library(home, model="tiny-shapes", threads=1) as library:
+        library.add_folder(tmp_path / "photos")
+        library.index()
+    app = subprocess.Popen([sys.executable, "-m", "photosearch", "gui", "--library", str(home)], env=display, text=True)
+    try:
+        _find(display, "^photosearch$")
+        time.sleep(1.0)
+        app.terminate()
+        assert app.wait(60) == 0
+    finally:
+        if app.poll() is None:
+            app.kill()
+    saved = list((tmp_path / "config").rglob("*.conf"))
+    assert saved and "geometry" in saved[0].read_text(errors="replace"), "the window's settings were saved"

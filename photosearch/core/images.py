@@ -293,6 +293,9 @@ _WORKSPACE = 16 * 1024**2  # resampling and encoding buffers, whatever the pictu
 
 
 def _load(source: _TimedReader, size: int, budget: MemoryBudget, thumbnail: int = 0) -> tuple[np.ndarray, PhotoInfo]:
+    if not source.read(1):
+        raise DecodeError("file is empty (0 bytes)")
+    source.seek(0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         with Image.open(source, formats=_photo_decoders()) as image:

@@ -45,6 +45,7 @@ from .images import DecodeError, load_for_model
 from .index.store import IndexStore, recorded_health
 from .layout import LibraryError, LibraryLayout, LibraryMissing, default_library_home
 from .model_weights import download_model, import_model, list_models, weights_present
+from .models.gpu import gpu_possible
 from .models.registry import DEFAULT_MODEL, ModelSpec, get_model
 from .pipeline import Indexer
 from .query import QueryError, QuerySyntaxError, Term, parse_query
@@ -63,6 +64,7 @@ __all__ = [
     "LibraryMissing",
     "default_library_home",
     "download_model",
+    "gpu_possible",
     "import_model",
     "list_models",
     "parse_query",
@@ -396,10 +398,10 @@ class Library:
             self.catalog.forget_dropped(ids)
         return removed
 
-    def make_thumbnails(self, limit: int = 32, cancel: threading.Event | None = None) -> int:
+    def make_thumbnails(self, limit: int = 32, cancel: threading.Event | None = None) -> tuple[list[int], int]:
         """Make up to `limit` missing thumbnails of indexed photos (a library indexed before
-        thumbnails existed, or files the window found missing); returns how many were tried.
-        The newest photos come first."""
+        thumbnails existed, or files the window found missing); returns the ids of those made
+        and how many were tried. The newest photos come first."""
         self.claim_writer()
         photos = self.catalog.without_thumbnails(limit)
         made, failed = [], []
@@ -415,7 +417,7 @@ class Library:
                 log.info("no thumbnail for %s: %s", photo.path, exc)
                 failed.append(photo)  # marked as made: it is retried when the photo changes
         self.catalog.thumbnails_made(made + failed)
-        return len(made) + len(failed)
+        return [photo.id for photo in made], len(made) + len(failed)
 
     def remake_thumbnails(self, photo_ids: Iterable[int]) -> None:
         """Thumbnails the window found missing: made again by the next `make_thumbnails`."""

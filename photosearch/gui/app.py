@@ -99,6 +99,7 @@ def _run_window(args: argparse.Namespace) -> int:
     from .crash_log import install
 
     install(window.show_notice)
+    _close_on_terminate(window)
     window.show()
     shown_ms = (time.perf_counter() - START) * 1000
     shown_at_ms = time.time() * 1000  # wall clock: an outside timer measures start-up from the launch
@@ -118,6 +119,23 @@ def _run_window(args: argparse.Namespace) -> int:
     if script is not None and script.code is not None:
         return script.code
     return code
+
+
+def _close_on_terminate(window: object) -> None:
+    """SIGTERM (a logout, `kill`) closes the window as its close button does: settings saved,
+    the worker finishing its batch. Python sees the signal only when it runs, so a timer wakes it."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    from .window import MainWindow
+
+    assert isinstance(window, MainWindow)
+    signal.signal(signal.SIGTERM, lambda *_: QTimer.singleShot(0, window.close))
+    ticker = QTimer(window)
+    ticker.timeout.connect(lambda: None)
+    ticker.start(250)
+    window.destroyed.connect(ticker.stop)
 
 
 class _Script:

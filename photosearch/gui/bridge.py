@@ -41,6 +41,7 @@ class WorkerBridge(QObject):
     exited = Signal(object)  # p.WorkerExited
     download = Signal(object)  # DownloadProgress
     library_changed = Signal()  # photos came, went or changed (indexing progress counts too)
+    thumbnails_made = Signal(object)  # tuple of photo ids whose thumbnails were written anew
 
     def __init__(self, settings: WorkerSettings, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -147,6 +148,8 @@ class WorkerBridge(QObject):
             self.library_changed.emit()
         elif isinstance(event, p.LibraryChanged):
             self.library_changed.emit()
+        elif isinstance(event, p.ThumbnailsMade):
+            self.thumbnails_made.emit(event.photo_ids)
         elif isinstance(event, p.StateChanged):
             self.state.emit(WorkerState(event.state))
         elif isinstance(event, p.FolderChanged):

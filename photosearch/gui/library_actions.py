@@ -47,8 +47,8 @@ class CommandRunner(QObject):
         process.finished.connect(lambda code, _status: self._done(process, code))
         process.errorOccurred.connect(lambda _error: self._failed_to_start(process))
         self._process, self._then = process, then
-        self.notice.emit(message)
         self.busy_changed.emit(True)
+        self.notice.emit(message)  # while busy: it stays up until the task ends
         process.start(program, arguments)
         return True
 

@@ -129,6 +129,10 @@ class ResultsModel(QStringListModel):
     def supportedDropActions(self) -> Qt.DropAction:
         return Qt.DropAction.CopyAction
 
+    def thumbnail_changed(self, photo_id: int) -> None:
+        """Its cell is painted again (asking the loader for its thumbnail)."""
+        self._thumbnail_arrived(photo_id)
+
     def _thumbnail_arrived(self, photo_id: int) -> None:
         row = self._row_of_id.get(photo_id)
         if row is not None:

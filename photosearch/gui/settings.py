@@ -64,20 +64,32 @@ class Preferences:
 
 class SettingsDialog(QDialog):
     def __init__(
-        self, preferences: Preferences, models: list[str], excluded: tuple[str, ...], parent: QWidget | None = None
+        self,
+        preferences: Preferences,
+        models: list[str],
+        excluded: tuple[str, ...],
+        parent: QWidget | None = None,
+        without_weights: tuple[str, ...] = (),
+        gpu: bool = True,
     ) -> None:
+        """`without_weights`: models listed but not usable offline (marked, still choosable: the
+        window offers their download); `gpu`: whether this computer could have one (else the
+        GPU choice is shown, disabled, saying why)."""
         super().__init__(parent)
         self.setWindowTitle("Settings")
         form = QFormLayout(self)
         self.model = QComboBox(self)
         self.model.addItem("The library's model", "")
         for name in models:
-            self.model.addItem(name, name)
+            self.model.addItem(f"{name} (weights not downloaded)" if name in without_weights else name, name)
         self.model.setCurrentIndex(max(0, self.model.findData(preferences.model)))
         form.addRow("&Model", self.model)
         self.device = QComboBox(self)
         for device in DEVICES:
-            self.device.addItem(DEVICE_NAMES[device], device)
+            self.device.addItem(DEVICE_NAMES[device] + ("" if gpu or device != "cuda" else " — no GPU found"), device)
+            if device == "cuda" and not gpu and preferences.device != "cuda":
+                item = self.device.model().item(self.device.count() - 1)  # type: ignore[attr-defined]
+                item.setEnabled(False)
         self.device.setCurrentIndex(max(0, self.device.findData(preferences.device)))
         form.addRow("&Device", self.device)
         self.backend = QComboBox(self)

@@ -81,9 +81,13 @@ class StatusArea(QObject):
     def hide_progress(self) -> None:
         self.progress.setVisible(False)
 
-    def show_notice(self, message: str) -> None:
+    def show_notice(self, message: str, lasting: bool = False) -> None:
+        """Passing news; `lasting`: it stays until the next notice (a task under way)."""
         self.notice.setText(message)
-        self._notice_timer.start(NOTICE_MS)
+        if lasting:
+            self._notice_timer.stop()
+        else:
+            self._notice_timer.start(NOTICE_MS)
 
     def set_paused(self, paused: bool) -> None:
         """Show `paused` without sending anything (the window's own state, re-applied)."""

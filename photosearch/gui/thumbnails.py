@@ -154,6 +154,12 @@ class ThumbnailLoader(QObject):
             self._pool.start(_Drain(self))
         return None
 
+    def refresh(self, photo_ids: tuple[int, ...]) -> None:
+        """These photos' thumbnails were written anew: read them again when next painted."""
+        for photo_id in photo_ids:
+            self._absent.discard(photo_id)
+            self._cache.pop(photo_id, None)
+
     def forget_pending(self) -> None:
         """Drop queued requests (the cells scrolled away); what is visible asks again on paint."""
         with self._lock:

@@ -181,6 +181,8 @@ class MainWindow(QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1100, 760)
         screen = self.screen().availableGeometry() if self.screen() else None
+        if self.width() < 480 or self.height() < 360:  # saved at another scale: too small to use here
+            self.resize(1100, 760)
         if screen is not None and (self.width() > screen.width() or self.height() > screen.height()):
             self.resize(min(self.width(), screen.width()), min(self.height(), screen.height()))
 
@@ -191,6 +193,7 @@ class MainWindow(QMainWindow):
         bridge.state.connect(self._on_state)
         bridge.folders_changed.connect(self._on_folder_changed)
         bridge.library_changed.connect(self._library_changed)
+        bridge.thumbnails_made.connect(self._thumbnails_made)
         bridge.notice.connect(self.show_notice)
         bridge.exited.connect(self._on_exited)
         bridge.download.connect(self.empty.show_download)
@@ -218,7 +221,7 @@ class MainWindow(QMainWindow):
         self.empty.import_weights.connect(self._import_weights)
         self.stash.fetched.connect(self.search_similar)
         self.stash.failed.connect(self.show_notice)
-        self.commands.notice.connect(self.show_notice)
+        self.commands.notice.connect(lambda message: self.status_area.show_notice(message, lasting=self.commands.busy))
 
     # -- what tests and scripts look at -------------------------------------------------------
 
@@ -322,7 +325,7 @@ class MainWindow(QMainWindow):
             return
         if exited.restarting:
             log.warning("the worker stopped (%s); restarting it", exited.message)
-            self.show_notice(f"{exited.message}; restarting it")
+            self.show_notice("The background indexer stopped unexpectedly; it is starting again (your library is safe)")
         else:
             log.error("the worker stopped for good: %s", exited.message)
             self.status_area.show_state("The worker stopped")
@@ -599,6 +602,12 @@ class MainWindow(QMainWindow):
         if len(self._missing) == 1:
             QTimer.singleShot(500, self._send_missing)
 
+    def _thumbnails_made(self, photo_ids: tuple[int, ...]) -> None:
+        """Thumbnails the worker made again are painted now, not when the size next changes."""
+        self.loader.refresh(photo_ids)
+        for photo_id in photo_ids:
+            self.model.thumbnail_changed(photo_id)
+
     def _send_missing(self) -> None:
         ids, self._missing = tuple(sorted(self._missing)), set()
         if ids:
@@ -618,9 +627,16 @@ class MainWindow(QMainWindow):
         self.about_dialog.raise_()
 
     def _show_settings(self) -> None:
-        models = self.bridge.ready_event.models if self.bridge.ready_event else ()
+        ready = self.bridge.ready_event
         excluded = self.status.excluded if self.status else ()
-        dialog = SettingsDialog(self.preferences, list(models), excluded, self)
+        dialog = SettingsDialog(
+            self.preferences,
+            list(ready.models) if ready else [],
+            excluded,
+            self,
+            without_weights=ready.without_weights if ready else (),
+            gpu=ready.gpu if ready else True,
+        )
         if dialog.exec():
             self.apply_preferences(dialog.preferences())
             if dialog.excluded_folders() != excluded:

@@ -66,7 +66,18 @@ def run_worker(conn: Connection, settings: WorkerSettings) -> None:
         sys.exit(OFFLINE_EXIT if isinstance(exc, p.LibraryOffline) else FATAL_EXIT)
     signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
     library = worker.library
-    emit(p.Ready(os.getpid(), library.model, str(library.home), str(library.thumbnails.folder), worker.models()))
+    models = worker.model_choices()
+    emit(
+        p.Ready(
+            os.getpid(),
+            library.model,
+            str(library.home),
+            str(library.thumbnails.folder),
+            tuple(m.name for m in models),
+            tuple(m.name for m in models if not m.downloaded),
+            worker.gpu_possible(),
+        )
+    )
     worker.start()
     try:
         while not worker.stopping.is_set():

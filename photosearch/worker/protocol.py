@@ -152,6 +152,8 @@ class Ready(Event):
     library: str
     thumbnails: str = ""  # the library's thumbnail folder (files named by records.thumbnail_file)
     models: tuple[str, ...] = ()  # the models this library can switch to (built in and imported)
+    without_weights: tuple[str, ...] = ()  # of those, the ones whose weights are not on this computer
+    gpu: bool = False  # whether this computer could have a GPU to run the model on
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,13 @@ class Failed(Event):
 @dataclass(frozen=True)
 class LibraryChanged(Event):
     """Photos came into the library, left it or changed: a shown search may be answered again."""
+
+
+@dataclass(frozen=True)
+class ThumbnailsMade(Event):
+    """Thumbnails written anew (ones the window found missing): a window shows them now."""
+
+    photo_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from photosearch.core.cpu import decode_threads, default_threads, make_current_thread_background
-from photosearch.core.library import CatalogDamaged, Library, LibraryMissing, download_model, list_models
+from photosearch.core.library import CatalogDamaged, Library, LibraryMissing, download_model, gpu_possible, list_models
 from photosearch.errors import UserError, means_disk_full, one_line
 from photosearch.records import (
     FolderChange,
     FolderState,
     LibraryStatus,
+    ModelInfo,
     Progress,
     WorkerState,
     WorkerStats,
@@ -231,9 +232,14 @@ class Worker:
         )
         return dataclasses.replace(self.library.status(include_paths, counts_only=counts_only), worker=worker)
 
-    def models(self) -> tuple[str, ...]:
-        """The models this library can use: built in and imported (for a window's settings)."""
-        return tuple(m.name for m in list_models(self.library.home))
+    def gpu_possible(self) -> bool:
+        """Whether this computer could run the model on a GPU (for a window's settings)."""
+        return gpu_possible()
+
+    def model_choices(self) -> list[ModelInfo]:
+        """The models this library can use, built in and imported, and whether each one's
+        weights are here (for a window's settings)."""
+        return list_models(self.library.home)
 
     # -- the writer thread ----------------------------------------------------------------
 
@@ -306,7 +312,10 @@ class Worker:
             if report.indexed or report.skipped:
                 self.emit(p.LibraryChanged())
             return
-        if self.library.make_thumbnails(cancel=self.stopping):  # a library from before thumbnails
+        made, tried = self.library.make_thumbnails(cancel=self.stopping)  # missing ones (or a library from before them)
+        if made:
+            self.emit(p.ThumbnailsMade(tuple(made)))
+        if tried:
             self._set_state(WorkerState.MAKING_THUMBNAILS)
             return
         self._set_state(WorkerState.IDLE)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import platform
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -28,6 +26,7 @@ import numpy as np
 from photosearch.records import INFERENCE_BACKENDS
 
 from .download import resolve_weights
+from .gpu import gpu_possible
 from .registry import ModelSpec, ModelUnavailable
 
 if TYPE_CHECKING:
@@ -46,18 +45,6 @@ class _QuietOpenClip(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "No pretrained weights loaded" not in record.getMessage()
-
-
-def gpu_possible() -> bool:
-    """Whether this machine could have a GPU torch can use, asked without importing torch
-    (700 MB and seconds): an NVIDIA driver, ROCm's kernel driver, or an Apple-silicon Mac."""
-    if sys.platform == "darwin":
-        return platform.machine() == "arm64"
-    if sys.platform.startswith("linux"):
-        return Path("/proc/driver/nvidia/version").exists() or Path("/dev/kfd").exists()
-    if sys.platform == "win32":
-        return Path(os.environ.get("SYSTEMROOT", r"C:\Windows"), "System32", "nvcuda.dll").exists()
-    return True
 
 
 def choose_device(preference: str | None = None) -> str:
