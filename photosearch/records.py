@@ -203,6 +203,7 @@ class WorkerState(StrEnum):
     IDLE = "idle"
     PAUSED = "paused"
     DISK_FULL = "disk full"  # writing paused until there is room; searching goes on
+    SEARCH_ONLY = "search only"  # the library cannot be written here now: searched, not indexed
     STOPPING = "stopping"
 
 

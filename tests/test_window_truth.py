@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -264,9 +265,9 @@ def test_open_asks_before_opening_many_and_says_when_nothing_can_show_a_photo(
     monkeypatch.setattr(desktop, "open_file", no_viewer)
     search_as_typed(qtbot, window, "a red circle")
     QTimer.singleShot(100, lambda: _answer_box("No"))
-    window._open(list(range(8)))
+    window.results_actions.open(list(range(8)))
     assert opened == [], "asked first, and the user said no"
-    window._open([0])
+    window.results_actions.open([0])
     assert opened == [window.model.path(0)]
     assert "No application here can show" in window.notice.text()
     assert QApplication.clipboard().text() == window.model.path(0), "its path is copied instead"
@@ -339,3 +340,55 @@ def test_a_thumbnail_the_worker_makes_again_is_painted_at_once(qtbot: Any, windo
     window.grid.viewport().repaint()
     qtbot.waitUntil(lambda: window.loader.is_absent(photo), timeout=30_000)
     qtbot.waitUntil(lambda: window.loader.pixmap(photo) is not None, timeout=60_000)  # no slider moved
+
+
+def _window_on(home: Path, store_dir: Path) -> MainWindow:
+    store = QSettings(str(store_dir / "settings.ini"), QSettings.Format.IniFormat)
+    settings = WorkerSettings(home=str(home), model="tiny-shapes", threads=1, poll_s=0.5, search_only_ok=True)
+    win = MainWindow(settings, store)
+    win.show()
+    return win
+
+
+def test_a_second_process_writing_the_library_leaves_the_window_searching(qtbot: Any, space: Path, tmp_path: Path) -> None:
+    """With `photosearch index` (or another window) writing the library, the window said
+    "Starting…" for ever; now it searches, says it is read-only, and indexes once it can."""
+    from photosearch.core.writer_lock import WriterLock
+
+    home = tmp_path / "library"
+    shutil.copytree(space / "library", home, ignore=shutil.ignore_patterns("writer.lock"))
+    other = WriterLock(home / "writer.lock")
+    other.acquire()  # another process is this library's writer
+    window = _window_on(home, tmp_path)
+    try:
+        qtbot.waitUntil(lambda: "Read-only: searching only" in window.state_label.text(), timeout=120_000)
+        assert len(search_as_typed(qtbot, window, "a red circle")) > 0, "it searches meanwhile"
+        other.release()
+        qtbot.waitUntil(
+            lambda: _worker(window) is not None and _worker(window).state is not WorkerState.SEARCH_ONLY, timeout=60_000
+        )
+        assert "Read-only" not in window.state_label.text()
+    finally:
+        other.release()
+        window.close()
+
+
+def test_a_read_only_library_is_searched_said_so_and_written_again_when_it_can_be(
+    qtbot: Any, space: Path, tmp_path: Path
+) -> None:
+    from conftest import small_disk
+
+    with small_disk(tmp_path / "drive", "64m") as drive:
+        home = drive / "library"
+        shutil.copytree(space / "library", home, ignore=shutil.ignore_patterns("writer.lock"))
+        subprocess.run(["mount", "-o", "remount,ro", str(drive)], check=True)  # a backup drive, read-only
+        window = _window_on(home, tmp_path)
+        try:
+            qtbot.waitUntil(lambda: "Read-only: searching only" in window.state_label.text(), timeout=120_000)
+            assert len(search_as_typed(qtbot, window, "a red circle")) > 0
+            subprocess.run(["mount", "-o", "remount,rw", str(drive)], check=True)
+            qtbot.waitUntil(
+                lambda: _worker(window) is not None and _worker(window).state is not WorkerState.SEARCH_ONLY, timeout=60_000
+            )
+        finally:
+            window.close()

@@ -18,6 +18,11 @@ class LibraryError(UserError):
     """A problem with the library itself (location, permissions, folders)."""
 
 
+class LibraryReadOnly(LibraryError):
+    """The library cannot be written here (a read-only mount or folder, a full disk): reading
+    and searching still work."""
+
+
 class LibraryMissing(LibraryError):
     """The library's folder or catalog is not there (unplugged, moved, deleted): nothing is
     made in its place unless the user asks for a new library."""

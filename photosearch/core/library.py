@@ -43,7 +43,7 @@ from .catalog import Catalog, CatalogDamaged, CatalogError, Folder
 from .filters import check_filter
 from .images import DecodeError, load_for_model
 from .index.store import IndexStore, recorded_health
-from .layout import LibraryError, LibraryLayout, LibraryMissing, default_library_home
+from .layout import LibraryError, LibraryLayout, LibraryMissing, LibraryReadOnly, default_library_home
 from .model_weights import download_model, import_model, list_models, weights_present
 from .models.gpu import gpu_possible
 from .models.registry import DEFAULT_MODEL, ModelSpec, get_model
@@ -51,7 +51,7 @@ from .pipeline import Indexer
 from .query import QueryError, QuerySyntaxError, Term, parse_query
 from .scan import folder_is_online, sync_library, sync_paths
 from .thumbnails import THUMBNAIL_SIZE, ThumbnailStore
-from .writer_lock import WriterLock
+from .writer_lock import LibraryBusy, WriterLock
 
 if TYPE_CHECKING:
     from .models.embedder import Embedder
@@ -60,8 +60,10 @@ if TYPE_CHECKING:
 __all__ = [
     "CatalogDamaged",
     "Library",
+    "LibraryBusy",
     "LibraryError",
     "LibraryMissing",
+    "LibraryReadOnly",
     "default_library_home",
     "download_model",
     "gpu_possible",
@@ -115,7 +117,7 @@ class Library:
             except OSError as exc:
                 raise LibraryError(f"cannot create library folder {self.home}: {exc.strerror or exc}") from None
             if not os.access(self.home, os.W_OK):
-                raise LibraryError(f"library folder {self.home} is not writable")
+                raise LibraryReadOnly(f"library folder {self.home} is not writable")
             self.catalog = Catalog(catalog_file)
         chosen = model or os.environ.get("PHOTOSEARCH_MODEL") or self.catalog.get_meta("model") or DEFAULT_MODEL
         self.spec: ModelSpec = get_model(chosen, self.home)
@@ -293,10 +295,23 @@ class Library:
     def claim_writer(self) -> None:
         """Become this library's one writer (raises LibraryBusy if another process is)."""
         if self.read_only:
-            raise LibraryError(
+            raise LibraryReadOnly(
                 f"library {self.home} is read-only or its disk is full: this needs to write to it (search and status work)"
             )
         self._writer.acquire()
+
+    def could_write(self) -> bool:
+        """Whether this process could become the library's writer now (its folder writable, no
+        other writer): a reader that waits for that asks now and then."""
+        if not os.access(self.home, os.W_OK) or not self.layout.catalog.exists():
+            return False
+        probe = WriterLock(self.layout.writer_lock)
+        try:
+            probe.acquire()
+        except (LibraryBusy, OSError):
+            return False
+        probe.release()
+        return True
 
     def reconcile(self, only: Iterable[str] | None = None) -> SyncReport:
         """Scan folders fully against the catalog (all, or the library folders named in `only`)."""

@@ -93,7 +93,8 @@ def _run_window(args: argparse.Namespace) -> int:
     elif not home:
         remembered = store.value("library/home")
         home = remembered if isinstance(remembered, str) and remembered else None
-    settings = WorkerSettings(home=str(Path(home).expanduser()) if home else None, model=args.model)
+    # a window searches a library it cannot write (another process indexing it, a read-only drive)
+    settings = WorkerSettings(home=str(Path(home).expanduser()) if home else None, model=args.model, search_only_ok=True)
     demo_missing = bool(args.demo and not (demo_library() / "catalog.sqlite3").is_file())
     window = MainWindow(settings, store, start_worker=not demo_missing)
     from .crash_log import install

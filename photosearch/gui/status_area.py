@@ -25,6 +25,7 @@ STATE_TEXT = {
     WorkerState.MODEL_UNAVAILABLE: "The model cannot be used",
     WorkerState.PAUSED: "Paused",
     WorkerState.DISK_FULL: "Disk full: indexing paused",
+    WorkerState.SEARCH_ONLY: "Read-only: searching only",
     WorkerState.MAKING_THUMBNAILS: "Making thumbnails…",
 }
 

@@ -29,13 +29,10 @@ from PySide6.QtGui import (
     QKeySequence,
 )
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
-    QMenu,
-    QMessageBox,
     QStackedWidget,
     QStyle,
     QToolButton,
@@ -44,21 +41,21 @@ from PySide6.QtWidgets import (
 )
 
 from photosearch.places import demo_folder, demo_library
-from photosearch.records import FolderChange, LibraryStatus, Progress, SearchFilter, WorkerState, thumbnail_file
+from photosearch.records import FolderChange, LibraryStatus, Progress, SearchFilter, WorkerState
 from photosearch.worker import protocol as p
 from photosearch.worker.protocol import WorkerSettings
 
-from . import desktop, drops
+from . import drops, view_place
 from .about import RESOURCES, AboutDialog
 from .empty_state import EmptyState
 from .filters_bar import FiltersBar
 from .grid import ResultsGrid
 from .library_actions import CommandRunner, self_command
 from .library_dialog import LibraryDialog
-from .preview import PreviewDialog
+from .results_actions import ResultsActions
 from .results_model import SORTS, ResultsModel
 from .search_bar import SearchBar
-from .session import Ask, Query, SearchSession, View
+from .session import FIRST_PAGE, Ask, Query, SearchSession, View
 from .settings import Preferences, SettingsDialog
 from .status_area import StatusArea
 from .thumbnails import ThumbnailLoader
@@ -69,8 +66,8 @@ __all__ = ["MainWindow", "app_icon", "self_command"]
 
 STATUS_EVERY_MS = 2000
 SEARCHING_NOTE_MS = 300  # a search slower than this says "Searching…"
-LIVE_RESULTS_MS = 1000  # the library changed: the shown query is answered again after this calm
-OPEN_WITHOUT_ASKING = 5  # photos opened at once before the window asks
+LIVE_RESULTS_MS = 1000  # the library changed: the shown query is answered again at most this often…
+LIVE_LARGE_RESULTS_MS = 5000  # …or this often when it shows more than a first page (each answer is big)
 
 
 class MainWindow(QMainWindow):
@@ -138,11 +135,12 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         self.status_area = StatusArea(self.statusBar())
+        self.results_actions = ResultsActions(self.grid, self.model, self.loader, self.search, self.bridge, self.show_notice)
+        self.preview = self.results_actions.preview
 
         self._slow_search = self._timer(SEARCHING_NOTE_MS, self._still_searching)
         self._status_timer = self._timer(STATUS_EVERY_MS, self._poll_status, single=False)
         self._live = self._timer(LIVE_RESULTS_MS, self._answer_again)
-        self.preview = PreviewDialog(self._step_preview, self)
         self.library_dialog = LibraryDialog(self)
         self._action("Find", QKeySequence.StandardKey.Find, self._focus_search)
         about = self._action("About photosearch", QKeySequence.StandardKey.HelpContents, self.show_about)
@@ -193,7 +191,6 @@ class MainWindow(QMainWindow):
         bridge.state.connect(self._on_state)
         bridge.folders_changed.connect(self._on_folder_changed)
         bridge.library_changed.connect(self._library_changed)
-        bridge.thumbnails_made.connect(self._thumbnails_made)
         bridge.notice.connect(self.show_notice)
         bridge.exited.connect(self._on_exited)
         bridge.download.connect(self.empty.show_download)
@@ -202,12 +199,8 @@ class MainWindow(QMainWindow):
         self.filters.filter_changed.connect(self._new_search)
         self.filters.sort_changed.connect(self._sort)
         self.filters.cell_changed.connect(self._set_cell)
-        self.grid.activated_photo.connect(lambda row: self._open([row]))
-        self.grid.preview_requested.connect(self._show_preview)
-        self.grid.customContextMenuRequested.connect(self._context_menu)
         self.grid.near_end.connect(self._more)
         self.grid.verticalScrollBar().valueChanged.connect(lambda _: self.loader.forget_pending())
-        self.loader.missing.connect(self._thumbnail_missing)
         self.status_area.pause_toggled.connect(self.bridge.set_paused)
         self.library_button.clicked.connect(self._show_library)
         self.settings_button.clicked.connect(self._show_settings)
@@ -276,7 +269,9 @@ class MainWindow(QMainWindow):
         worker = status.worker
         usable = status.model_weights == "present" and (worker is None or worker.state is not WorkerState.MODEL_UNAVAILABLE)
         if not self.bridge.paused:
-            if usable:
+            if usable and worker is not None and worker.state is WorkerState.SEARCH_ONLY:
+                self.status_area.show_state(f"Read-only: searching only · {photos.indexed} photos · {status.model}")
+            elif usable:
                 waiting = f", {photos.pending} waiting" if photos.pending else ""
                 self.status_area.show_state(f"{photos.indexed} photos searchable{waiting} · {status.model}")
             else:
@@ -420,29 +415,13 @@ class MainWindow(QMainWindow):
 
     def _replace_results_in_place(self) -> None:
         """New results for the same query: the photo at the top and the selection stay put."""
-        visible = self.grid.visible_rows()
-        anchor = self.model.photo_id(visible.start) if len(visible) and visible.start < self.model.rowCount() else None
-        selected = {self.model.photo_id(r) for r in self.selected_rows() if r < self.model.rowCount()}
-        current = self.grid.currentIndex().row()
-        current_id = self.model.photo_id(current) if 0 <= current < self.model.rowCount() else None
+        place = view_place.remember(self.grid, self.model)
         self.model.set_results(self.session.results)
-        self._restore_view(anchor, selected, current_id)
-
-    def _restore_view(self, anchor: int | None, selected: set[int], current_id: int | None) -> None:
-        selection = self.grid.selectionModel()
-        for photo in selected:
-            row = self.model.row_of(photo)
-            if row is not None:
-                selection.select(self.model.index(row), selection.SelectionFlag.Select)
-        if current_id is not None and (row := self.model.row_of(current_id)) is not None:
-            selection.setCurrentIndex(self.model.index(row), selection.SelectionFlag.NoUpdate)
-        if anchor is not None and (row := self.model.row_of(anchor)) is not None:
-            self.grid.doItemsLayout()  # the new rows' places, before scrolling to one of them
-            self.grid.scrollTo(self.model.index(row), QAbstractItemView.ScrollHint.PositionAtTop)
+        view_place.restore(self.grid, self.model, place)
 
     def _library_changed(self) -> None:
         if not self._live.isActive():  # at most once a second while photos keep coming
-            self._live.start()
+            self._live.start(LIVE_RESULTS_MS if self.session.k <= FIRST_PAGE else LIVE_LARGE_RESULTS_MS)
 
     def _answer_again(self) -> None:
         """The library changed (debounced): the shown query is answered again, in place."""
@@ -459,14 +438,10 @@ class MainWindow(QMainWindow):
         self._send(self.session.more())
 
     def _sort(self, index: int) -> None:
-        """Re-sorting keeps the photo that was in view (and the selection), not the pixel offset."""
-        visible = self.grid.visible_rows()
-        anchor = self.model.photo_id(visible.start) if len(visible) and visible.start < self.model.rowCount() else None
-        selected = {self.model.photo_id(r) for r in self.selected_rows()}
-        current = self.grid.currentIndex().row()
-        current_id = self.model.photo_id(current) if 0 <= current < self.model.rowCount() else None
+        """Re-sorting keeps the chosen photo in view (and the selection), not the pixel offset."""
+        place = view_place.remember(self.grid, self.model)
         self.model.set_sort(SORTS[index])
-        self._restore_view(current_id if current_id is not None else anchor, selected, current_id)
+        view_place.restore(self.grid, self.model, place, keep_current_in_view=True)
 
     def run_query(self, text: str) -> None:
         """Words typed into the search field, beside any photos already there (a combined query)."""
@@ -540,78 +515,7 @@ class MainWindow(QMainWindow):
     # -- acting on results --------------------------------------------------------------------
 
     def selected_rows(self) -> list[int]:
-        return sorted(index.row() for index in self.grid.selectionModel().selectedIndexes())
-
-    def _context_menu(self, point: Any) -> None:
-        index = self.grid.indexAt(point)
-        if not index.isValid():
-            return
-        if not self.grid.selectionModel().isSelected(index):
-            self.grid.setCurrentIndex(index)
-        rows = self.selected_rows() or [index.row()]
-        paths = [self.model.path(r) for r in rows]
-        menu = QMenu(self)
-        menu.addAction("&Open", lambda: self._open(rows))
-        menu.addAction("&Reveal in file manager", lambda: self._desktop(desktop.reveal, paths[0]))
-        menu.addAction("Pre&view", lambda: self._show_preview(rows[0]))
-        menu.addSeparator()
-        menu.addAction("&Copy", lambda: desktop.copy_files(paths))
-        menu.addAction("Copy &path", lambda: desktop.copy_paths(paths))
-        menu.addSeparator()
-        menu.addAction("Find &similar", lambda: self.search.set_query("", (paths[0],)))
-        menu.popup(self.grid.viewport().mapToGlobal(point))
-
-    def _open(self, rows: list[int]) -> None:
-        """Open photos in the system's viewer; more than a handful only when the user says so."""
-        paths = [self.model.path(r) for r in rows if 0 <= r < self.model.rowCount()]
-        if len(paths) > OPEN_WITHOUT_ASKING:
-            answer = QMessageBox.question(
-                self,
-                "Open photos",
-                f"Open {len(paths)} photos, each in its own viewer window?",
-                defaultButton=QMessageBox.StandardButton.No,
-            )
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-        for path in paths:
-            if not self._desktop(desktop.open_file, path):
-                break
-
-    def _desktop(self, action: Any, path: str) -> bool:
-        """Hand a photo to the desktop; when it has nothing to do that with, say so and offer its path."""
-        if action(path):
-            return True
-        self.show_notice(f"No application here can show {os.path.basename(path)}: its path is copied, to paste elsewhere")
-        desktop.copy_paths([path])
-        return False
-
-    def _show_preview(self, row: int) -> None:
-        if 0 <= row < self.model.rowCount():
-            hit = self.model.hit(row)
-            self.preview.show_hit(hit, thumbnail_file(self.loader.folder, hit.id))
-
-    def _step_preview(self, delta: int) -> None:
-        row = self.grid.currentIndex().row() + delta
-        if 0 <= row < self.model.rowCount():
-            self.grid.setCurrentIndex(self.model.index(row))
-            self._show_preview(row)
-
-    def _thumbnail_missing(self, photo_id: int) -> None:
-        """Ask the worker to make missing thumbnails again, in batches."""
-        self._missing.add(photo_id)
-        if len(self._missing) == 1:
-            QTimer.singleShot(500, self._send_missing)
-
-    def _thumbnails_made(self, photo_ids: tuple[int, ...]) -> None:
-        """Thumbnails the worker made again are painted now, not when the size next changes."""
-        self.loader.refresh(photo_ids)
-        for photo_id in photo_ids:
-            self.model.thumbnail_changed(photo_id)
-
-    def _send_missing(self) -> None:
-        ids, self._missing = tuple(sorted(self._missing)), set()
-        if ids:
-            self.bridge.send(p.MakeThumbnails(photo_ids=ids))
+        return self.results_actions.selected_rows()
 
     # -- library, settings, models ----------------------------------------------------------
 

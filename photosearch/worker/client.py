@@ -28,7 +28,7 @@ from photosearch.records import EVERYWHERE, LibraryStatus, SearchFilter
 
 from . import protocol as p
 from .process import run_worker  # the spawn target: the one import of the worker's side
-from .protocol import FATAL_EXIT, OFFLINE_EXIT, WorkerSettings
+from .protocol import FATAL_EXIT, OFFLINE_EXIT, WRITABLE_EXIT, WorkerSettings
 
 if TYPE_CHECKING:  # either end of a Pipe, on every platform (a PipeConnection on Windows)
     from multiprocessing.connection import _ConnectionBase as Connection
@@ -299,7 +299,8 @@ class WorkerClient:
             closing = self._closing
             pending, self._pending = self._pending, {}
         offline = exitcode == OFFLINE_EXIT
-        self._early_deaths = 0 if self.ready.is_set() or offline else self._early_deaths + 1
+        writable = exitcode == WRITABLE_EXIT  # a search-only worker stepped down for one that writes
+        self._early_deaths = 0 if self.ready.is_set() or offline or writable else self._early_deaths + 1
         self.ready.clear()  # until the worker that replaces it says Ready
         if exitcode == FATAL_EXIT:
             self.fatal = self._last_problem or "the worker cannot open the library"
@@ -317,13 +318,15 @@ class WorkerClient:
             if not self.offline:  # said once; the library is looked for again quietly
                 self._deliver(p.WorkerExited(exitcode, restarting, message))
             self.offline = message
+        elif writable:
+            pass  # nothing went wrong: the next worker says Ready as the writer
         else:
             message = self.fatal or f"the worker stopped unexpectedly (exit status {exitcode})"
             self._deliver(p.WorkerExited(exitcode, restarting, message))
         if restarting:
             uptime = time.monotonic() - self._started_at
             delay = self.restart_delay_s if uptime > 10 else min(10.0, self.restart_delay_s * 4)
-            time.sleep(self.offline_retry_s if offline else delay)
+            time.sleep(self.offline_retry_s if offline else 0.0 if writable else delay)
             with self._lock:
                 if self._closing:
                     return

@@ -27,6 +27,7 @@ from photosearch.records import (
 FATAL_EXIT = 3  # the worker's exit status when it cannot run at all (library busy or unusable): not restarted
 CRASH_EXIT = 70  # its exit status after an unexpected error in one of its threads: restarted
 OFFLINE_EXIT = 4  # its library is not there (unplugged, moved, deleted): started again now and then, to see
+WRITABLE_EXIT = 5  # a search-only worker found it can write the library now: started again at once, as its writer
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class WorkerSettings:
     rescan_s: float = 600.0  # how often a folder that cannot be watched is scanned
     disk_full_retry_s: float = 30.0  # how often writing is tried again while the library's disk is full
     create_library: bool = True  # make the library if it is not there (a first start); never on a restart
+    search_only_ok: bool = False  # a library it cannot write (another writer, a read-only folder) is searched, not refused
     random_weights: bool = False  # benchmarks only: a real architecture without downloaded weights
 
 

@@ -26,7 +26,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from photosearch.core.cpu import decode_threads, default_threads, make_current_thread_background
-from photosearch.core.library import CatalogDamaged, Library, LibraryMissing, download_model, gpu_possible, list_models
+from photosearch.core.library import (
+    CatalogDamaged,
+    Library,
+    LibraryBusy,
+    LibraryMissing,
+    LibraryReadOnly,
+    download_model,
+    gpu_possible,
+    list_models,
+)
 from photosearch.errors import UserError, means_disk_full, one_line
 from photosearch.records import (
     FolderChange,
@@ -41,7 +50,7 @@ from photosearch.records import (
 )
 
 from . import protocol as p
-from .protocol import CRASH_EXIT, OFFLINE_EXIT, WorkerSettings
+from .protocol import CRASH_EXIT, OFFLINE_EXIT, WRITABLE_EXIT, WorkerSettings
 from .watcher import ChangeCollector, FolderWatcher
 
 log = logging.getLogger(__name__)
@@ -77,19 +86,18 @@ class Worker:
         self.threads = settings.threads or default_threads()
         # decoding runs below inference, one thread per core, unless the user set a limit
         self.decode_threads = settings.threads or decode_threads()
+        self.search_only = ""  # why this worker only searches (another writer, a read-only folder)
         try:
-            self.library = Library(
-                Path(settings.home) if settings.home else None,
-                model=settings.model,
-                device=settings.device,
-                threads=self.threads,
-                random_weights=settings.random_weights,
-                backend=settings.backend,
-                create=settings.create_library,
-            )
-        except LibraryMissing as exc:
-            raise p.LibraryOffline(str(exc)) from None
-        self.library.claim_writer()
+            self.library = self._open_library(for_reading=False)
+            self.library.claim_writer()
+        except (LibraryBusy, LibraryReadOnly) as exc:
+            if not settings.search_only_ok:
+                raise
+            if getattr(self, "library", None) is not None:
+                self.library.close()
+            busy = isinstance(exc, LibraryBusy)
+            self.search_only = "another photosearch process is indexing it" if busy else "its folder cannot be written"
+            self.library = self._open_library(for_reading=True)
         self.collector = ChangeCollector(settings.quiet_s, settings.max_wait_s)
         self.watcher = FolderWatcher(self.collector, self._on_watch_problem)
         self.stopping = threading.Event()
@@ -110,12 +118,43 @@ class Worker:
         self._loader = threading.Thread(target=self._load_model, name="model-loader", daemon=True)
         self._download_cancel = threading.Event()
 
+    def _open_library(self, for_reading: bool) -> Library:
+        settings = self.settings
+        try:
+            return Library(
+                Path(settings.home) if settings.home else None,
+                model=settings.model,
+                device=settings.device,
+                threads=self.threads,
+                random_weights=settings.random_weights,
+                backend=settings.backend,
+                create=settings.create_library and not for_reading,
+                for_reading=for_reading,
+            )
+        except LibraryMissing as exc:
+            raise p.LibraryOffline(str(exc)) from None
+
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         self._loader.start()  # importing torch takes seconds: overlap it with the first scan
+        if self.search_only:
+            threading.Thread(target=self._search_only_main, name="search-only", daemon=True).start()
+            return
         self.watcher.start()
         self._writer.start()
+
+    def _search_only_main(self) -> None:
+        """No writer here: answer searches, say so once, and look now and then for the moment
+        the library can be written (the other writer done, the folder writable again); then
+        this worker steps down so that one that writes takes its place."""
+        self._set_state(WorkerState.SEARCH_ONLY)
+        self.emit(p.WorkerProblem(f"read-only: searching only ({self.search_only}); indexing resumes by itself when it can"))
+        while not self.stopping.wait(self.settings.poll_s):
+            if self.library.could_write():
+                log.info("the library can be written again: a worker that writes takes over")
+                self.library.close()
+                os._exit(WRITABLE_EXIT)
 
     def _load_model(self) -> None:
         try:
@@ -156,9 +195,11 @@ class Worker:
         self.stopping.set()
         self._download_cancel.set()
         self.collector.wake()
-        self._writer.join(timeout)
+        if self._writer.ident is not None:
+            self._writer.join(timeout)
         self._queries.shutdown(wait=True, cancel_futures=True)
-        self.watcher.stop()
+        if not self.search_only:
+            self.watcher.stop()
         self.library.close()  # saves the index snapshot
 
     # -- commands (command thread) --------------------------------------------------------
@@ -183,6 +224,8 @@ class Worker:
         elif isinstance(command, p.CancelDownload):
             self._download_cancel.set()
             self.emit(p.Reply(command.request_id))
+        elif isinstance(command, p.AddFolder | p.RemoveFolder | p.MakeThumbnails | p.SetExcluded) and self.search_only:
+            self.emit(p.Failed(command.request_id, f"read-only: the library cannot be changed now ({self.search_only})"))
         elif isinstance(command, p.AddFolder | p.RemoveFolder | p.MakeThumbnails | p.SetExcluded):
             self._jobs.put(command)
             self.collector.wake()
