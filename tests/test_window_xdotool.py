@@ -1,6 +1,7 @@
 """The real window under Xvfb, driven with real X input (xdotool), as a user would: type a query,
 End, a new query, Space for the preview, Escape, Ctrl+Q. What it shows is read from its window
-titles (which name the query, its result count and the previewed photo) and from screenshots.
+titles (which name the query, its result count and the previewed photo); screenshots are kept
+for a person to look at.
 """
 
 from __future__ import annotations
@@ -28,18 +29,32 @@ GREEN = synthetic.ShapeLabel("green", "triangle")
 OTHERS = [synthetic.ShapeLabel(c, s) for c in ("blue", "yellow") for s in ("square", "circle")]
 
 
+def _start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
+    """An Xvfb on a free display number (another test may be starting one at the same moment:
+    a server that could not take its number is started again on the next)."""
+    for _ in range(5):
+        read, write = os.pipe()
+        server = subprocess.Popen(
+            ["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+            pass_fds=(write,),
+            stderr=subprocess.DEVNULL,
+        )
+        os.close(write)
+        number = os.read(read, 16).decode().strip()
+        os.close(read)
+        if number and server.poll() is None:
+            return server, number
+        server.kill()
+        server.wait(10)
+    raise AssertionError("Xvfb did not start")
+
+
 @pytest.fixture
 def display(tmp_path: Path) -> Iterator[dict[str, str]]:
     """A fresh X server of 1600 × 1000 and the environment that reaches it."""
-    if not (shutil.which("Xvfb") and shutil.which("xdotool")):
-        pytest.skip("Xvfb and xdotool are not installed (tools/install_system_deps.sh installs them)")
-    read, write = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"], pass_fds=(write,)
-    )
-    os.close(write)
-    number = os.read(read, 16).decode().strip()
-    os.close(read)
+    if not (shutil.which("Xvfb") and shutil.which("xdotool") and shutil.which("xwd")):
+        pytest.skip("Xvfb, xdotool and xwd are not installed (tools/install_system_deps.sh installs them)")
+    server, number = _start_xvfb()
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
     env.update(DISPLAY=f":{number}", XDG_CONFIG_HOME=str(tmp_path / "config"))
     try:
@@ -62,6 +77,11 @@ def _find(env: dict[str, str], name: str, timeout: float = 90) -> str:
             return found[0]
         time.sleep(0.2)
     raise AssertionError(f"no window named {name!r} appeared")
+
+
+def _screenshot(env: dict[str, str], path: Path) -> None:
+    """The whole screen as X11 dump (`xwd`; `convert` or any viewer opens it), for a person to look at."""
+    subprocess.run(["xwd", "-root", "-silent", "-out", str(path)], env=env, check=True, timeout=30)
 
 
 def _title_of(env: dict[str, str], window: str) -> str:
@@ -105,7 +125,7 @@ def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[st
         _xdotool(display, "key", "Down")  # from the search field to the results
         _xdotool(display, "key", "End")
         time.sleep(0.5)
-        subprocess.run(["import", "-window", "root", str(tmp_path / "after-end.png")], env=display, check=True, timeout=30)
+        _screenshot(display, tmp_path / "after-end.xwd")
         _xdotool(display, "key", "ctrl+f")
         _xdotool(display, "type", "--delay", "40", "a green triangle")
         _wait_title(display, window, "a green triangle · ")
@@ -113,7 +133,7 @@ def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[st
         _xdotool(display, "key", "space")
         preview = _find(display, "^Preview", timeout=30)
         assert "green-triangle.jpg" in _title_of(display, preview), "the new query's best match, at the top, is previewed"
-        subprocess.run(["import", "-window", "root", str(tmp_path / "preview.png")], env=display, check=True, timeout=30)
+        _screenshot(display, tmp_path / "preview.xwd")
         _xdotool(display, "windowfocus", "--sync", preview)  # what a window manager does for a new window
         _xdotool(display, "key", "Escape")
         time.sleep(0.5)
@@ -126,7 +146,7 @@ def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[st
             app.kill()
         _, stderr = app.communicate(timeout=30)
     assert "Traceback" not in stderr, stderr
-    for shot in ("after-end.png", "preview.png"):
+    for shot in ("after-end.xwd", "preview.xwd"):
         assert (tmp_path / shot).stat().st_size > 10_000
 
 
