@@ -326,7 +326,7 @@ def _load(source: _TimedReader, size: int, budget: MemoryBudget, thumbnail: int 
                         image.close()  # the decoded pixels go back before anything else is made
                     # turned upright once small: the same pixels as turning first, without a
                     # full-size copy (the centre square of a turned picture is the turned centre square)
-                    turn = _TRANSPOSE.get(orientation)
+                    turn = UPRIGHT_TRANSPOSE.get(orientation)
                     square = fit_square(flat, size)
                     array = np.asarray((square.transpose(turn) if turn is not None else square).convert("RGB"), dtype=np.uint8)
                     small = encode_thumbnail(flat, thumbnail, turn) if thumbnail else None
@@ -364,7 +364,8 @@ def _boxes_run_past_the_end(source: _TimedReader) -> bool:
         source.seek(where)
 
 
-_TRANSPOSE = {
+# EXIF orientation → the transpose that shows the stored pixels upright (as ImageOps.exif_transpose)
+UPRIGHT_TRANSPOSE: dict[int, Image.Transpose] = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM,

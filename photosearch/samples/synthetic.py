@@ -23,6 +23,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from photosearch.core.images import UPRIGHT_TRANSPOSE
+
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (215, 35, 35),
     "green": (35, 165, 60),
@@ -220,16 +222,7 @@ def add_grain(image: Image.Image, sigma: float, rng: random.Random) -> Image.Ima
     return Image.fromarray(np.clip(pixels + luma + chroma, 0, 255).astype(np.uint8))
 
 
-# EXIF orientation → the transpose that displays the stored pixels upright (as ImageOps.exif_transpose)
-_DISPLAY_OP: dict[int, Image.Transpose] = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
+_DISPLAY_OP = UPRIGHT_TRANSPOSE  # what a viewer does with each EXIF orientation
 _INVERSE_OP: dict[Image.Transpose, Image.Transpose] = {
     Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90,
     Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270,
