@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from window_helpers import OTHERS, RED_CIRCLE, drop_on, search_as_typed, settled, wait_for, write_photo
 
 from photosearch.core.library import Library
+from photosearch.gui.search_bar import ImageChip
 from photosearch.gui.session import FIRST_PAGE, View
 from photosearch.gui.window import MainWindow
 from photosearch.records import WorkerState
@@ -392,3 +393,16 @@ def test_a_read_only_library_is_searched_said_so_and_written_again_when_it_can_b
             )
         finally:
             window.close()
+
+
+def test_a_chip_never_moves_the_top_bar_and_a_heic_chip_has_a_picture(qtbot: Any, window: MainWindow, tmp_path: Path) -> None:
+    window.search.clear_images(notify=False)
+    qtbot.wait(50)
+    before = window.search.height()
+    heic = write_photo(tmp_path / "chip.heic", RED_CIRCLE, seed=500)
+    window.search.add_image(str(heic), notify=False)
+    qtbot.wait(50)
+    (chip,) = window.search.findChildren(ImageChip)
+    assert not chip.icon().isNull(), "Qt cannot read HEIC: the chip shows a picture's icon, not nothing"
+    assert window.search.height() == before, "the top bar did not jump"
+    window.search.clear_images(notify=False)

@@ -10,7 +10,7 @@ import os
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QKeyEvent, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QStyle, QToolButton, QWidget
 
 from .thumbnails import read_scaled
 
@@ -29,6 +29,8 @@ class ImageChip(QToolButton):
         image = read_scaled(path, QSize(48, 48))  # a scaled read: a 12 MP original costs milliseconds, not ~70
         if image is not None:
             self.setIcon(QIcon(QPixmap.fromImage(image)))
+        else:  # a format Qt cannot read (HEIC, AVIF): a picture's icon, never an empty chip
+            self.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon))
         self.setIconSize(QSize(20, 20))
         self.setToolTip(f"{path}\n(click to remove it from the search)")
         self.setAccessibleName(f"query photo {name}, remove")
@@ -51,6 +53,9 @@ class SearchBar(QWidget):
         self.edit.setClearButtonEnabled(True)
         self.edit.setAccessibleName("search")
         layout.addWidget(self.edit, 1)
+        probe = ImageChip("photo.jpg", self)  # the field is as tall as a chip: no jump when one comes
+        self.edit.setMinimumHeight(probe.sizeHint().height())
+        probe.deleteLater()
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
