@@ -49,7 +49,6 @@ EXCLUDED_MODULES = [
     "PyQt5",
     "PyQt6",
     "PySide2",
-    "PySide6.QtNetwork",  # listed by PySide6's package, imported by nothing here
     "readline",  # an interactive prompt's; the app has none (and it would add libreadline)
 ]
 
@@ -59,7 +58,7 @@ EXCLUDED_MODULES = [
 # the Qt patterns fit all three. Left out: tests and tools shipped inside wheels,
 # torchvision's CUDA-linked operators (the runtime hook makes torchvision import without
 # them), and the Qt parts the window never loads. The window uses QtCore, QtGui, QtWidgets,
-# QtDBus and QtSvg; it draws on X11 (xcb), offscreen for scripted runs, Windows or Cocoa, and
+# QtNetwork (its local socket: one window per library), QtDBus and QtSvg; it draws on X11 (xcb), offscreen for scripted runs, Windows or Cocoa, and
 # reads JPEG thumbnails and its SVG icon.
 EXCLUDED_PATHS = [
     "torch/test/*",
@@ -105,7 +104,6 @@ EXCLUDED_PATHS = [
     "PySide6/*Qt6EglFSDeviceIntegration*",
     "PySide6/*Qt6EglFsKmsSupport*",
     "PySide6/*Qt6WlShellIntegration*",
-    "PySide6/*Qt6Network*",
     "PySide6/*translations/qtwebengine*",
 ]
 

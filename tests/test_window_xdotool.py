@@ -30,20 +30,19 @@ OTHERS = [synthetic.ShapeLabel(c, s) for c in ("blue", "yellow") for s in ("squa
 
 
 def _start_xvfb() -> tuple[subprocess.Popen[bytes], str]:
-    """An Xvfb on a free display number (another test may be starting one at the same moment:
-    a server that could not take its number is started again on the next)."""
-    for _ in range(5):
-        read, write = os.pipe()
+    """An Xvfb on a free display number: one whose socket appears and that stays up (another
+    test may be starting a server at the same moment, on the same number)."""
+    for number in random.sample(range(40, 400), 20):
+        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+            continue
         server = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-            pass_fds=(write,),
-            stderr=subprocess.DEVNULL,
+            ["Xvfb", f":{number}", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"], stderr=subprocess.DEVNULL
         )
-        os.close(write)
-        number = os.read(read, 16).decode().strip()
-        os.close(read)
-        if number and server.poll() is None:
-            return server, number
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and server.poll() is None:
+            if Path(f"/tmp/.X11-unix/X{number}").exists():
+                return server, str(number)
+            time.sleep(0.05)
         server.kill()
         server.wait(10)
     raise AssertionError("Xvfb did not start")
@@ -168,3 +167,36 @@ def test_sigterm_closes_the_window_as_its_close_button_does(display: dict[str, s
             app.kill()
     saved = list((tmp_path / "config").rglob("*.conf"))
     assert saved and "geometry" in saved[0].read_text(errors="replace"), "the window's settings were saved"
+
+
+def test_a_second_launch_on_the_library_hands_its_search_to_the_open_window(display: dict[str, str], tmp_path: Path) -> None:
+    """A second window on the same library was unusable ("Starting…" for ever); now a second
+    launch ("Open with" from the file manager, the icon clicked again) gives its words and
+    photos to the window that is open, which searches for them, and exits 0."""
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    for i in range(4):
+        synthetic.write_photo(photos / f"red-{i}.jpg", RED, (480, 360), random.Random(i))
+    synthetic.write_photo(photos / "green-triangle.jpg", GREEN, (480, 360), random.Random(7))
+    with Library(home, model="tiny-shapes", threads=1) as library:
+        library.add_folder(photos)
+        library.index()
+    command = [sys.executable, "-m", "photosearch", "gui", "--library", str(home)]
+    first = subprocess.Popen(command, env=display, stderr=subprocess.PIPE, text=True)
+    try:
+        window = _find(display, "^photosearch$")
+        second = subprocess.run(
+            [*command, "--query", "a green triangle"], env=display, capture_output=True, text=True, timeout=60
+        )
+        assert second.returncode == 0 and "went to it" in second.stderr, second.stderr
+        _wait_title(display, window, "a green triangle · ")
+        opened = subprocess.run([*command, str(photos / "red-0.jpg")], env=display, capture_output=True, text=True, timeout=60)
+        assert opened.returncode == 0, opened.stderr
+        _wait_title(display, window, "a photo · ")
+        assert len(_xdotool(display, "search", "--onlyvisible", "--name", "photosearch$").splitlines()) == 1, "one window"
+        _xdotool(display, "windowfocus", "--sync", window)
+        _xdotool(display, "key", "ctrl+q")
+        assert first.wait(30) == 0
+    finally:
+        if first.poll() is None:
+            first.kill()
+        first.communicate(timeout=30)

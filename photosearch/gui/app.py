@@ -95,6 +95,14 @@ def _run_window(args: argparse.Namespace) -> int:
         home = remembered if isinstance(remembered, str) and remembered else None
     # a window searches a library it cannot write (another process indexing it, a read-only drive)
     settings = WorkerSettings(home=str(Path(home).expanduser()) if home else None, model=args.model, search_only_ok=True)
+    images = [str(Path(i).expanduser().resolve()) for i in [*args.images, *([args.similar] if args.similar else [])]]
+    from .single_instance import InstanceServer, hand_over, server_name
+
+    scripted = bool(args.quit_after_results or args.screenshot)
+    name = server_name(settings.home)
+    if not scripted and hand_over(name, images, args.query):
+        print("photosearch: the window on this library is open: the photos and words went to it", file=sys.stderr)
+        return 0
     demo_missing = bool(args.demo and not (demo_library() / "catalog.sqlite3").is_file())
     window = MainWindow(settings, store, start_worker=not demo_missing)
     from .crash_log import install
@@ -109,8 +117,10 @@ def _run_window(args: argparse.Namespace) -> int:
     # The search is set up at once; the window sends it when its worker is ready (and again
     # after a restart). Photos become chips, as if dropped; words join them.
     opened.deliver_to(window.search_similar)
-    for image in [*args.images, *([args.similar] if args.similar else [])]:
-        window.search_similar(str(Path(image).expanduser().resolve()))
+    if not scripted:
+        InstanceServer(name, window.take_over_launch, window)
+    for image in images:
+        window.search_similar(image)
     if args.query:
         window.run_query(args.query)
     script = _Script(window, args, shown_ms, shown_at_ms) if (args.quit_after_results or args.screenshot) else None

@@ -443,6 +443,18 @@ class MainWindow(QMainWindow):
         self.model.set_sort(SORTS[index])
         view_place.restore(self.grid, self.model, place, keep_current_in_view=True)
 
+    def take_over_launch(self, images: list[str], query: str | None) -> None:
+        """A second launch on this library ("Open with", the icon again): its photos and words
+        become the search here, and this window comes to the front."""
+        if images:
+            self.search.set_query(query or "", tuple(images))
+        elif query:
+            self.search.set_query(query)
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
     def run_query(self, text: str) -> None:
         """Words typed into the search field, beside any photos already there (a combined query)."""
         self.search.set_query(text, self.search.images())
