@@ -58,8 +58,9 @@ EXCLUDED_MODULES = [
 # the Qt patterns fit all three. Left out: tests and tools shipped inside wheels,
 # torchvision's CUDA-linked operators (the runtime hook makes torchvision import without
 # them), and the Qt parts the window never loads. The window uses QtCore, QtGui, QtWidgets,
-# QtNetwork (its local socket: one window per library), QtDBus and QtSvg; it draws on X11 (xcb), offscreen for scripted runs, Windows or Cocoa, and
-# reads JPEG thumbnails and its SVG icon.
+# QtNetwork (its local socket: one window per library), QtDBus and QtSvg; it draws on X11
+# (xcb), offscreen for scripted runs, Windows or Cocoa, and reads JPEG thumbnails and its SVG
+# icon.
 EXCLUDED_PATHS = [
     "torch/test/*",
     "torch/include/*",

@@ -20,6 +20,8 @@ from PySide6.QtCore import QMimeData, QObject, Signal
 
 from photosearch.records import PHOTO_SUFFIXES
 
+from .main_thread import to_main
+
 FETCH_TIMEOUT_S = 20.0
 FETCH_MAX_BYTES = 100 * 1024 * 1024
 
@@ -109,9 +111,10 @@ class DropStash(QObject):
                 raise OSError("larger than 100 MB")
             target.write_bytes(data)
         except Exception as exc:  # any network failure is a message, never a crash
-            self.failed.emit(f"cannot fetch {url}: {exc}")
+            message = f"cannot fetch {url}: {exc}"
+            to_main(lambda: self.failed.emit(message))
             return
-        self.fetched.emit(str(target))
+        to_main(lambda: self.fetched.emit(str(target)))
 
     def close(self) -> None:
         for thread in self._threads:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
@@ -91,16 +91,20 @@ class ResultsGrid(QListView):
 
     def _spread(self, cell: QSize) -> QSize:
         """The grid's cells widened to share the row's width: no unused margin on the right."""
-        width = self.viewport().width()
+        # the list view wraps its rows as if its scroll bar were there, shown or not
+        bar = 0 if self.verticalScrollBar().isVisible() else self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        width = self.viewport().width() - bar - 2
         columns = max(1, width // max(1, cell.width()))
         return QSize(max(cell.width(), width // columns), cell.height())
 
-    def resizeEvent(self, event: Any) -> None:
-        super().resizeEvent(event)
-        side = self.delegate.side + 2 * MARGIN
-        spread = self._spread(QSize(side, side))
-        if spread != self.gridSize():
-            self.setGridSize(spread)
+    def viewportEvent(self, event: QEvent) -> bool:
+        # the viewport, not the view, changes width when the scroll bar comes or goes
+        if event.type() == QEvent.Type.Resize:
+            side = self.delegate.side + 2 * MARGIN
+            spread = self._spread(QSize(side, side))
+            if spread != self.gridSize():
+                self.setGridSize(spread)
+        return super().viewportEvent(event)
 
     def visible_rows(self) -> range:
         """The rows whose cells are on screen now: arithmetic on the uniform grid, never a loop

@@ -15,10 +15,12 @@ import stat
 import threading
 from collections import OrderedDict, deque
 
-from PySide6.QtCore import QFile, QFileDevice, QIODevice, QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QFile, QFileDevice, QIODevice, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageIOHandler, QImageReader, QPixmap
 
 from photosearch.records import thumbnail_file
+
+from .main_thread import to_main
 
 CACHE_LIMIT = 3000  # pixmaps kept (several screens of cells at the largest size)
 THREADS = 2
@@ -68,10 +70,6 @@ def _open_regular(path: str) -> QFile | None:
     return device
 
 
-class _Signals(QObject):
-    done = Signal(int, object, int)  # photo id, QImage or None, generation
-
-
 class _Drain(QRunnable):
     """Loads queued thumbnails, newest first, until the queue is empty."""
 
@@ -87,7 +85,7 @@ class _Drain(QRunnable):
                 return
             photo_id, path, box, generation = job
             image = read_scaled(path, box)
-            loader._signals.done.emit(photo_id, image, generation)
+            loader.hand_over(photo_id, image, generation)
 
 
 class ThumbnailLoader(QObject):
@@ -108,8 +106,6 @@ class ThumbnailLoader(QObject):
         self._drains = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(THREADS)
-        self._signals = _Signals()
-        self._signals.done.connect(self._arrived)
 
     # -- settings -------------------------------------------------------------------------
 
@@ -187,7 +183,10 @@ class ThumbnailLoader(QObject):
             photo_id = self._queue.pop()  # newest first
             return photo_id, thumbnail_file(self.folder, photo_id), QSize(self.box), self._generation
 
-    @Slot(int, object, int)
+    def hand_over(self, photo_id: int, image: QImage | None, generation: int) -> None:
+        """From a loading thread: the image goes to the GUI thread, where pixmaps are made."""
+        to_main(lambda: self._arrived(photo_id, image, generation))
+
     def _arrived(self, photo_id: int, image: QImage | None, generation: int) -> None:
         with self._lock:
             if generation != self._generation:
