@@ -694,3 +694,11 @@ def test_large_photos_take_turns_within_the_decode_budget(tmp_path: Path) -> Non
     assert report.indexed == 4
     assert indexer.budget.peak_reserved == one, "three threads, but one large decode at a time"
     catalog.close()
+
+
+def test_a_query_photo_that_was_never_there_is_named_so(library: Library, tmp_path: Path) -> None:
+    """A mistyped or never-existing query photo said "file disappeared before it could be read"."""
+    from photosearch.core.query import QueryError
+
+    with pytest.raises(QueryError, match="no such photo"):
+        library.search("", images=[tmp_path / "never-was.jpg"])

@@ -406,3 +406,31 @@ def test_a_chip_never_moves_the_top_bar_and_a_heic_chip_has_a_picture(qtbot: Any
     assert not chip.icon().isNull(), "Qt cannot read HEIC: the chip shows a picture's icon, not nothing"
     assert window.search.height() == before, "the top bar did not jump"
     window.search.clear_images(notify=False)
+
+
+def test_a_web_picture_that_cannot_be_fetched_says_why_in_plain_words(qtbot: Any, window: MainWindow) -> None:
+    """ "cannot fetch http://…: <urlopen error [Errno 111] Connection refused>" was urllib talking."""
+    import http.server
+    import socket
+    import threading
+
+    class Missing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404, "Not Found")
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Missing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    try:
+        window.stash.fetch(f"http://127.0.0.1:{server.server_address[1]}/gone.jpg")
+        qtbot.waitUntil(lambda: "the site answered 404" in window.notice.text(), timeout=30_000)
+        window.stash.fetch(f"http://127.0.0.1:{closed}/photo.jpg")
+        qtbot.waitUntil(lambda: "cannot be reached" in window.notice.text(), timeout=30_000)
+        assert "urlopen" not in window.notice.text() and "Errno" not in window.notice.text()
+    finally:
+        server.shutdown()

@@ -48,6 +48,8 @@ def photo_vector(catalog: Catalog, model: str, dim: int, embedder: Callable[[], 
     stored = catalog.vector_for_path(model, str(path.resolve()))
     if stored is not None and stored.shape == (dim,) and np.isfinite(stored).all():
         return stored
+    if not path.is_file():  # never there (a mistyped path), not a file that just went away
+        raise QueryError(f"no such photo: {path}")
     encoder = embedder()
     try:
         pixels, _ = load_for_model(path, encoder.image_size)

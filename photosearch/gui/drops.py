@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,17 @@ def _photo_or_reason(path: str) -> Dropped:
     except OSError:
         return Dropped("refused", f"{name} cannot be read")
     return Dropped("refused", f"{name} is empty (0 bytes)") if empty else Dropped("image", path)
+
+
+def fetch_failure(exc: BaseException) -> str:
+    """Why a web picture could not be fetched, in a user's words (not urllib's)."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"the site answered {exc.code} ({exc.reason})"
+    if isinstance(exc, urllib.error.URLError):
+        return "the site cannot be reached (offline, or a wrong address?)"
+    if isinstance(exc, TimeoutError):
+        return "the site did not answer in time"
+    return str(exc) or type(exc).__name__
 
 
 def what_was_dropped(mime: QMimeData) -> list[Dropped]:
@@ -111,7 +123,7 @@ class DropStash(QObject):
                 raise OSError("larger than 100 MB")
             target.write_bytes(data)
         except Exception as exc:  # any network failure is a message, never a crash
-            message = f"cannot fetch {url}: {exc}"
+            message = f"Cannot fetch the picture from {urlparse(url).netloc or url}: {fetch_failure(exc)}"
             to_main(lambda: self.failed.emit(message))
             return
         to_main(lambda: self.fetched.emit(str(target)))
