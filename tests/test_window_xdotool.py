@@ -83,6 +83,13 @@ def _screenshot(env: dict[str, str], path: Path) -> None:
     subprocess.run(["xwd", "-root", "-silent", "-out", str(path)], env=env, check=True, timeout=30)
 
 
+def _quit_with_keys(env: dict[str, str], window: str, app: subprocess.Popen[str]) -> None:
+    """Ctrl+Q in the window, as a user quits; the app ends cleanly."""
+    _xdotool(env, "windowfocus", "--sync", window)
+    _xdotool(env, "key", "ctrl+q")
+    assert app.wait(30) == 0
+
+
 def _title_of(env: dict[str, str], window: str) -> str:
     return _xdotool(env, "getwindowname", window)
 
@@ -137,9 +144,7 @@ def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[st
         _xdotool(display, "key", "Escape")
         time.sleep(0.5)
         assert not _xdotool(display, "search", "--onlyvisible", "--name", "^Preview"), "Escape closed the preview"
-        _xdotool(display, "windowfocus", "--sync", window)
-        _xdotool(display, "key", "ctrl+q")
-        assert app.wait(30) == 0
+        _quit_with_keys(display, window, app)
     finally:
         if app.poll() is None:
             app.kill()
@@ -193,9 +198,7 @@ def test_a_second_launch_on_the_library_hands_its_search_to_the_open_window(disp
         assert opened.returncode == 0, opened.stderr
         _wait_title(display, window, "a photo · ")
         assert len(_xdotool(display, "search", "--onlyvisible", "--name", "photosearch$").splitlines()) == 1, "one window"
-        _xdotool(display, "windowfocus", "--sync", window)
-        _xdotool(display, "key", "ctrl+q")
-        assert first.wait(30) == 0
+        _quit_with_keys(display, window, first)
     finally:
         if first.poll() is None:
             first.kill()
