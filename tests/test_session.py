@@ -98,3 +98,14 @@ def test_after_a_worker_restart_the_query_is_asked_again() -> None:
     assert ask is not None
     again = session.worker_ready()
     assert again is not None and again.query == ask.query and not session.answered(ask.ticket, _results(1))
+
+
+def test_the_shown_query_entered_again_is_answered_afresh_in_place() -> None:
+    session = SearchSession()
+    ask = session.set_query(Query("red"))
+    assert ask is not None
+    assert session.set_query(Query("red")) is None, "already on its way"
+    session.answered(ask.ticket, _results(5))
+    again = session.set_query(Query("red"))
+    assert again is not None and again.refresh and again.k == ask.k
+    assert session.view is View.RESULTS and len(session.results) == 5, "the view stays until the new answer"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -212,10 +213,8 @@ def load_for_model(
     """
     limit = DECODE_SECONDS if time_limit is None else time_limit
     try:
-        if isinstance(source, str | Path):
-            with open(source, "rb") as handle:
-                return _load(_TimedReader(handle, limit), size, budget or SHARED_BUDGET, thumbnail)
-        return _load(_TimedReader(source, limit), size, budget or SHARED_BUDGET, thumbnail)
+        with open(source, "rb") if isinstance(source, str | Path) else nullcontext(source) as handle:
+            return _load(_TimedReader(handle, limit), size, budget or SHARED_BUDGET, thumbnail)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:

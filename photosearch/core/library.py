@@ -229,14 +229,14 @@ class Library:
         photos leave it at the next scan of their library folder (the worker scans at once), and
         come back when no longer excluded. A library folder itself is removed, not excluded. An
         exclusion already recorded whose library folder has gone is dropped, not an error."""
-        folders = [Path(f.path) for f in self.catalog.folders()]
+        folders = self._folder_paths()
         before = self.catalog.excluded()
         chosen: set[str] = set()
         for raw in paths:
-            path = self.excluded_path(raw)
+            path = self.excluded_path(raw, folders)
             if Path(path) in folders:
                 raise LibraryError(f"{path} is a library folder: remove it instead of excluding it")
-            if not any(folder in Path(path).parents for folder in folders):
+            if not _below_any(Path(path), folders):
                 if path in before:
                     continue  # left behind by a removed folder
                 raise LibraryError(f"{path} is not inside a library folder, so there is nothing to exclude")
@@ -245,15 +245,17 @@ class Library:
         self.catalog.set_excluded(chosen)
         return tuple(sorted(chosen))
 
-    def excluded_path(self, raw: str | Path) -> str:
+    def excluded_path(self, raw: str | Path, folders: list[Path] | None = None) -> str:
         """How an exclusion is recorded: the path as the scans reach it. A subfolder that is a
         symbolic link is excluded by its own name inside the library folder (where the scans
         meet it), not by where it points, which may lie outside every library folder."""
         named = Path(os.path.abspath(Path(raw).expanduser()))
-        folders = [Path(f.path) for f in self.catalog.folders()]
-        if any(folder in named.parents for folder in folders):
+        if _below_any(named, self._folder_paths() if folders is None else folders):
             return str(named)
         return str(Path(raw).expanduser().resolve())
+
+    def _folder_paths(self) -> list[Path]:
+        return [Path(f.path) for f in self.catalog.folders()]
 
     def available_folders(self) -> set[str]:
         """The library folders that can be scanned now without taking their photos for deleted
@@ -282,9 +284,10 @@ class Library:
             if existing.path == target:
                 self.claim_writer()
                 removed = self.catalog.remove_folder(existing.id)
-                inside = {p for p in self.catalog.excluded() if Path(target) in Path(p).parents}
+                excluded = self.catalog.excluded()
+                inside = {p for p in excluded if _below_any(Path(p), [Path(target)])}
                 if inside:  # its exclusions go with it
-                    self.catalog.set_excluded(self.catalog.excluded() - inside)
+                    self.catalog.set_excluded(excluded - inside)
                 self.store.refresh()
                 self.drop_thumbnails()
                 return removed
@@ -506,9 +509,10 @@ class Library:
         if where is None:
             return None
         where = check_filter(where)
-        folders = [Path(f.path) for f in self.catalog.folders()]
+        folders = self._folder_paths()
         for named in map(Path, where.folders):
-            if not any(named == f or named in f.parents or f in named.parents for f in folders):
+            holds_one = any(named in folder.parents for folder in folders)
+            if not (named in folders or _below_any(named, folders) or holds_one):
                 listed = ", ".join(str(f) for f in folders) or "none yet"
                 raise QueryError(f"{named} is not in the library, so nothing there can be found (its folders: {listed})")
         return where
@@ -560,6 +564,11 @@ class Library:
             paths=tuple(self.catalog.indexed_paths()) if include_paths else None,
             excluded=tuple(sorted(self.catalog.excluded())),
         )
+
+
+def _below_any(path: Path, folders: list[Path]) -> bool:
+    """Whether `path` lies inside one of `folders` (below it, not the folder itself)."""
+    return any(folder in path.parents for folder in folders)
 
 
 def _photo_counts(counts: dict[str, int]) -> PhotoCounts:

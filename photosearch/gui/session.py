@@ -71,8 +71,12 @@ class SearchSession:
 
     def set_query(self, query: Query) -> Ask | None:
         """A new query (typed, dropped, filtered): it starts from the first page at the top.
-        None when there is nothing to ask (an empty query, or a worker that cannot search)."""
-        if query == self.query and self.view in (View.SEARCHING, View.RESULTS):
+        The query shown, entered again, is answered afresh in place (a refresh ask). None when
+        there is nothing to ask (an empty query, one already on its way, or a worker that cannot
+        search)."""
+        if query == self.query and self.view is View.RESULTS:
+            return self.library_changed()
+        if query == self.query and self.view is View.SEARCHING:
             return None
         self.query = None if query.empty else query
         self.results = SearchResults()

@@ -332,12 +332,10 @@ class MainWindow(QMainWindow):
     # -- searching: the session decides, the window renders -------------------------------------
 
     def _new_search(self) -> None:
-        query = Query(self.search.text(), self.search.images(), self.current_filter())
-        if query == self.session.query and self.session.view is View.RESULTS:
-            self._send(self.session.library_changed())  # the same query again: answered afresh, in place
-            return
-        self._send(self.session.set_query(query))
-        self._render(new_query=True)
+        ask = self.session.set_query(Query(self.search.text(), self.search.images(), self.current_filter()))
+        self._send(ask)
+        if ask is None or not ask.refresh:
+            self._render(new_query=True)
 
     def search_for(self, query: Query, k: int | None = None) -> None:
         """Show `query` (benchmarks ask for a given number of results at once)."""
