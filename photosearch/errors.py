@@ -10,7 +10,15 @@ import errno
 
 
 class UserError(Exception):
-    """An error whose message says, in one line, what went wrong and what to do."""
+    """An error whose message says, in one line, what went wrong and what to do.
+
+    `plain`, when given, says the same without command-line words (no options, no commands to
+    type): what the window shows, where the message would tell a user of the window to run
+    `photosearch …` in a terminal."""
+
+    def __init__(self, message: str = "", *, plain: str = "") -> None:
+        super().__init__(message)
+        self.plain = plain
 
 
 class UsageError(UserError):
@@ -21,6 +29,12 @@ def one_line(exc: BaseException) -> str:
     """An exception's first line for a user or a status field (its type when it says nothing)."""
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def plain_line(exc: BaseException) -> str:
+    """What the window says about `exc`: its plain words when it has them, else its first line."""
+    plain = getattr(exc, "plain", "") if isinstance(exc, UserError) else ""
+    return plain or one_line(exc)
 
 
 def means_disk_full(exc: BaseException) -> bool:

@@ -331,7 +331,10 @@ def test_a_model_without_weights_offers_download_and_import_and_says_when_offlin
     with Library(tmp_path / "library", model="ViT-B-32") as library:
         library.add_folder(tmp_path / "photos")
     store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(WorkerSettings(home=str(tmp_path / "library"), model="ViT-B-32", threads=1), store)
+    window = MainWindow(WorkerSettings(home=str(tmp_path / "library"), model="ViT-B-32", threads=1), store, start_worker=False)
+    notices: list[str] = []
+    window.bridge.notice.connect(notices.append)
+    window.bridge.start()
     window.show()
     try:
         qtbot.waitUntil(lambda: window.status is not None, timeout=120_000)
@@ -340,7 +343,11 @@ def test_a_model_without_weights_offers_download_and_import_and_says_when_offlin
         qtbot.mouseClick(window.empty.download_button, Qt.MouseButton.LeftButton)
         window.refresh_status()  # a status during the download kept the grid up once (a fresh-clone run caught it)
         qtbot.waitUntil(lambda: "cannot reach the model hub" in window.empty.text.text(), timeout=60_000)
-        assert "photosearch models import" in window.empty.text.text() and window.empty.import_button.isVisible()
+        page = window.empty.text.text()
+        assert "open_clip_model.safetensors" in page and "import it here" in page and window.empty.import_button.isVisible()
+        assert "photosearch models" not in page and "--model" not in page  # the window's words, not the CLI's
+        cannot_load = [notice for notice in notices if "cannot load the model" in notice]
+        assert cannot_load and "--model" not in cannot_load[0]  # nor in the worker's notice that the model cannot load
         window.refresh_status()  # a later status (the worker says its model is unavailable) keeps the reason
         qtbot.waitUntil(lambda: not window._status_asked, timeout=30_000)
         assert "cannot reach the model hub" in window.empty.text.text()

@@ -157,7 +157,7 @@ class WorkerBridge(QObject):
         elif isinstance(event, p.ModelDownload):
             self.download.emit(event.progress)
         elif isinstance(event, p.WorkerProblem):
-            self.notice.emit(event.message)
+            self.notice.emit(event.plain or event.message)
         elif isinstance(event, p.WorkerLog):
             # errors, and the model's notes: a one-time export for this CPU (tens of seconds
             # of "loading model" must say why) or a fallback to torch
@@ -174,9 +174,10 @@ class WorkerBridge(QObject):
             return
         on_result, on_error = callbacks
         if isinstance(event, p.Failed):
+            reason = event.plain or event.message  # the window's words
             if on_error is not None:
-                on_error(event.message)
+                on_error(reason)
             else:
-                self.notice.emit(event.message)
+                self.notice.emit(reason)
         else:
             on_result(event if isinstance(event, p.Results) else event.value)

@@ -80,11 +80,16 @@ class EmptyState(QWidget):
 
     def show_missing_model(self, model: str, message: str = "") -> None:
         self.title.setText(f"The model {model} is not on this computer yet")
-        self.text.setText(
-            message
-            or "photosearch needs it once to understand your photos (a download of a few hundred megabytes). "
-            "Offline? Import its weights file instead, or try the demo library, which needs no download."
-        )
+        if message:  # why the download failed, in the window's words
+            why = f"{message[:1].upper()}{message[1:]}".rstrip(".")
+            self.text.setText(
+                f"{why}. Fetch that file on a computer that can, then import it here; or try the demo library, which needs no download."
+            )
+        else:
+            self.text.setText(
+                "photosearch needs it once to understand your photos (a download of a few hundred megabytes). "
+                "Offline? Import its weights file instead, or try the demo library, which needs no download."
+            )
         self._buttons(self.download_button, self.import_button, self.demo_button)
 
     def show_download(self, progress: DownloadProgress) -> None:

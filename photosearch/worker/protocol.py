@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from photosearch.errors import UserError
+from photosearch.errors import UserError, one_line
 from photosearch.records import (
     EVERYWHERE,
     DownloadProgress,
@@ -178,10 +178,16 @@ class Results(Event):
 
 @dataclass(frozen=True)
 class Failed(Event):
-    """A command failed; `message` is one line for the user."""
+    """A command failed; `message` is one line for the user, `plain` the same in the window's
+    words when the message speaks of commands and options (see UserError)."""
 
     request_id: int
     message: str
+    plain: str = ""
+
+    @classmethod
+    def because(cls, request_id: int, exc: BaseException) -> Failed:
+        return cls(request_id, one_line(exc), exc.plain if isinstance(exc, UserError) else "")
 
 
 @dataclass(frozen=True)
@@ -234,9 +240,11 @@ class Skipped(Event):
 
 @dataclass(frozen=True)
 class WorkerProblem(Event):
-    """Something the user should know that is not the answer to a command (a watch that failed)."""
+    """Something the user should know that is not the answer to a command (a watch that failed);
+    `plain` as in Failed."""
 
     message: str
+    plain: str = ""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from photosearch.core.library import (
     gpu_possible,
     list_models,
 )
-from photosearch.errors import UserError, means_disk_full, one_line
+from photosearch.errors import UserError, means_disk_full, one_line, plain_line
 from photosearch.records import (
     FolderChange,
     FolderState,
@@ -163,7 +163,12 @@ class Worker:
             if not isinstance(exc, UserError):
                 log.exception("loading the model failed")
             self._model_error = one_line(exc)
-            self.emit(p.WorkerProblem(f"cannot load the model: {self._model_error}; photos are not indexed until it can"))
+            until = "photos are not indexed until it can"
+            self.emit(
+                p.WorkerProblem(
+                    f"cannot load the model: {self._model_error}; {until}", f"cannot load the model: {plain_line(exc)}; {until}"
+                )
+            )
         finally:
             self._model_loaded.set()
 
@@ -178,11 +183,11 @@ class Worker:
                 cancel=self._download_cancel,
             )
         except UserError as exc:
-            self.emit(p.Failed(command.request_id, one_line(exc)))
+            self.emit(p.Failed.because(command.request_id, exc))
             return
         except Exception as exc:
             log.exception("downloading %s failed", command.name)
-            self.emit(p.Failed(command.request_id, one_line(exc)))
+            self.emit(p.Failed.because(command.request_id, exc))
             return
         self.emit(p.Reply(command.request_id, str(path)))
         if self._model_error is not None and (command.name or self.library.model) == self.library.model:
@@ -254,10 +259,10 @@ class Worker:
             self._stats["queries"] += 1
             self.emit(p.Results(command.request_id, results, (time.perf_counter() - started) * 1000))
         except UserError as exc:  # a bad query is the user's problem to read about, never a crash
-            self.emit(p.Failed(command.request_id, one_line(exc)))
+            self.emit(p.Failed.because(command.request_id, exc))
         except Exception as exc:  # a bug: logged with its traceback, and still never a crash
             log.exception("answering %s failed", type(command).__name__)
-            self.emit(p.Failed(command.request_id, one_line(exc)))
+            self.emit(p.Failed.because(command.request_id, exc))
 
     def status(self, include_paths: bool = False, counts_only: bool = False) -> LibraryStatus:
         worker = WorkerStatus(
@@ -418,7 +423,7 @@ class Worker:
                 self.library.remake_thumbnails(job.photo_ids)
                 self.emit(p.Reply(job.request_id))
         except UserError as exc:
-            self.emit(p.Failed(job.request_id, str(exc)))
+            self.emit(p.Failed.because(job.request_id, exc))
         except Exception as exc:
             if means_disk_full(exc):  # answered, then the writer waits for room
                 self.emit(p.Failed(job.request_id, f"disk full: {self.library.home} has no room for this change"))

@@ -29,7 +29,7 @@ from urllib.parse import quote, urlparse
 
 from photosearch.records import DownloadProgress
 
-from .registry import HUB_FILENAMES, ModelSpec, ModelUnavailable, cached_weights, missing_message, model_cache_dir
+from .registry import HUB_FILENAMES, ModelSpec, ModelUnavailable, cached_weights, model_cache_dir, weights_missing
 
 CHUNK = 1 << 20
 CONNECT_TIMEOUT_S = 5.0
@@ -73,7 +73,7 @@ def download_weights(
         raise ModelUnavailable(f"model '{spec.name}' has no download: its weights file {spec.weights} is missing")
     endpoint = hub_endpoint()
     if not hub_reachable(endpoint):
-        raise ModelUnavailable(missing_message(spec, "this computer cannot reach the model hub"))
+        raise weights_missing(spec, "this computer cannot reach the model hub")
     errors: list[str] = []
     for filename in HUB_FILENAMES:
         try:
@@ -84,7 +84,7 @@ def download_weights(
             errors.append(f"{filename}: not in the repository")
         except (OSError, urllib.error.URLError, ValueError) as exc:
             errors.append(f"{filename}: {exc}")
-    raise ModelUnavailable(missing_message(spec, f"the download failed ({'; '.join(errors)})"))
+    raise weights_missing(spec, f"the download failed ({'; '.join(errors)})")
 
 
 def resolve_weights(spec: ModelSpec) -> Path:

@@ -161,10 +161,13 @@ def cached_weights(spec: ModelSpec) -> Path | None:
     return None
 
 
-def missing_message(spec: ModelSpec, reason: str) -> str:
-    return (
-        f"model '{spec.name}' needs its weights file ({HUB_FILENAMES[0]} or {HUB_FILENAMES[1]} from "
-        f"hub repository {spec.hub_repo}) and {reason}. Download it on a connected machine and run "
-        f"`photosearch models import FILE --arch {spec.arch} --name {spec.name}`, or use "
-        f"--model {TINY_MODEL_NAME} to try photosearch offline"
+def weights_missing(spec: ModelSpec, reason: str) -> ModelUnavailable:
+    """The error for weights that are not here and could not be fetched: the command line's
+    message says what to run; its plain words (the window's) say what to fetch."""
+    where = f"{HUB_FILENAMES[0]} or {HUB_FILENAMES[1]} from hub repository {spec.hub_repo}"
+    return ModelUnavailable(
+        f"model '{spec.name}' needs its weights file ({where}) and {reason}. Download it on a connected "
+        f"machine and run `photosearch models import FILE --arch {spec.arch} --name {spec.name}`, or use "
+        f"--model {TINY_MODEL_NAME} to try photosearch offline",
+        plain=f"{reason}; its weights file is {where}",
     )
