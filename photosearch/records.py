@@ -309,6 +309,13 @@ class LibraryStatus:
     worker: WorkerStatus | None = None  # when answered by a running worker
     excluded: tuple[str, ...] = ()  # folders inside library folders that are left out of it
 
+    @property
+    def searchable(self) -> bool:
+        """Whether the library's model can answer searches (its weights are here, and a running
+        worker did not fail to load it)."""
+        worker_failed = self.worker is not None and self.worker.state is WorkerState.MODEL_UNAVAILABLE
+        return self.model_weights == "present" and not worker_failed
+
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         for key in ("paths", "worker"):

@@ -297,7 +297,7 @@ def test_a_model_choice_that_fails_falls_back_and_an_import_goes_into_the_open_l
     weights = tmp_path / "mine.safetensors"
     shutil.copyfile(TINY_MODEL_DIR / "tiny-shapes.safetensors", weights)
     monkeypatch.setattr(window_module.QFileDialog, "getOpenFileName", lambda *_args, **_kw: (str(weights), ""))
-    window._import_weights()
+    window.models.import_weights()
     qtbot.waitUntil(lambda: window.status is not None and window.status.model == "tiny-shapes-imported", timeout=180_000)
     assert (space / "library" / "models").is_dir() and any((space / "library" / "models").glob("tiny-shapes-imported*"))
     default_home = Path(os.environ["PHOTOSEARCH_HOME"])

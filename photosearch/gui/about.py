@@ -14,6 +14,7 @@ from pathlib import Path
 
 import PySide6
 from PySide6.QtCore import Qt, qVersion
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTabWidget, QTextBrowser, QVBoxLayout, QWidget
 
 from photosearch import __version__
@@ -74,3 +75,8 @@ class AboutDialog(QDialog):
         """The full texts (about a megabyte) are read only when their tab is opened."""
         if self.licenses is not None and self.tabs.widget(index) is self.licenses and not self.licenses.toPlainText():
             self.licenses.setPlainText(_read(ALL_LICENSES) or "The licence texts cannot be read.")
+
+
+def app_icon() -> QIcon:
+    icon_file = RESOURCES / "icons" / "photosearch.svg"
+    return QIcon(str(icon_file)) if icon_file.is_file() else QIcon()

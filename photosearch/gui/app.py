@@ -57,7 +57,7 @@ def main(argv: Sequence[str] = ()) -> int:
             print("photosearch: no display here, so no window: running the terminal demo instead", file=sys.stderr)
             import subprocess
 
-            from .window import self_command
+            from .library_actions import self_command
 
             program, arguments = self_command("demo")
             return subprocess.call([program, *arguments])
@@ -76,8 +76,9 @@ def _run_window(args: argparse.Namespace) -> int:
     from photosearch.places import demo_library
     from photosearch.worker.protocol import WorkerSettings
 
+    from .about import app_icon
     from .file_open import FileOpenEvents
-    from .window import MainWindow, app_icon
+    from .window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)

@@ -77,16 +77,40 @@ def what_was_dropped(mime: QMimeData) -> list[Dropped]:
 
 
 class DropStash(QObject):
-    """A temporary folder for dropped data and fetched pictures; `fetched`/`failed` report fetches."""
+    """Takes what is dropped on the window: a photo to search by (`photo`, fetched or saved to a
+    temporary folder first when it is not a local file), a folder to add (`folder`), or a reason
+    it was refused (`notice`)."""
 
-    fetched = Signal(str)  # local path of a fetched picture
-    failed = Signal(str)  # one line for the user
+    photo = Signal(str)  # a local photo to search by
+    folder_dropped = Signal(str)  # a folder to add to the library
+    notice = Signal(str)  # one line for the user: refused, being fetched, could not be fetched
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._folder = tempfile.TemporaryDirectory(prefix="photosearch-drop-")
         self._count = 0
         self._threads: list[threading.Thread] = []
+
+    def take(self, mime: QMimeData) -> bool:
+        """Act on everything in the drop; whether anything was taken (else the drop is refused)."""
+        taken = False
+        for item in what_was_dropped(mime):
+            if item.kind == "refused":
+                self.notice.emit(item.value)
+                continue
+            taken = True
+            if item.kind == "folder":
+                self.folder_dropped.emit(item.value)
+            elif item.kind == "image":
+                self.photo.emit(item.value)
+            elif item.kind == "url":
+                self.notice.emit(f"Fetching {item.value}…")
+                self.fetch(item.value)
+            elif item.kind == "data":
+                saved = self.save_image_data(mime)
+                if saved:
+                    self.photo.emit(saved)
+        return taken
 
     @property
     def folder(self) -> Path:
@@ -107,7 +131,7 @@ class DropStash(QObject):
         return str(path) if image.save(str(path)) else None
 
     def fetch(self, url: str) -> None:
-        """Download a dropped web picture in a thread; `fetched` or `failed` follows."""
+        """Download a dropped web picture in a thread; `photo` or `notice` follows."""
         suffix = Path(urlparse(url).path).suffix.lower()[:6] or ".img"
         target = self._new_path(suffix)
         thread = threading.Thread(target=self._fetch, args=(url, target), name="drop-fetch", daemon=True)
@@ -124,9 +148,9 @@ class DropStash(QObject):
             target.write_bytes(data)
         except Exception as exc:  # any network failure is a message, never a crash
             message = f"Cannot fetch the picture from {urlparse(url).netloc or url}: {fetch_failure(exc)}"
-            to_main(lambda: self.failed.emit(message))
+            to_main(lambda: self.notice.emit(message))
             return
-        to_main(lambda: self.fetched.emit(str(target)))
+        to_main(lambda: self.photo.emit(str(target)))
 
     def close(self) -> None:
         for thread in self._threads:

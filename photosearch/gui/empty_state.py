@@ -83,7 +83,8 @@ class EmptyState(QWidget):
         if message:  # why the download failed, in the window's words
             why = f"{message[:1].upper()}{message[1:]}".rstrip(".")
             self.text.setText(
-                f"{why}. Fetch that file on a computer that can, then import it here; or try the demo library, which needs no download."
+                f"{why}. Fetch that file on a computer that can, then import it here; "
+                "or try the demo library, which needs no download."
             )
         else:
             self.text.setText(

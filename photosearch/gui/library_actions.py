@@ -7,8 +7,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, Signal
+
+from photosearch.places import demo_folder, demo_library
+
+from .bridge import WorkerBridge
 
 MAX_MESSAGE = 300  # characters of a failed command's last line that a notice shows
 
@@ -75,3 +80,17 @@ class CommandRunner(QObject):
         if process is not None:
             process.kill()
             process.waitForFinished(5000)
+
+
+def make_demo(commands: CommandRunner, bridge: WorkerBridge, then: Callable[[Path | None, str], None]) -> None:
+    """Write the demo library's sample photos and index them with the bundled tiny model (offline);
+    `then(its home, "")` to switch to it, or `then(None, why)`. The demo indexes as its library's
+    writer, so the worker (which may hold it) stops first; on failure the caller starts it again."""
+    folder = demo_folder()
+    home = demo_library(folder)
+    args = ["demo", "--folder", str(folder), "--library", str(home)]
+
+    def run() -> None:
+        commands.run(args, "Preparing the demo library…", lambda ok, why: then(home if ok else None, why))
+
+    bridge.stop(then=run)

@@ -4,7 +4,7 @@ window geometry; and the settings dialog, which also edits the library's exclude
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from photosearch.records import INFERENCE_BACKENDS
+from photosearch.worker.protocol import WorkerSettings
 
 from .grid import DEFAULT_CELL, MAX_CELL, MIN_CELL
 
@@ -54,6 +55,12 @@ class Preferences:
             backend=text("worker/backend", "auto") if text("worker/backend", "auto") in INFERENCE_BACKENDS else "auto",
             cell=max(MIN_CELL, min(MAX_CELL, cell)),
         )
+
+    def worker_settings(self, base: WorkerSettings) -> WorkerSettings:
+        """`base` with these preferences applied ("auto" and "" leave the base's choice)."""
+        device = None if self.device == "auto" else self.device
+        backend = None if self.backend == "auto" else self.backend
+        return replace(base, model=self.model or base.model, device=device or base.device, backend=backend or base.backend)
 
     def save(self, store: QSettings) -> None:
         store.remove("worker/model")  # a global choice from an older release would stick to every library

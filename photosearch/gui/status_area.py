@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QProgressBar, QStatusBar, QStyle, QToolButton
 
 from photosearch.durations import duration_text
-from photosearch.records import Progress, WorkerState
+from photosearch.records import LibraryStatus, Progress, WorkerState
 
 from .elided_label import ElidedLabel
 
@@ -56,6 +56,22 @@ class StatusArea(QObject):
 
     def show_state(self, text: str) -> None:
         self.state_label.setText(text)
+
+    def show_library(self, status: LibraryStatus) -> None:
+        """What the library can do now, from its status (while paused, the state stays "Paused")."""
+        if self.pause_button.isChecked():
+            return
+        photos = status.photos
+        worker = status.worker
+        if not status.searchable:
+            self.state_label.setText(f"Searching is not possible: the model {status.model} cannot be used")
+        elif worker is not None and worker.state is WorkerState.SEARCH_ONLY:
+            self.state_label.setText(f"Read-only: searching only · {photos.indexed} photos · {status.model}")
+        else:
+            waiting = f", {photos.pending} waiting" if photos.pending else ""
+            self.state_label.setText(f"{photos.indexed} photos searchable{waiting} · {status.model}")
+        if photos.pending == 0:
+            self.progress.setVisible(False)
 
     def show_worker_state(self, state: WorkerState) -> bool:
         """Show a state that needs saying; False for those the counts say better (idle, indexing)."""
