@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from window_helpers import OTHERS, RED_CIRCLE, drop_on, search_as_typed, settled, wait_for, write_photo
 
 from photosearch.core.library import Library
-from photosearch.gui.search_bar import ImageChip
+from photosearch.gui.search_bar import ImageChip, SearchBar
 from photosearch.gui.session import FIRST_PAGE, View
 from photosearch.gui.window import MainWindow
 from photosearch.records import WorkerState
@@ -406,6 +406,16 @@ def test_a_chip_never_moves_the_top_bar_and_a_heic_chip_has_a_picture(qtbot: Any
     assert not chip.icon().isNull(), "Qt cannot read HEIC: the chip shows a picture's icon, not nothing"
     assert window.search.height() == before, "the top bar did not jump"
     window.search.clear_images(notify=False)
+
+
+def test_a_new_search_field_shows_no_chip_before_the_event_loop_runs(qtbot: Any) -> None:
+    """The chip that measures the field's height once showed as 'photo.jpg' in a window driven
+    by processEvents (scripts, the gallery tool) until an event loop deleted it."""
+    bar = SearchBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    QApplication.processEvents()
+    assert bar.findChildren(ImageChip) == [] and bar.images() == ()
 
 
 def test_a_web_picture_that_cannot_be_fetched_says_why_in_plain_words(qtbot: Any, window: MainWindow) -> None:

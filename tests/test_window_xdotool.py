@@ -1,7 +1,11 @@
 """The real window under Xvfb, driven with real X input (xdotool), as a user would: type a query,
 End, a new query, Space for the preview, Escape, Ctrl+Q. What it shows is read from its window
-titles (which name the query, its result count and the previewed photo); screenshots are kept
-for a person to look at.
+titles (which name the query, its result count and the previewed photo) and from the X server's
+own picture of a window; screenshots are kept for a person to look at.
+
+A dump of the root window shows a dialog (a window with a parent, such as the preview) black on
+Xvfb even after Qt painted it, with or without a window manager; a dump of the dialog's own
+window shows what it painted. So the preview is looked at through its own window.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import struct
 import subprocess
 import sys
 import time
@@ -78,9 +83,29 @@ def _find(env: dict[str, str], name: str, timeout: float = 90) -> str:
     raise AssertionError(f"no window named {name!r} appeared")
 
 
-def _screenshot(env: dict[str, str], path: Path) -> None:
-    """The whole screen as X11 dump (`xwd`; `convert` or any viewer opens it), for a person to look at."""
-    subprocess.run(["xwd", "-root", "-silent", "-out", str(path)], env=env, check=True, timeout=30)
+def _screenshot(env: dict[str, str], path: Path, window: str | None = None) -> None:
+    """The whole screen (or one window) as an X11 dump (`xwd`; `convert` or any viewer opens it)."""
+    which = ["-id", window] if window else ["-root"]
+    subprocess.run(["xwd", *which, "-silent", "-out", str(path)], env=env, check=True, timeout=30)
+
+
+def _pixels_near(path: Path, colour: tuple[int, int, int], within: int = 40) -> int:
+    """How many pixels of an xwd dump (32 bits a pixel, as Xvfb's 24-bit screen writes) are near `colour`."""
+    data = path.read_bytes()
+    fields = struct.unpack(">25I", data[:100])
+    header_size, width, height, byte_order = fields[0], fields[4], fields[5], fields[7]
+    bits, line, masks, colours = fields[11], fields[12], fields[14:17], fields[19]
+    assert bits == 32, f"an xwd dump of {bits} bits a pixel"
+    start = header_size + 12 * colours
+    order = "<" if byte_order == 0 else ">"
+    shifts = [(mask & -mask).bit_length() - 1 for mask in masks]
+    near = 0
+    for y in range(height):
+        row = struct.unpack_from(f"{order}{width}I", data, start + y * line)
+        for pixel in row[::2]:  # every other pixel is plenty
+            rgb = [(pixel & mask) >> shift for mask, shift in zip(masks, shifts, strict=True)]
+            near += all(abs(c - w) <= within for c, w in zip(rgb, colour, strict=True))
+    return near
 
 
 def _quit_with_keys(env: dict[str, str], window: str, app: subprocess.Popen[str]) -> None:
@@ -139,7 +164,9 @@ def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[st
         _xdotool(display, "key", "space")
         preview = _find(display, "^Preview", timeout=30)
         assert "green-triangle.jpg" in _title_of(display, preview), "the new query's best match, at the top, is previewed"
-        _screenshot(display, tmp_path / "preview.xwd")
+        time.sleep(0.5)  # the preview reads the photo scaled to the screen
+        _screenshot(display, tmp_path / "preview.xwd", preview)
+        assert _pixels_near(tmp_path / "preview.xwd", synthetic.COLOURS["green"]) > 300, "the preview shows the green triangle"
         _xdotool(display, "windowfocus", "--sync", preview)  # what a window manager does for a new window
         _xdotool(display, "key", "Escape")
         time.sleep(0.5)

@@ -53,9 +53,9 @@ class SearchBar(QWidget):
         self.edit.setClearButtonEnabled(True)
         self.edit.setAccessibleName("search")
         layout.addWidget(self.edit, 1)
-        probe = ImageChip("photo.jpg", self)  # the field is as tall as a chip: no jump when one comes
-        self.edit.setMinimumHeight(probe.sizeHint().height())
-        probe.deleteLater()
+        # the field is as tall as a chip: no jump when one comes (a chip of no file, never shown:
+        # a child would show until the event loop deletes it)
+        self.edit.setMinimumHeight(ImageChip("").sizeHint().height())
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
