@@ -40,8 +40,8 @@ class EmptyState(QWidget):
         self.download_button = QPushButton("&Download the model", self)
         self.cancel_button = QPushButton("&Cancel", self)
         self.import_button = QPushButton("&Import a weights file…", self)
-        for button in (self.add_button, self.demo_button, self.download_button, self.cancel_button, self.import_button):
-            row.addWidget(button)
+        for button in (self.add_button, self.download_button, self.cancel_button, self.import_button, self.demo_button):
+            row.addWidget(button)  # the page's own action first, the demo last
         row.addStretch(1)
         layout.addLayout(row)
         self.bar = QProgressBar(self)
@@ -92,6 +92,7 @@ class EmptyState(QWidget):
                 "Offline? Import its weights file instead, or try the demo library, which needs no download."
             )
         self._buttons(self.download_button, self.import_button, self.demo_button)
+        self.download_button.setDefault(True)
 
     def show_download(self, progress: DownloadProgress) -> None:
         self._buttons(self.cancel_button)
