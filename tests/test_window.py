@@ -291,6 +291,33 @@ def test_a_first_run_asks_for_a_folder_or_the_demo(qtbot: Any, tmp_path: Path) -
     assert again.value("window/geometry") is None  # offscreen: a scripted check never resizes the user's window
 
 
+def test_the_demo_button_makes_the_demo_library_and_the_window_searches_it(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first run's "Try the demo library": the command line writes and indexes it (the
+    window's worker stops first), the window switches to it and says so to its single-instance
+    server, and a search finds the demo's red circles."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # the demo goes to this user's pictures folder
+    monkeypatch.delenv("XDG_PICTURES_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    store = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(WorkerSettings(home=str(tmp_path / "empty"), model="tiny-shapes", threads=1), store)
+    switched: list[str] = []
+    window.library_switched.connect(switched.append)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: window.status is not None and window.empty.demo_button.isVisible(), timeout=120_000)
+        qtbot.mouseClick(window.empty.demo_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: bool(switched), timeout=180_000)
+        assert Path(switched[0]).is_relative_to(tmp_path / "home")
+        assert store.value("library/home") == switched[0], "the next launch opens the demo too"
+        qtbot.waitUntil(lambda: window.status is not None and window.status.library == switched[0], timeout=120_000)
+        assert window.status.photos.indexed > 100
+        assert "red" in names(search_as_typed(qtbot, window, "a red circle"))[0]
+    finally:
+        window.close()
+
+
 @pytest.mark.slow
 def test_switching_the_model_reindexes_and_switching_back_costs_nothing(qtbot: Any, window: MainWindow, space: Path) -> None:
     """A second model (the tiny weights imported under another name): the library embeds every

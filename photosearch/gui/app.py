@@ -119,7 +119,8 @@ def _run_window(args: argparse.Namespace) -> int:
     # after a restart). Photos become chips, as if dropped; words join them.
     opened.deliver_to(window.search_similar)
     if not scripted:
-        InstanceServer(name, window.take_over_launch, window)
+        server = InstanceServer(name, window.take_over_launch, window)
+        window.library_switched.connect(lambda home: server.listen_for(server_name(home)))
     for image in images:
         window.search_similar(image)
     if args.query:

@@ -4,7 +4,9 @@ window that is open, which comes to the front, and exits 0.
 
 The window listens on a local socket named after its library (and the user), made for this
 user alone; a launch first tries to reach it. A socket left by a window that crashed answers
-no one, so the next window removes it and listens itself.
+no one, so the next window removes it and listens itself; one that answers belongs to a live
+window and is never taken over. A window that switches library (to the demo) listens under the
+new library's name.
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ def hand_over(name: str, images: list[str], query: str | None) -> bool:
     return answered
 
 
+def _answers(name: str) -> bool:
+    socket = QLocalSocket()
+    socket.connectToServer(name)
+    connected = socket.waitForConnected(CONNECT_MS)
+    socket.abort()
+    return connected
+
+
 class InstanceServer(QObject):
     """Listens for later launches on the same library; `received(images, query)` runs on the GUI thread."""
 
@@ -52,10 +62,22 @@ class InstanceServer(QObject):
         self._received = received
         self.server = QLocalServer(self)
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)  # this user's alone
-        if not self.server.listen(name):
-            QLocalServer.removeServer(name)  # left by a window that crashed
-            self.server.listen(name)
         self.server.newConnection.connect(self._accept)
+        self.listen_for(name)
+
+    def listen_for(self, name: str) -> bool:
+        """Listen under `name` (the window's library changed); False when a live window on
+        that library listens there already."""
+        if self.server.isListening():
+            if self.server.serverName() == name:
+                return True
+            self.server.close()
+        # checked first: with this user's access option, Qt listens by renaming its socket over
+        # any socket already there, a live window's too
+        if _answers(name):
+            return False
+        QLocalServer.removeServer(name)  # left by a window that crashed
+        return self.server.listen(name)
 
     @property
     def listening(self) -> bool:
@@ -64,6 +86,7 @@ class InstanceServer(QObject):
     def _accept(self) -> None:
         while (socket := self.server.nextPendingConnection()) is not None:
             socket.readyRead.connect(lambda socket=socket: self._read(socket))
+            self._read(socket)  # a launch that wrote at once: its line may be here already, with no readyRead to come
 
     def _read(self, socket: QLocalSocket) -> None:
         if not socket.canReadLine():

@@ -74,6 +74,7 @@ STATUS_EVERY_MS = 2000
 class MainWindow(QMainWindow):
     results_shown = Signal()  # a search's results are in the grid (scripted runs wait on it)
     search_failed = Signal(str)
+    library_switched = Signal(str)  # the window now shows the library at this path (the demo)
 
     def __init__(self, settings: WorkerSettings, store: QSettings, start_worker: bool = True) -> None:
         super().__init__()
@@ -425,6 +426,7 @@ class MainWindow(QMainWindow):
         self.store.setValue("library/home", str(home))
         self.status = None
         self.bridge.restart(self.bridge_settings)
+        self.library_switched.emit(str(home))
 
     # -- window ---------------------------------------------------------------------------------
 
