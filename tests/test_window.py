@@ -312,7 +312,7 @@ def test_the_demo_button_makes_the_demo_library_and_the_window_searches_it(
         assert Path(switched[0]).is_relative_to(tmp_path / "home")
         assert store.value("library/home") == switched[0], "the next launch opens the demo too"
         qtbot.waitUntil(lambda: window.status is not None and window.status.library == switched[0], timeout=120_000)
-        assert window.status.photos.indexed > 100
+        assert window.status is not None and window.status.photos.indexed > 100
         assert "red" in names(search_as_typed(qtbot, window, "a red circle"))[0]
     finally:
         window.close()
