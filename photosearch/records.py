@@ -308,6 +308,7 @@ class LibraryStatus:
     paths: tuple[str, ...] | None = None  # every indexed path, when asked for
     worker: WorkerStatus | None = None  # when answered by a running worker
     excluded: tuple[str, ...] = ()  # folders inside library folders that are left out of it
+    int8: str = ""  # whether the int8 image graph makes this library's vectors, and why (one line)
 
     @property
     def searchable(self) -> bool:

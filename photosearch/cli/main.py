@@ -278,6 +278,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"index:   {index.vectors} vectors, {index.deleted} deleted, {state} ({index.note})")
     if index.search:
         print("search:  " + ", ".join(_breadth(c) for c in index.search))
+    if status.int8:
+        print(f"int8:    {status.int8}")
     catalog = status.catalog
     backup = f"; backup of {catalog.backup}" if catalog.backup else "; no backup yet"
     print(f"catalog: {'ok' if catalog.ok else 'DAMAGED'} ({catalog.note}{backup})")

@@ -399,8 +399,8 @@ class Catalog:
         )
         return [PendingPhoto(i, from_db(p), size, mtime) for i, p, size, mtime in rows]
 
-    def commit_results(self, model: str, embedded: Sequence[Embedded], skipped: Sequence[Skip]) -> None:
-        """Store a batch's vectors and skips atomically.
+    def commit_results(self, model: str, embedded: Sequence[Embedded], skipped: Sequence[Skip], graph: str = "exact") -> None:
+        """Store a batch's vectors (made by the image `graph`: exact or int8) and skips atomically.
 
         A photo that changed or vanished since it was queued (its row no longer pending with the
         same size and mtime) is left alone: its result is stale and the pending row is picked
@@ -431,8 +431,8 @@ class Catalog:
                 db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (photo.id, model))
                 vector = np.ascontiguousarray(item.vector, dtype=np.float32)
                 db.execute(
-                    "INSERT INTO embeddings(photo_id, model, vector, size, mtime_ns) VALUES(?, ?, ?, ?, ?)",
-                    (photo.id, model, vector.tobytes(), photo.size, photo.mtime_ns),
+                    "INSERT INTO embeddings(photo_id, model, vector, size, mtime_ns, graph) VALUES(?, ?, ?, ?, ?, ?)",
+                    (photo.id, model, vector.tobytes(), photo.size, photo.mtime_ns, graph),
                 )
             for skip in skipped:
                 photo = skip.photo
@@ -443,23 +443,31 @@ class Catalog:
                 if cur.rowcount:  # the old vector of a photo that became unreadable is stale
                     db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (photo.id, model))
 
-    def queue_for_model(self, model: str) -> None:
+    def queue_for_model(self, model: str, exact_only: bool = False) -> None:
         """Make the photos' status speak for `model`: an indexed photo without a vector for it is
-        pending, and a pending photo that has one made from the file as it is now is indexed."""
+        pending, and a pending photo that has one made from the file as it is now is indexed.
+        `exact_only`: a vector the int8 graph made does not count (the library is told to be
+        exact: those photos are embedded again)."""
+        usable = "AND e.graph='exact'" if exact_only else ""
         with self.transaction() as db:
             # a vector from before schema 3 (no size recorded) still counts, as it always did
             db.execute(
                 "UPDATE photos SET status='pending' WHERE status='indexed' AND NOT EXISTS "
-                "(SELECT 1 FROM embeddings e WHERE e.photo_id=photos.id AND e.model=?"
+                f"(SELECT 1 FROM embeddings e WHERE e.photo_id=photos.id AND e.model=? {usable}"
                 " AND (e.size IS NULL OR (e.size=photos.size AND e.mtime_ns=photos.mtime_ns)))",
                 (model,),
             )
             db.execute(
                 "UPDATE photos SET status='indexed', skip_reason=NULL WHERE status='pending' AND EXISTS "
-                "(SELECT 1 FROM embeddings e WHERE e.photo_id=photos.id AND e.model=?"
+                f"(SELECT 1 FROM embeddings e WHERE e.photo_id=photos.id AND e.model=? {usable}"
                 " AND e.size=photos.size AND e.mtime_ns=photos.mtime_ns)",
                 (model,),
             )
+
+    def vectors_by_graph(self, model: str) -> dict[str, int]:
+        """How many of `model`'s vectors each image graph made."""
+        rows = self._query("SELECT graph, COUNT(*) FROM embeddings WHERE model=? GROUP BY graph", (model,))
+        return {str(graph): int(count) for graph, count in rows}
 
     def retry_outside_skips(self) -> int:
         """Skips caused outside the file (permissions, I/O) become pending again; returns how many."""

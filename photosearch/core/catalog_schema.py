@@ -95,6 +95,11 @@ MIGRATIONS: dict[int, str] = {
         INSERT OR IGNORE INTO dropped_photos (id) VALUES (OLD.id);
     END;
     """,
+    5: """
+    -- which image graph made each vector: the exact one, or int8 where it proved to agree (or
+    -- was asked for); a library told to be exact makes its int8 vectors again
+    ALTER TABLE embeddings ADD COLUMN graph TEXT NOT NULL DEFAULT 'exact';
+    """,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

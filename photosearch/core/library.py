@@ -46,6 +46,7 @@ from .index.store import IndexStore, recorded_health
 from .layout import LibraryError, LibraryLayout, LibraryMissing, LibraryReadOnly, default_library_home
 from .model_weights import download_model, import_model, list_models, weights_present
 from .models.gpu import gpu_possible
+from .models.int8_trial import EVERYDAY_QUERIES, TRIAL_PHOTOS, Int8Choice, Int8Trial
 from .models.registry import DEFAULT_MODEL, ModelSpec, get_model
 from .pipeline import Indexer
 from .query import QueryError, QuerySyntaxError, Term, parse_query
@@ -345,8 +346,38 @@ class Library:
         self.load_model()
         self.claim_writer()
         self.catalog.set_meta("model", self.spec.name)
-        self.catalog.queue_for_model(self.spec.name)
+        self._settle_int8()
+        self.catalog.queue_for_model(self.spec.name, exact_only=self.embedder.forced_exact)
         return self.catalog.pending_count()
+
+    # -- int8 where it proves itself (models.int8_trial) ----------------------------------------
+
+    def _int8_key(self) -> str:
+        return f"int8:{self.spec.name}"
+
+    def int8_choice(self) -> Int8Choice | None:
+        """What this library chose for its model's int8 graph, and why; None before any choice."""
+        return Int8Choice.from_text(self.catalog.get_meta(self._int8_key()))
+
+    def _settle_int8(self) -> None:
+        """Apply the choice made for this model's export, or start the trial that makes it."""
+        embedder = self.embedder
+        if not embedder.may_choose_int8:
+            return
+        choice = self.int8_choice()
+        if choice is not None and choice.digest == embedder.export_digest:
+            embedder.use_int8(choice.chosen)
+            return
+        if embedder.begin_int8_trial(self._decide_int8):
+            log.info("int8 is tried beside the exact graph on the next %d photos", TRIAL_PHOTOS)
+
+    def _decide_int8(self, trial: Int8Trial) -> bool:
+        embedder = self.embedder
+        texts = list(dict.fromkeys([*EVERYDAY_QUERIES, *embedder.recent_queries()]))
+        choice = trial.decide(embedder.encode_texts(texts), embedder.export_digest or "")
+        self.catalog.set_meta(self._int8_key(), choice.to_text())
+        log.info("%s", choice.why)
+        return choice.chosen
 
     def pending_count(self) -> int:
         return self.catalog.pending_count()
@@ -563,7 +594,21 @@ class Library:
             skipped=tuple(SkippedFile(p, r) for p, r in self.catalog.skipped()),
             paths=tuple(self.catalog.indexed_paths()) if include_paths else None,
             excluded=tuple(sorted(self.catalog.excluded())),
+            int8=self._int8_line(),
         )
+
+    def _int8_line(self) -> str:
+        """The int8 choice for status: made (and why), being made, or asked for by name."""
+        embedder = self._embedder
+        trying = embedder.trying_int8 if embedder is not None else None
+        if trying is not None:
+            return f"deciding: int8 runs beside the exact graph on the first {TRIAL_PHOTOS} photos ({trying} so far)"
+        by_graph = self.catalog.vectors_by_graph(self.spec.name)
+        made = f"; {by_graph['int8']} vectors made by int8" if by_graph.get("int8") else ""
+        if embedder is not None and not embedder.may_choose_int8:
+            return f"{embedder.graph}, as asked for{made}" if embedder.backend.startswith("onnx") else made.lstrip("; ")
+        choice = self.int8_choice()
+        return f"{choice.why}{made}" if choice is not None else made.lstrip("; ")
 
 
 def _below_any(path: Path, folders: list[Path]) -> bool:

@@ -177,17 +177,26 @@ class Indexer:
         report(force=True)
         return IndexReport(done - skipped, skipped, time.monotonic() - started, cancelled)
 
+    def _encode(self, pixels: np.ndarray) -> tuple[np.ndarray, str]:
+        """Vectors and the image graph that made them (an encoder without `index_images`,
+        such as a benchmark's wrapper, is exact)."""
+        index_images = getattr(self.encoder, "index_images", None)
+        if index_images is not None:
+            vectors, graph = index_images(pixels)
+            return vectors, str(graph)
+        return self.encoder.encode_images(pixels), "exact"
+
     def _commit(self, batch: list[_Decoded], failures: list[_Failed]) -> None:
         if not batch and not failures:
             return
         if self.before_batch is not None and batch:
             self.before_batch()
-        vectors = self.encoder.encode_images(np.stack([b.pixels for b in batch])) if batch else np.zeros((0, 0))
+        vectors, graph = self._encode(np.stack([b.pixels for b in batch])) if batch else (np.zeros((0, 0)), "exact")
         embedded = [
             Embedded(b.photo, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken, b.thumbnail)
             for i, b in enumerate(batch)
         ]
-        self.catalog.commit_results(self.model, embedded, [Skip(f.photo, f.reason, f.retry) for f in failures])
+        self.catalog.commit_results(self.model, embedded, [Skip(f.photo, f.reason, f.retry) for f in failures], graph)
         if self.on_skipped is not None:
             for failure in failures:
                 self.on_skipped(failure.photo.path, failure.reason)

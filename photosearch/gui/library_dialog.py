@@ -81,6 +81,8 @@ class LibraryDialog(QDialog):
             text += f"\nInference: {worker.inference_backend}, {threads}"
             if worker.backend_note:
                 text += f" ({worker.backend_note})"
+        if status.int8:
+            text += f"\nint8: {status.int8}"
         self.summary.setText(text)
         self.folders.setRowCount(len(status.folders))
         for row, folder in enumerate(status.folders):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ from photosearch.records import INFERENCE_BACKENDS
 
 from .download import resolve_weights
 from .gpu import gpu_possible
+from .int8_trial import Int8Trial
 from .registry import ModelSpec, ModelUnavailable
 
 if TYPE_CHECKING:
@@ -154,6 +156,12 @@ class Embedder:
             log.warning("%s", self.note)
         self.backend = self.towers.name
         self.dim, self.image_size = self.towers.dim, self.towers.image_size
+        # the automatic backend on ONNX may try int8 on a library's own photos (int8_trial);
+        # an exact backend asked for by name means exact vectors only
+        self.may_choose_int8 = wanted == "auto" and self.backend == "onnx"
+        self.forced_exact = wanted in ("onnx", "torch")
+        self._trial: Int8Trial | None = None
+        self._decide: Callable[[Int8Trial], bool] | None = None
 
     def _onnx_towers(self, weights: Path | None, threads: int, int8: bool) -> OnnxTowers | None:
         from .onnx_towers import OnnxTowers, OnnxUnavailable
@@ -180,6 +188,71 @@ class Embedder:
             log.warning("the torch-free tokenizer differs from open_clip's for '%s': using open_clip's", self.spec.name)
             self.tokenizer = self._open_clip_tokenizer()
         return towers
+
+    @property
+    def graph(self) -> str:
+        """The image graph that makes vectors now: "int8" or "exact"."""
+        return "int8" if getattr(self.towers, "int8", False) else "exact"
+
+    @property
+    def export_digest(self) -> str | None:
+        """What the ONNX export depends on (weights, runtime), or None on torch."""
+        key = getattr(self.towers, "key", None)
+        return f"{key.weights}:{key.runtime}:{key.format}" if key is not None else None
+
+    @property
+    def trying_int8(self) -> int | None:
+        """Photos the int8 trial has compared so far; None when no trial runs."""
+        trial = self._trial
+        return trial.photos if trial is not None else None
+
+    def begin_int8_trial(self, decide: Callable[[Int8Trial], bool]) -> bool:
+        """Run the int8 graph beside the exact one on the photos indexed next (`index_images`);
+        once enough are in, `decide(trial)` says whether int8 is used from then on."""
+        from .onnx_towers import OnnxTowers
+
+        towers = self.towers
+        if not isinstance(towers, OnnxTowers) or towers.int8 or not towers.can_try_int8():
+            self.note = getattr(towers, "note", None) or self.note
+            return False
+        self._trial, self._decide = Int8Trial(), decide
+        return True
+
+    def use_int8(self, int8: bool) -> None:
+        """Make vectors with the int8 graph from now on (a choice made before), or the exact one."""
+        from .onnx_towers import OnnxTowers
+
+        towers = self.towers
+        if isinstance(towers, OnnxTowers):
+            if int8 and not towers.can_try_int8():
+                int8 = False
+            towers.settle(int8)
+            self.backend = towers.name
+
+    def index_images(self, pixels: np.ndarray) -> tuple[np.ndarray, str]:
+        """Vectors for indexing, and the graph that made them. While an int8 trial runs, the
+        exact graph's vectors are kept and the int8 graph's are compared with them."""
+        trial = self._trial
+        if trial is None or len(pixels) == 0:
+            graph = self.graph  # only this (the indexing) thread switches graphs
+            return self.encode_images(pixels), graph
+        from .onnx_towers import OnnxTowers
+
+        assert isinstance(self.towers, OnnxTowers)
+        started = time.perf_counter()
+        exact = self.encode_images(pixels)
+        middle = time.perf_counter()
+        int8 = _unit_rows(self.towers.encode_images_int8(pixels))
+        trial.add(exact, int8, middle - started, time.perf_counter() - middle)
+        if trial.ready and self._decide is not None:
+            self._trial = None
+            self.use_int8(self._decide(trial))
+        return exact, "exact"
+
+    def recent_queries(self) -> list[str]:
+        """The text queries answered lately (the int8 trial's sample of what this user searches)."""
+        with self._recent_lock:
+            return [text for text in self._recent if text.strip()]
 
     @property
     def threads(self) -> int:

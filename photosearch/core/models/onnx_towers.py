@@ -176,20 +176,62 @@ class OnnxTowers:
         tokens = np.array(manifest.probe_tokens, dtype=np.int64)
         _check(self.encode_tokens(tokens), manifest.references[TEXT], TEXT)
         _check(self.encode_tokens(tokens[-1:]), manifest.references[TEXT][-1:], TEXT)  # another batch and length
-        if self.int8 and IMAGE_INT8 not in manifest.files:
+        self._may_write = may_write
+        self._int8_image: Any = None
+        if self.int8:
             try:
-                if not may_write:
-                    raise OnnxUnavailable("the export cache cannot be written")
-                self._quantize(manifest)
+                self._image = self._load_int8()
+                return
             except OnnxUnavailable as exc:  # the exact graph still serves: say so, never fail
                 self.int8, self.name = False, "onnx"
                 self.note = f"int8 is not available for model '{manifest.key.model}' ({exc}): using the exact graph"
-        image_file = IMAGE_INT8 if self.int8 else IMAGE
-        self._image = _in_background_thread(lambda: self._session(image_file, self.threads))
-        pixels = probe_pixels(manifest.image_size)
-        least = VERIFY_INT8_COSINE if self.int8 else VERIFY_COSINE
-        _check(self.encode_images(pixels), manifest.references[image_file], image_file, least)
-        _check(self.encode_images(pixels[1:]), manifest.references[image_file][1:], image_file, least)
+        self._image = self._load_image(IMAGE, VERIFY_COSINE)
+
+    def _load_image(self, image_file: str, least: float) -> Any:
+        """An image graph's session, checked on the probes (two batch sizes) against its reference."""
+        session = _in_background_thread(lambda: self._session(image_file, self.threads))
+        pixels = probe_pixels(self.manifest.image_size)
+        references = self.manifest.references[image_file]
+        for batch, wanted in ((pixels, references), (pixels[1:], references[1:])):
+            vectors = session.run(None, {"pixels": np.ascontiguousarray(batch, dtype=np.uint8)})[0]
+            _check(vectors, wanted, image_file, least)
+        return session
+
+    def _load_int8(self) -> Any:
+        """The int8 image graph's session, made from the exact graph first if need be."""
+        if IMAGE_INT8 not in self.manifest.files:
+            if not self._may_write:
+                raise OnnxUnavailable("the export cache cannot be written")
+            self._quantize(self.manifest)
+        return self._load_image(IMAGE_INT8, VERIFY_INT8_COSINE)
+
+    # -- both graphs, for a library that is deciding (see int8_trial) -----------------------
+
+    def can_try_int8(self) -> bool:
+        """Load the int8 graph beside the exact one in use; False (with `note`) if it cannot be."""
+        if self._int8_image is None and not self.int8:
+            try:
+                with waiting_lock(self.folder.parent / f"{self.folder.name}.lock"):  # another process may quantise too
+                    self.manifest = read_manifest(self.folder, self.key) or self.manifest
+                    self._int8_image = self._load_int8()
+            except OSError as exc:
+                self.note = f"int8 is not available for model '{self.manifest.key.model}' ({exc}): using the exact graph"
+                return False
+            except OnnxUnavailable as exc:
+                self.note = f"int8 is not available for model '{self.manifest.key.model}' ({exc}): using the exact graph"
+                return False
+        return True
+
+    def encode_images_int8(self, pixels: np.ndarray) -> np.ndarray:
+        """The int8 graph's vectors, while the exact graph is the one in use."""
+        return self._int8_image.run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
+
+    def settle(self, int8: bool) -> None:
+        """Use the int8 graph from now on, or keep the exact one; the other is let go."""
+        if int8 and self._int8_image is not None:
+            self._image, self.int8, self.name = self._int8_image, True, "onnx-int8"
+        self._int8_image = None
+        gc.collect()
 
     def _session(self, name: str, threads: int) -> Any:
         ort = self.ort
