@@ -465,9 +465,13 @@ class Catalog:
             )
 
     def vectors_by_graph(self, model: str) -> dict[str, int]:
-        """How many of `model`'s vectors each image graph made."""
+        """How many of `model`'s vectors each image graph made (reads every vector's row: for
+        tests and checks; status counts the int8 ones alone, through their own index)."""
         rows = self._query("SELECT graph, COUNT(*) FROM embeddings WHERE model=? GROUP BY graph", (model,))
         return {str(graph): int(count) for graph, count in rows}
+
+    def int8_vectors(self, model: str) -> int:
+        return int(self._query("SELECT COUNT(*) FROM embeddings WHERE model=? AND graph='int8'", (model,))[0][0])
 
     def retry_outside_skips(self) -> int:
         """Skips caused outside the file (permissions, I/O) become pending again; returns how many."""

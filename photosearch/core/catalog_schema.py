@@ -99,6 +99,7 @@ MIGRATIONS: dict[int, str] = {
     -- which image graph made each vector: the exact one, or int8 where it proved to agree (or
     -- was asked for); a library told to be exact makes its int8 vectors again
     ALTER TABLE embeddings ADD COLUMN graph TEXT NOT NULL DEFAULT 'exact';
+    CREATE INDEX embeddings_int8 ON embeddings(model) WHERE graph = 'int8';
     """,
 }
 

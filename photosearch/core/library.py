@@ -594,17 +594,18 @@ class Library:
             skipped=tuple(SkippedFile(p, r) for p, r in self.catalog.skipped()),
             paths=tuple(self.catalog.indexed_paths()) if include_paths else None,
             excluded=tuple(sorted(self.catalog.excluded())),
-            int8=self._int8_line(),
+            int8=self._int8_line(count=not counts_only),
         )
 
-    def _int8_line(self) -> str:
-        """The int8 choice for status: made (and why), being made, or asked for by name."""
+    def _int8_line(self, count: bool) -> str:
+        """The int8 choice for status: made (and why), being made, or asked for by name; with
+        `count`, how many vectors int8 made (a window polling while it indexes leaves it out)."""
         embedder = self._embedder
         trying = embedder.trying_int8 if embedder is not None else None
         if trying is not None:
             return f"deciding: int8 runs beside the exact graph on the first {TRIAL_PHOTOS} photos ({trying} so far)"
-        by_graph = self.catalog.vectors_by_graph(self.spec.name)
-        made = f"; {by_graph['int8']} vectors made by int8" if by_graph.get("int8") else ""
+        int8 = self.catalog.int8_vectors(self.spec.name) if count else 0
+        made = f"; {int8} vectors made by int8" if int8 else ""
         if embedder is not None and not embedder.may_choose_int8:
             return f"{embedder.graph}, as asked for{made}" if embedder.backend.startswith("onnx") else made.lstrip("; ")
         choice = self.int8_choice()
