@@ -14,6 +14,10 @@ Each is measured on the held-out evaluation photos decoded as the pipeline decod
 (calibration uses other photos): images/s of the graph alone (batch 32, the library's
 threads), and its agreement with the exact graph (`int8_agreement.measure`: least and mean
 cosine, recall@10 of text and image searches).
+
+With `--trial`, each model also indexes the held-out photos as a new library on the automatic
+backend does (`int8_trial`): the choice it makes, its figures, and what the trial cost (the
+indexing time against the same library indexed with the exact graph alone).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import numpy as np
 from common import cpu_name, random_weight_spec
 
 from photosearch.core.images import load_for_model
+from photosearch.core.library import Library
 from photosearch.core.models.embedder import Embedder
 from photosearch.core.models.int8_agreement import measure
 from photosearch.core.models.registry import get_model
@@ -188,11 +193,36 @@ def one_model(name: str, photos: list[Path], calibration_photos: list[Path], thr
     return result
 
 
+def trial(name: str, photos_folder: Path, threads: int, scratch: Path) -> dict[str, Any]:
+    """A new library on the automatic backend (it tries int8) against one told to be exact."""
+    random_weights = name != "tiny-shapes"
+    timings = {}
+    for backend in ("onnx", None):
+        home = scratch / f"trial-{name}-{backend or 'auto'}"
+        with Library(home, model=name, threads=threads, random_weights=random_weights, backend=backend) as library:
+            library.load_model()
+            library.add_folder(photos_folder)
+            started = time.perf_counter()
+            library.index()
+            timings[backend or "auto"] = time.perf_counter() - started
+            choice = library.int8_choice()
+            graphs = library.catalog.vectors_by_graph(name)
+    assert choice is not None, "the held-out photos are more than a trial's worth"
+    return {
+        "chosen": choice.chosen,
+        "why": choice.why,
+        "index_s_exact": round(timings["onnx"], 1),
+        "index_s_auto": round(timings["auto"], 1),
+        "vectors_by_graph": graphs,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="tiny-shapes,ViT-B-32-256")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--trial", action="store_true", help="also index the photos as a new library would (int8_trial)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="int8-variants-") as work:
         scratch = Path(work)
@@ -204,6 +234,9 @@ def main() -> None:
         ][:64]
         held_out = [Path(p) for p in photos]
         results = [one_model(name, held_out, calibration, args.threads, scratch) for name in args.models.split(",")]
+        if args.trial:
+            for result in results:
+                result["trial"] = trial(str(result["model"]), scratch / "held-out", args.threads, scratch)
     report = {"cpu": cpu_name(), "threads": args.threads, "models": results}
     print(json.dumps(report, indent=None if args.json else 2))
 
