@@ -50,6 +50,7 @@ class LibraryDialog(QDialog):
         self.resize(760, 460)
         layout = QVBoxLayout(self)
         self.summary = QLabel("Asking the worker…", self)
+        self.summary.setWordWrap(True)  # a long line (the int8 choice and its figures) wraps, never widens the dialog
         layout.addWidget(self.summary)
         self.folders = _table(["Folder", "Indexed", "Skipped", "Pending", "State"], self)
         layout.addWidget(self.folders, 2)
@@ -82,7 +83,7 @@ class LibraryDialog(QDialog):
             if worker.backend_note:
                 text += f" ({worker.backend_note})"
         if status.int8:
-            text += f"\nint8: {status.int8}"
+            text += f"\nint8 image graph: {status.int8}"
         self.summary.setText(text)
         self.folders.setRowCount(len(status.folders))
         for row, folder in enumerate(status.folders):
