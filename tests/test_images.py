@@ -390,4 +390,6 @@ def test_a_decode_waiting_for_the_budget_has_decoded_nothing(tmp_path: Path) -> 
     path = _save(tmp_path, "plain.png", Image.new("RGB", (4000, 3000), (10, 120, 200)))
     out = subprocess.run([sys.executable, "-c", _WAIT_PROBE, str(path)], capture_output=True, text=True, timeout=60, check=True)
     waiting, done = map(int, out.stdout.split())
-    assert waiting < 8 << 20 < 40 << 20 < done, (waiting >> 20, done >> 20)
+    # the picture is 48 MB decoded; a waiting thread's own start (its stack, the imports it
+    # finishes) has measured up to 8 MB and a page more, so the margin lies well between
+    assert waiting < 16 << 20 < 40 << 20 < done, (waiting >> 20, done >> 20)
