@@ -66,7 +66,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--backend",
         choices=INFERENCE_BACKENDS,
         default=argparse.SUPPRESS,
-        help="inference runtime: auto (ONNX Runtime on a CPU, torch on a GPU), onnx, onnx-int8 (faster, approximate), torch",
+        help="inference runtime: auto (ONNX Runtime on a CPU, int8 where it proves itself; torch on a GPU), onnx, onnx-int8,"
+        " torch",
     )
 
 

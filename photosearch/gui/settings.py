@@ -25,7 +25,7 @@ from .grid import DEFAULT_CELL, MAX_CELL, MIN_CELL
 DEVICES = ("auto", "cpu", "cuda")
 DEVICE_NAMES = {"auto": "Automatic (GPU when present)", "cpu": "CPU", "cuda": "GPU (CUDA)"}
 BACKEND_NAMES = {
-    "auto": "Automatic (ONNX Runtime on a CPU)",
+    "auto": "Automatic (ONNX Runtime on a CPU, int8 where it proves itself)",
     "onnx": "ONNX Runtime",
     "onnx-int8": "ONNX Runtime, int8 (faster indexing, approximate)",
     "torch": "PyTorch",
