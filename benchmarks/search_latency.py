@@ -8,10 +8,15 @@ shifted by a shared offset (CLIP's modality gap), which makes them harder for HN
 `VectorIndex.search` as the app calls it (validation and lock included, text encoder excluded),
 single query at a time, one thread. By default each kind is searched at the uncalibrated
 defaults (image queries at DEFAULT_EF, queries with words at TEXT_QUERY_EF); `--calibrate`
-first runs the app's own calibration on the built graph (core/index/calibration.py: its own
-sample, not these queries) and measures at the breadth it chose, which is what a library
-searches at; `--ef A B ...` sweeps one ef for both kinds over a single build instead. The
-processor's name is printed with the results: these machines differ up to 3×.
+first runs the app's own calibration on the built graph (core/index/calibration.py) and
+measures at the breadth it chose, which is what a library searches at. Its image sample is its
+own; its text sample stands for the user's kept searches: 200 other text queries drawn like
+this benchmark's (none of them among the measured ones), and its text ceiling is what the
+end-to-end budget leaves after a text encoder of `--encoder-p95-ms`. `--compare-modelled`
+also calibrates the way the app did before (text queries modelled from held-back photos, one
+5 ms ceiling for both kinds), on the same graph. `--ef A B ...` sweeps one ef for both kinds
+over a single build instead. The processor's name is printed with the results: these machines
+differ up to 3×.
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ import argparse
 import json
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from common import clip_like, cpu_name
 
-from photosearch.core.index.calibration import calibrate
+from photosearch.core.index.calibration import IMAGE_CEILING_S, SAMPLE, TextSample, calibrate
 from photosearch.core.index.vectors import DEFAULT_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_M, TEXT_QUERY_EF, VectorIndex
 
 
@@ -77,6 +83,8 @@ def run(
     cache: Path | None = None,
     compare_pages: bool = False,
     calibrated: bool = False,
+    encoder_p95_ms: float = 17.5,
+    compare_modelled: bool = False,
 ) -> list[dict[str, object]]:
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((max(50, size // 200), dim)).astype(np.float32)
@@ -98,13 +106,22 @@ def run(
             meta = json.loads(path.with_suffix(".json").read_text())
             plain = VectorIndex.load(path, dim, meta["size"], meta["sha256"], np.arange(size), 0, huge_pages=False)
 
-    calibration: dict[str, object] = {}
+    calibrations: list[dict[str, object]] = [{}] * len(settings)
     if calibrated:
         # exact search reads the vectors from memory here; the app reads them from the catalog
         chunks = lambda: ((np.arange(s, min(s + 50_000, size)), data[s : s + 50_000]) for s in range(0, size, 50_000))  # noqa: E731
-        found = calibrate(index, vectors=chunks)
-        settings = [{"image": found.image.ef, "text": found.text.ef}]
-        calibration = {"calibrate_s": found.seconds, "calibrated": {c.kind: c.__dict__ for c in (found.image, found.text)}}
+        kept = clip_like(SAMPLE, dim, np.random.default_rng(seed + 1000), centres, weights) + gap  # the user's kept searches
+        sample = TextSample(kept, len(kept), encoder_p95_ms / 1000)
+        ways = {"text: kept searches, budget ceiling": partial(calibrate, text_sample=sample)}
+        if compare_modelled:
+            one_ceiling = {"image": IMAGE_CEILING_S, "text": IMAGE_CEILING_S}
+            ways["text: modelled, one 5 ms ceiling"] = partial(calibrate, ceilings_s=one_ceiling)
+        settings, calibrations = [], []
+        for way, calibrated_by in ways.items():
+            found = calibrated_by(index, vectors=chunks)
+            settings.append({"image": found.image.ef, "text": found.text.ef})
+            measured = {c.kind: c.__dict__ for c in (found.image, found.text)}
+            calibrations.append({"calibration": way, "calibrate_s": found.seconds, "calibrated": measured})
 
     query_sets = {}
     for kind in ("image", "text"):
@@ -114,7 +131,7 @@ def run(
             q /= np.linalg.norm(q, axis=1, keepdims=True)
         query_sets[kind] = (q, exact_top(data, q, 10))
     rows: list[dict[str, object]] = []
-    for ef in settings:  # one build, several search-time settings
+    for ef, calibration in zip(settings, calibrations, strict=True):  # one build, several search-time settings
         result: dict[str, object] = {
             "vectors": size,
             "m": m,
@@ -155,6 +172,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, help="keep built indexes here and reuse them in later runs")
     parser.add_argument("--compare-pages", action="store_true", help="also time the same graph on 4 KB pages (no huge pages)")
     parser.add_argument("--calibrate", action="store_true", help="search at the breadth the app's calibration chooses")
+    parser.add_argument("--encoder-p95-ms", type=float, default=17.5, help="the text encoder's p95 (text_query_latency.py)")
+    parser.add_argument("--compare-modelled", action="store_true", help="with --calibrate: also the modelled text sample")
     parser.add_argument("--seed", type=int, default=0, help="data seed (the same seed twice: two builds of the same data)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -174,18 +193,25 @@ def main() -> None:
             cache=args.cache,
             compare_pages=args.compare_pages,
             calibrated=args.calibrate,
+            encoder_p95_ms=args.encoder_p95_ms,
+            compare_modelled=args.compare_modelled,
         )
     ]
     if args.json:
         print(json.dumps(rows))
         return
     print(f"CPU: {rows[0]['cpu'] if rows else cpu_name()}")
-    print("| vectors | build | ef image / text | image p50 / p95 | image recall@10 | text p50 / p95 | text recall@10 |")
-    print("|---|---|---|---|---|---|---|")
+    print("| vectors | build | breadth | ef image / text | image p50 / p95 | image recall@10 | text p50 / p95 | text recall@10 |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         i, t = r["image"], r["text"]
+        way = r.get("calibration", "fixed")
+        if "calibrated" in r:  # what the calibration itself measured, beside what these queries find
+            image, text = r["calibrated"]["image"], r["calibrated"]["text"]  # type: ignore[index]
+            measured = f"it measured {image['recall']} / {text['recall']}, text ceiling {text['ceiling_ms']:.1f} ms"
+            way = f"{way} ({r['calibrate_s']} s; {measured})"
         print(
-            f"| {r['vectors']:,} | {r['build_s']} s | {r['ef']['image']} / {r['ef']['text']} |"  # type: ignore[index]
+            f"| {r['vectors']:,} | {r['build_s']} s | {way} | {r['ef']['image']} / {r['ef']['text']} |"  # type: ignore[index]
             f" {i['p50_ms']} / {i['p95_ms']} ms | {i['recall_at_10']} |"  # type: ignore[index]
             f" {t['p50_ms']} / {t['p95_ms']} ms | {t['recall_at_10']} |"  # type: ignore[index]
         )
@@ -197,6 +223,7 @@ def main() -> None:
             cells = []
             for kind in ("image", "text"):
                 h, s4 = r[kind], r[kind]["small_pages"]  # type: ignore[index]
+                assert isinstance(h, dict)
                 cells.append(
                     f"{h['p50_ms']} / {h['p95_ms']} vs {s4['p50_ms']} / {s4['p95_ms']} ms ({s4['p95_ms'] / h['p95_ms']:.2f}x)"
                 )

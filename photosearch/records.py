@@ -241,6 +241,8 @@ class SearchCalibration:
     p95_ms: float  # one search at `ef`, measured meanwhile
     target: float
     latency_bound: bool  # the latency ceiling stopped the search for a larger ef before the target
+    sample: str = ""  # what was searched to measure it (held-back photos, the user's own searches…)
+    ceiling_ms: float = 0.0  # the p95 one search of this kind may take
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,27 @@ import numpy as np
 import pytest
 
 from photosearch.core.catalog import Catalog, Embedded, NewPhoto
-from photosearch.core.index.calibration import EF_STEPS, TARGET_RECALL, calibrate, calibration_queries, reaches
+from photosearch.core.everyday_queries import EVERYDAY_QUERIES
+from photosearch.core.index.calibration import (
+    EF_STEPS,
+    END_TO_END_S,
+    IMAGE_CEILING_S,
+    LEAST_TEXT_QUERIES,
+    TARGET_RECALL,
+    WINDOW_SHARE_S,
+    TextSample,
+    calibrate,
+    calibration_queries,
+    reaches,
+    text_ceiling_s,
+)
 from photosearch.core.index.vectors import EXACT_SEARCH_LIMIT, VectorIndex
 from photosearch.core.library import Library
 
 pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
 DIM = 64  # the tiny model's: the library below is a tiny-shapes library
+NO_CEILING = {"image": 10.0, "text": 10.0}
 
 
 def _clustered(n: int, rng: np.random.Generator, dim: int = DIM) -> np.ndarray:
@@ -41,7 +55,7 @@ def test_calibration_finds_the_smallest_breadth_that_reaches_the_target_on_a_rea
     data = _clustered(8000, rng)
     index = VectorIndex(DIM, capacity=8000, m=6, ef_construction=24)  # a weak graph: ef must work for it
     index.add(np.arange(8000), data)
-    result = calibrate(index, sample=120, ceiling_s=10.0)
+    result = calibrate(index, sample=120, ceilings_s=NO_CEILING)
     for measured in (result.image, result.text):
         assert measured.recall >= TARGET_RECALL[measured.kind] and not measured.latency_bound, measured
     # the recorded recall is what searching at that breadth really gives, and one step less is not enough
@@ -58,7 +72,7 @@ def test_the_latency_ceiling_bounds_the_breadth_and_says_so() -> None:
     rng = np.random.default_rng(2)
     index = VectorIndex(DIM, capacity=6000, m=4, ef_construction=8)
     index.add(np.arange(6000), _clustered(6000, rng))
-    result = calibrate(index, sample=60, ceiling_s=1e-9)  # nothing is fast enough
+    result = calibrate(index, sample=60, ceilings_s={"image": 1e-9, "text": 1e-9})  # nothing is fast enough
     assert result.image.ef == EF_STEPS[0]
     assert result.image.latency_bound or result.image.recall >= TARGET_RECALL["image"]
 
@@ -164,17 +178,89 @@ def test_the_worker_calibrates_a_new_graph_when_idle_and_searches_meanwhile(tmp_
         assert library.status().index.search == status.index.search  # recorded, for the next start
 
 
-def test_recent_real_text_queries_are_measured_instead_of_the_shifted_sample(tmp_path: Path) -> None:
+def test_real_text_queries_are_measured_instead_of_the_modelled_sample() -> None:
     rng = np.random.default_rng(5)
     data = _clustered(6000, rng)
     index = VectorIndex(DIM, capacity=6000, m=6, ef_construction=24)
     index.add(np.arange(6000), data)
-    real = _clustered(80, np.random.default_rng(6))  # stand-ins for recent real text queries
-    measured = calibrate(index, sample=80, text_queries=real, ceiling_s=10.0).text
+    real = _clustered(80, np.random.default_rng(6))  # stand-ins for real text queries
+    measured = calibrate(index, sample=80, text_sample=TextSample(real, 30), ceilings_s=NO_CEILING).text
     assert _recall(index, real, measured.ef, data) == pytest.approx(measured.recall, abs=1e-4)  # these were measured
+    assert measured.sample == "30 of your searches and 50 everyday ones"
+    too_few = calibrate(index, sample=80, text_sample=TextSample(real[:10], 10), ceilings_s=NO_CEILING)
+    assert too_few.text.sample == "modelled across the gap" and too_few.user_queries == 0
+
+
+def test_a_text_search_may_take_what_the_budget_leaves_after_the_encoder() -> None:
+    assert text_ceiling_s(0.015) == pytest.approx(END_TO_END_S - WINDOW_SHARE_S - 0.015)
+    assert text_ceiling_s(0.015) > text_ceiling_s(0.020) > IMAGE_CEILING_S  # a faster encoder leaves more
+    assert text_ceiling_s(1.0) == IMAGE_CEILING_S  # a slow one never leaves less than an image search gets
+    rng = np.random.default_rng(7)
+    index = VectorIndex(DIM, capacity=6000, m=4, ef_construction=8)  # a weak graph: it needs breadth
+    index.add(np.arange(6000), _clustered(6000, rng))
+    result = calibrate(index, sample=60, ceilings_s={"image": 1e-9, "text": 10.0})
+    assert result.image.ef == EF_STEPS[0] and result.image.latency_bound and result.image.ceiling_ms == pytest.approx(1e-6)
+    assert result.text.ef > EF_STEPS[0] and not result.text.latency_bound and result.text.ceiling_ms == 10_000
+    timed = calibrate(index, sample=60, text_sample=TextSample(_clustered(60, rng), 60, encoder_s=0.012))
+    assert timed.text.ceiling_ms == pytest.approx(text_ceiling_s(0.012) * 1000)
+    assert timed.image.ceiling_ms == pytest.approx(IMAGE_CEILING_S * 1000)
+
+
+def test_the_users_text_queries_are_kept_with_the_library_and_measured(tmp_path: Path) -> None:
     home = tmp_path / "library"
     _big_library(home)
     with Library(home, model="tiny-shapes") as library:
+        library.claim_writer()
         library.search("a red circle", k=3)
         library.search("blue square -triangle", k=3)
-        assert len(library._recent_text) == 2
+        library.search("a red circle", k=3)  # a repeat is one query
+        assert library.catalog.text_query_count("tiny-shapes") == 0, "a search never waits for a write"
+    assert not any(b"red circle" in file.read_bytes() for file in home.glob("catalog.sqlite3*")), "vectors, never words"
+    with Library(home, model="tiny-shapes") as library:  # kept at close: a restart has them
+        kept = library.catalog.text_queries("tiny-shapes", DIM)
+        assert len(kept) == 2
+        np.testing.assert_allclose(kept[0], library.query_vector("a red circle"), atol=1e-6)  # newest first
+        library.claim_writer()
+        assert library.store.needs_calibration() and library.calibrate_search()  # the model is loaded: it tops the sample up
+        measured = library.store.calibration
+        assert measured is not None and measured.user_queries == 2
+        assert measured.text.sample == f"2 of your searches and {len(EVERYDAY_QUERIES)} everyday ones"
+        assert measured.image.sample == "200 photos held back"
+        encoder_s = library.embedder.text_seconds_p95()
+        assert encoder_s is not None, "the encoder was timed on queries encoded one by one"
+        assert measured.text.ceiling_ms == pytest.approx(text_ceiling_s(encoder_s) * 1000, abs=1e-3)
+    env = dict(os.environ, PHOTOSEARCH_HOME=str(home))
+    shown = subprocess.run([sys.executable, "-m", "photosearch", "status"], env=env, capture_output=True, text=True).stdout
+    assert f"measured on 2 of your searches and {len(EVERYDAY_QUERIES)} everyday ones" in shown
+
+
+def test_only_the_latest_text_queries_are_kept(tmp_path: Path) -> None:
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    vectors = _clustered(5, np.random.default_rng(8))
+    catalog.keep_text_queries("m", vectors[:4], keep=3)
+    np.testing.assert_array_equal(catalog.text_queries("m", DIM), vectors[[3, 2, 1]])
+    catalog.keep_text_queries("m", vectors[[2, 4]], keep=3)  # asked again: to the front
+    np.testing.assert_array_equal(catalog.text_queries("m", DIM), vectors[[4, 2, 3]])
+    assert catalog.text_queries("other", DIM).shape == (0, DIM) and catalog.text_query_count("m") == 3
+    catalog.close()
+
+
+def test_a_graph_is_measured_again_once_the_user_searched_enough(tmp_path: Path) -> None:
+    home = tmp_path / "library"
+    _big_library(home)
+    with Library(home, model="tiny-shapes") as library:
+        library.claim_writer()
+        assert library.store.needs_calibration() and library.calibrate_search()
+        assert not library.calibrate_search(), "measured: nothing new"
+        library.catalog.keep_text_queries("tiny-shapes", _clustered(LEAST_TEXT_QUERIES, np.random.default_rng(9)), 200)
+        assert library.calibrate_search(), "now the user's own queries can be measured"
+        measured = library.store.calibration
+        assert measured is not None and measured.user_queries == LEAST_TEXT_QUERIES
+        library.catalog.keep_text_queries("tiny-shapes", _clustered(10, np.random.default_rng(10)), 200)
+        assert not library.calibrate_search(), "a few more searches change little"
+        record = json.loads(library.catalog.get_meta("calibration:tiny-shapes") or "")
+        record["method"] = 1  # measured before the text sample and ceiling were real
+        library.catalog.set_meta("calibration:tiny-shapes", json.dumps(record))
+    with Library(home, model="tiny-shapes") as library:
+        library.claim_writer()
+        assert library.store.calibration is None and library.store.needs_calibration() and library.calibrate_search()

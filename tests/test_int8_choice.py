@@ -17,6 +17,7 @@ from conftest import write_shapes
 
 from photosearch.core.library import Library
 from photosearch.core.models import int8_trial
+from photosearch.core.models.onnx_towers import IMAGE_INT8, OnnxTowers
 from photosearch.samples import synthetic
 
 pytestmark = pytest.mark.usefixtures("tiny_model")
@@ -47,9 +48,21 @@ def test_the_choice_is_made_on_the_first_photos_kept_and_undone_when_exact_is_as
         assert status.int8.startswith("int8: its searches agree") and f"{100 - TRIAL} vectors made by int8" in status.int8
         assert "red" in Path(library.search("a red circle", k=1).paths[0]).name
 
+    loaded: list[str] = []
+    load_image = OnnxTowers._load_image
+
+    def recorded(towers: OnnxTowers, name: str, least: float) -> object:
+        loaded.append(name)
+        return load_image(towers, name, least)
+
+    monkeypatch.setattr(OnnxTowers, "_load_image", recorded)
     with Library(home, model="tiny-shapes", threads=2) as again:  # a restart: the choice stands, no new trial
         again.prepare_indexing()
         assert again.embedder.graph == "int8" and again.embedder.trying_int8 is None
+        assert loaded == [IMAGE_INT8], "only the chosen image graph is loaded"
+        assert again.embedder.backend == "onnx-int8"
+        again.embedder.use_int8(False)  # and back to exact, should a choice ever be undone in place
+        assert again.embedder.graph == "exact" and loaded == [IMAGE_INT8, "image.onnx"]
 
     with Library(home, model="tiny-shapes", threads=2, backend="onnx") as exact:  # exact asked for by name
         assert exact.prepare_indexing() == 100 - TRIAL, "the int8 vectors are made again, exactly"

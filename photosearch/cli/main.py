@@ -301,8 +301,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _breadth(calibration: SearchCalibration) -> str:
-    bound = f", short of {calibration.target:g}: latency-bound" if calibration.latency_bound else ""
-    return f"{calibration.kind} queries at ef {calibration.ef} (recall@10 {calibration.recall:.3f}{bound})"
+    within = f" within {calibration.ceiling_ms:g} ms" if calibration.ceiling_ms else ""
+    bound = f", short of {calibration.target:g}{within}: latency-bound" if calibration.latency_bound else ""
+    measured_on = f", measured on {calibration.sample}" if calibration.kind == "text" and calibration.sample else ""
+    return f"{calibration.kind} queries at ef {calibration.ef} (recall@10 {calibration.recall:.3f}{bound}{measured_on})"
 
 
 def cmd_repair(args: argparse.Namespace) -> int:

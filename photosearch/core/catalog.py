@@ -9,6 +9,7 @@ same transaction as the embedding change, so the two can never disagree after a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -472,6 +473,37 @@ class Catalog:
 
     def int8_vectors(self, model: str) -> int:
         return int(self._query("SELECT COUNT(*) FROM embeddings WHERE model=? AND graph='int8'", (model,))[0][0])
+
+    # -- the user's text queries ----------------------------------------------------------
+
+    def keep_text_queries(self, model: str, vectors: np.ndarray, keep: int) -> None:
+        """Remember the vectors of text queries just searched (a repeat only moves to the
+        front); only the newest `keep` of a model stay."""
+        now = time.time()
+        rows = [
+            (model, hashlib.blake2b(v.tobytes(), digest_size=12).hexdigest(), v.astype(np.float32).tobytes(), now + i * 1e-6)
+            for i, v in enumerate(vectors)
+        ]
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT INTO text_queries(model, digest, vector, asked_at) VALUES(?, ?, ?, ?) "
+                "ON CONFLICT(model, digest) DO UPDATE SET asked_at=excluded.asked_at",
+                rows,
+            )
+            db.execute(
+                "DELETE FROM text_queries WHERE model=? AND digest NOT IN "
+                "(SELECT digest FROM text_queries WHERE model=? ORDER BY asked_at DESC LIMIT ?)",
+                (model, model, keep),
+            )
+
+    def text_query_count(self, model: str) -> int:
+        return int(self._query("SELECT COUNT(*) FROM text_queries WHERE model=?", (model,))[0][0])
+
+    def text_queries(self, model: str, dim: int) -> np.ndarray:
+        """The kept text-query vectors of `model`, newest first (a row of the wrong length is left out)."""
+        rows = self._query("SELECT vector FROM text_queries WHERE model=? ORDER BY asked_at DESC", (model,))
+        vectors = [np.frombuffer(blob, dtype=np.float32) for (blob,) in rows if len(blob) == 4 * dim]
+        return np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
 
     def retry_outside_skips(self) -> int:
         """Skips caused outside the file (permissions, I/O) become pending again; returns how many."""

@@ -101,6 +101,17 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE embeddings ADD COLUMN graph TEXT NOT NULL DEFAULT 'exact';
     CREATE INDEX embeddings_int8 ON embeddings(model) WHERE graph = 'int8';
     """,
+    6: """
+    -- the vectors of the text queries the user searched lately, per model (not their words): a
+    -- sample of real queries for measuring the search breadth, kept across restarts
+    CREATE TABLE text_queries (
+        model TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        asked_at REAL NOT NULL,
+        PRIMARY KEY (model, digest)
+    );
+    """,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -40,13 +40,16 @@ from photosearch.records import (
 
 from . import maintenance, search
 from .catalog import Catalog, CatalogDamaged, CatalogError, Folder
+from .everyday_queries import EVERYDAY_QUERIES
 from .filters import check_filter
 from .images import DecodeError, load_for_model
+from .index.calibration import SAMPLE as CALIBRATION_SAMPLE
+from .index.calibration import TextSample
 from .index.store import IndexStore, recorded_health
 from .layout import LibraryError, LibraryLayout, LibraryMissing, LibraryReadOnly, default_library_home
 from .model_weights import download_model, import_model, list_models, weights_present
 from .models.gpu import gpu_possible
-from .models.int8_trial import EVERYDAY_QUERIES, TRIAL_PHOTOS, Int8Choice, Int8Trial
+from .models.int8_trial import TRIAL_PHOTOS, Int8Choice, Int8Trial
 from .models.registry import DEFAULT_MODEL, ModelSpec, get_model
 from .pipeline import Indexer
 from .query import QueryError, QuerySyntaxError, Term, parse_query
@@ -74,7 +77,8 @@ __all__ = [
     "repair_library",
 ]
 
-RECENT_TEXT_QUERIES = 200  # kept in memory: real text queries, for the next calibration
+KEPT_TEXT_QUERIES = 200  # the user's latest text queries (their vectors) kept with the library
+TIMED_EVERYDAY_QUERIES = 12  # encoded one by one to time the text encoder, when no query was timed yet
 repair_library = maintenance.repair_library
 
 
@@ -131,7 +135,7 @@ class Library:
         self._lock = threading.RLock()
         self._writer = WriterLock(self.layout.writer_lock)
         self.thumbnails = ThumbnailStore(self.layout.thumbnails)
-        self._recent_text: deque[np.ndarray] = deque(maxlen=RECENT_TEXT_QUERIES)
+        self._unkept_text: deque[np.ndarray] = deque(maxlen=KEPT_TEXT_QUERIES)  # searched, not yet in the catalog
         self._backup_refused_at: float | None = None  # when the catalog last failed the backup's check
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -154,6 +158,10 @@ class Library:
                     self._store.save()
                 except OSError:
                     pass  # the catalog is the truth; the next start replays or rebuilds
+            try:
+                self._keep_text_queries()
+            except CatalogError:
+                pass  # a few searches fewer in the next calibration's sample
             self._writer.release()
             self.catalog.close()
 
@@ -175,7 +183,12 @@ class Library:
                 from .models.embedder import Embedder
 
                 self._embedder = Embedder(
-                    self.spec, device=self.device, threads=self.threads, random_weights=self.random_weights, backend=self.backend
+                    self.spec,
+                    device=self.device,
+                    threads=self.threads,
+                    random_weights=self.random_weights,
+                    backend=self.backend,
+                    int8_chosen=self._int8_chosen_for,
                 )
             return self._embedder
 
@@ -359,6 +372,11 @@ class Library:
         """What this library chose for its model's int8 graph, and why; None before any choice."""
         return Int8Choice.from_text(self.catalog.get_meta(self._int8_key()))
 
+    def _int8_chosen_for(self, export_digest: str) -> bool:
+        """Whether int8 was chosen for this export: then it is the only image graph loaded."""
+        choice = self.int8_choice()
+        return choice is not None and choice.chosen and choice.digest == export_digest
+
     def _settle_int8(self) -> None:
         """Apply the choice made for this model's export, or start the trial that makes it."""
         embedder = self.embedder
@@ -373,8 +391,8 @@ class Library:
 
     def _decide_int8(self, trial: Int8Trial) -> bool:
         embedder = self.embedder
-        texts = list(dict.fromkeys([*EVERYDAY_QUERIES, *embedder.recent_queries()]))
-        choice = trial.decide(embedder.encode_texts(texts), embedder.export_digest or "")
+        own = self.catalog.text_queries(self.spec.name, self.spec.dim)  # the text tower is the same in both
+        choice = trial.decide(np.concatenate([embedder.encode_texts(list(EVERYDAY_QUERIES)), own]), embedder.export_digest or "")
         self.catalog.set_meta(self._int8_key(), choice.to_text())
         log.info("%s", choice.why)
         return choice.chosen
@@ -428,12 +446,38 @@ class Library:
 
     def calibrate_search(self, background: bool = False) -> bool:
         """The writer measures a new graph's recall and records the search breadth each kind of
-        query needs (see index/calibration.py); returns whether a calibration ran or started."""
-        if not self._writer.held or self._store is None or not self._store.needs_calibration():
+        query needs (see index/calibration.py); returns whether a calibration ran or started.
+        The text queries searched since the last call are kept with the library first."""
+        if not self._writer.held or self._store is None:
             return False
-        recent = np.array(self._recent_text, dtype=np.float32) if self._recent_text else None
-        self._store.calibrate(background, text_queries=recent)
+        self._keep_text_queries()
+        if not self._store.needs_calibration(self.catalog.text_query_count(self.spec.name)):
+            return False
+        self._store.calibrate(background, text_sample=self._text_sample)
         return True
+
+    def _keep_text_queries(self) -> None:
+        """The writer moves the text queries searched lately into the catalog (a search itself
+        never waits for a write)."""
+        if not self._writer.held or self.read_only or not self._unkept_text:
+            return
+        vectors = []
+        while self._unkept_text:
+            vectors.append(self._unkept_text.popleft())
+        self.catalog.keep_text_queries(self.spec.name, np.stack(vectors), KEPT_TEXT_QUERIES)
+
+    def _text_sample(self) -> TextSample:
+        """The user's own recent text queries, topped up with everyday ones when the model is
+        loaded (it encodes them; and times a few, when no typed query was timed yet)."""
+        own = self.catalog.text_queries(self.spec.name, self.spec.dim)
+        embedder = self._embedder
+        if embedder is None:
+            return TextSample(own, len(own))
+        if embedder.text_seconds_p95() is None:
+            embedder.time_text_queries(EVERYDAY_QUERIES[-TIMED_EVERYDAY_QUERIES:])
+        everyday = EVERYDAY_QUERIES[: max(0, CALIBRATION_SAMPLE - len(own))]
+        vectors = np.concatenate([own, embedder.encode_texts(list(everyday))]) if everyday else own
+        return TextSample(vectors, len(own), embedder.text_seconds_p95())
 
     # -- thumbnails -----------------------------------------------------------------------
 
@@ -504,7 +548,7 @@ class Library:
         words = any(t.kind == "text" for t in terms)
         vector = self.query_vector(terms)
         if words:
-            self._recent_text.append(vector)  # real text queries make the next calibration truer
+            self._unkept_text.append(vector)  # real text queries make the next calibration truer
         return self.search_vector(vector, k, cutoff, ef=self.store.search_ef("text" if words else "image"), where=where)
 
     def search(

@@ -26,7 +26,7 @@ from photosearch.records import IndexHealth, SearchCalibration
 
 from ..catalog import Catalog, IndexState
 from ..cpu import make_current_thread_background
-from .calibration import Calibration, CalibrationStopped, calibrate
+from .calibration import LEAST_TEXT_QUERIES, METHOD, Calibration, CalibrationStopped, TextSample, calibrate
 from .vectors import DEFAULT_EF, EXACT_SEARCH_LIMIT, TEXT_QUERY_EF, IndexCorrupt, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -221,39 +221,50 @@ class IndexStore:
             return calibration.ef(kind)
         return DEFAULT_EF if kind == "image" else TEXT_QUERY_EF
 
-    def needs_calibration(self) -> bool:
+    def needs_calibration(self, user_queries: int = 0) -> bool:
         """A graph large enough to be searched approximately, never measured (a new build, a
-        compaction) or grown to twice its size since it was."""
+        compaction), grown to twice its size since it was, or measured before the user had
+        searched half as much as now (`user_queries`: their text queries kept in the library)."""
         size = len(self.index)
-        stale = self.calibration is None or size >= 2 * self.calibration.vectors
+        measured = self.calibration
+        stale = (
+            measured is None
+            or size >= 2 * measured.vectors
+            or (user_queries >= LEAST_TEXT_QUERIES and user_queries >= 2 * measured.user_queries)
+        )
         return stale and size > EXACT_SEARCH_LIMIT and self._calibrating is None
 
-    def calibrate(self, background: bool = False, text_queries: np.ndarray | None = None) -> None:
+    def calibrate(self, background: bool = False, text_sample: Callable[[], TextSample | None] | None = None) -> None:
         """Measure this graph's recall and record the breadth each kind of query needs. In the
         background it runs at low priority and searches go on with the previous values; an
-        interrupted calibration records nothing and is done again next time. `text_queries`:
-        recent real ones, used when there are enough (else the sample shifted across the gap)."""
+        interrupted calibration records nothing and is done again next time. `text_sample`:
+        gathers real text queries (in the calibrating thread: it may run the text encoder)."""
         index, graph_id, stop = self.index, self.graph_id, threading.Event()
 
         def work() -> None:
-            if background:
-                make_current_thread_background()
             try:
+                if background:
+                    make_current_thread_background()
                 result = calibrate(
                     index,
-                    text_queries=text_queries,
+                    text_sample=text_sample() if text_sample is not None else None,
                     stop=stop,
                     vectors=lambda: self.catalog.iter_embeddings(self.model, self.dim),
                 )
+                if graph_id != self.graph_id:
+                    return  # the graph was replaced meanwhile: its successor calibrates itself
+                # recorded before it is used: what status reports is what the next start finds
+                self.catalog.set_meta(_calibration_key(self.model), json.dumps({"graph": graph_id, **dataclasses.asdict(result)}))
+                self.calibration = result
+                log.info("calibrated %s: %s", self.model, result)
             except CalibrationStopped:
                 return
+            except Exception:
+                if not background:
+                    raise
+                log.exception("the search breadth was not measured (searches go on at the previous breadth)")
             finally:
-                self._calibrating = None
-            if graph_id != self.graph_id:
-                return  # the graph was replaced meanwhile: its successor calibrates itself
-            self.calibration = result
-            self.catalog.set_meta(_calibration_key(self.model), json.dumps({"graph": graph_id, **dataclasses.asdict(result)}))
-            log.info("calibrated %s: %s", self.model, result)
+                self._calibrating = None  # only now: closing waits for the record to be written
 
         if not background:
             work()
@@ -284,13 +295,14 @@ def stored_calibration(catalog: Catalog, model: str, graph_id: str) -> Calibrati
         return None
     try:
         data = json.loads(text)
-        if data.get("graph") != graph_id:
-            return None
+        if data.get("graph") != graph_id or data.get("method") != METHOD:
+            return None  # another graph's, or measured in a way since replaced: measured again
         return Calibration(
             SearchCalibration(**data["image"]),
             SearchCalibration(**data["text"]),
             float(data["seconds"]),
             int(data.get("vectors", 0)),
+            int(data.get("user_queries", 0)),
         )
     except (ValueError, TypeError, KeyError):
         return None

@@ -17,8 +17,8 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 RECENT_QUERIES = 256  # text vectors remembered: typing, deleting and retyping a word costs nothing
+TIMED_TEXTS_NEEDED = 10  # single-query encodes timed before their p95 is trusted
 _registered_configs: set[str] = set()
 _register_lock = threading.Lock()
 
@@ -120,9 +121,11 @@ class Embedder:
         threads: int | None = None,
         random_weights: bool = False,
         backend: str | None = None,
+        int8_chosen: Callable[[str], bool] | None = None,
     ) -> None:
         """`backend`: auto (ONNX Runtime on a CPU, else torch), onnx, onnx-int8 or torch;
-        $PHOTOSEARCH_BACKEND when not given."""
+        $PHOTOSEARCH_BACKEND when not given. `int8_chosen(export_digest)`: whether the library
+        chose int8 for this export before (the automatic backend then loads only that graph)."""
         # find the weights before importing torch: a missing model fails in seconds, not after imports
         weights = None if random_weights else resolve_weights(spec)
         wanted = (backend or os.environ.get("PHOTOSEARCH_BACKEND") or "auto").lower()
@@ -133,6 +136,7 @@ class Embedder:
         self.note: str | None = None  # why the wanted backend is not the one in use
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
+        self._text_seconds: deque[float] = deque(maxlen=64)  # encoding one new text query, lately
         # torch is imported only when it runs the model or makes an export: the ONNX path with
         # a cached export runs without it (it would cost the worker 700 MB and seconds)
         from .clip_tokenizer import tokenizer_for
@@ -140,7 +144,8 @@ class Embedder:
         self.tokenizer: Callable[[list[str]], np.ndarray] = tokenizer_for(spec) or self._open_clip_tokenizer()
         self.towers: OnnxTowers | TorchTowers | None = None
         if wanted != "torch" and self.device == "cpu":
-            self.towers = self._onnx_towers(weights, threads or os.cpu_count() or 1, int8=wanted == "onnx-int8")
+            chosen = int8_chosen if wanted == "auto" else None
+            self.towers = self._onnx_towers(weights, threads or os.cpu_count() or 1, wanted == "onnx-int8", chosen)
         elif wanted.startswith("onnx"):
             self.note = f"ONNX Runtime runs on the CPU only: using torch on {self.device}"
         if self.towers is None:
@@ -158,12 +163,14 @@ class Embedder:
         self.dim, self.image_size = self.towers.dim, self.towers.image_size
         # the automatic backend on ONNX may try int8 on a library's own photos (int8_trial);
         # an exact backend asked for by name means exact vectors only
-        self.may_choose_int8 = wanted == "auto" and self.backend == "onnx"
+        self.may_choose_int8 = wanted == "auto" and self.backend.startswith("onnx")
         self.forced_exact = wanted in ("onnx", "torch")
         self._trial: Int8Trial | None = None
         self._decide: Callable[[Int8Trial], bool] | None = None
 
-    def _onnx_towers(self, weights: Path | None, threads: int, int8: bool) -> OnnxTowers | None:
+    def _onnx_towers(
+        self, weights: Path | None, threads: int, int8: bool, int8_chosen: Callable[[str], bool] | None
+    ) -> OnnxTowers | None:
         from .onnx_towers import OnnxTowers, OnnxUnavailable
 
         try:
@@ -177,6 +184,7 @@ class Embedder:
                 load_model=lambda: load_clip_model(self.spec, weights, "cpu"),
                 int8=int8,
                 on_note=lambda note: log.warning("%s", note),
+                int8_chosen=int8_chosen,
             )
         except OnnxUnavailable as exc:
             self.note = f"running the model with torch on the CPU: {exc}"
@@ -197,8 +205,7 @@ class Embedder:
     @property
     def export_digest(self) -> str | None:
         """What the ONNX export depends on (weights, runtime), or None on torch."""
-        key = getattr(self.towers, "key", None)
-        return f"{key.weights}:{key.runtime}:{key.format}" if key is not None else None
+        return getattr(self.towers, "digest", None)
 
     @property
     def trying_int8(self) -> int | None:
@@ -249,10 +256,23 @@ class Embedder:
             self.use_int8(self._decide(trial))
         return exact, "exact"
 
-    def recent_queries(self) -> list[str]:
-        """The text queries answered lately (the int8 trial's sample of what this user searches)."""
+    def time_text_queries(self, texts: Sequence[str]) -> None:
+        """Encode each text alone, as a typed query is, to time the text encoder here (nothing is cached)."""
+        assert self.towers is not None
+        for text in texts:
+            started = time.perf_counter()
+            self.towers.encode_tokens(self._tokens([text]))
+            with self._recent_lock:
+                self._text_seconds.append(time.perf_counter() - started)
+
+    def text_seconds_p95(self) -> float | None:
+        """How long encoding one new text query took here lately (p95), once a few were timed:
+        what is left of the keystroke-to-results budget bounds how wide a text search may look."""
         with self._recent_lock:
-            return [text for text in self._recent if text.strip()]
+            timings = sorted(self._text_seconds)
+        if len(timings) < TIMED_TEXTS_NEEDED:
+            return None
+        return timings[min(len(timings) - 1, int(0.95 * len(timings)))]
 
     @property
     def threads(self) -> int:
@@ -288,8 +308,11 @@ class Embedder:
         new = list(dict.fromkeys(text for text in texts if text not in known))
         if new:
             assert self.towers is not None
+            started = time.perf_counter()
             vectors = _unit_rows(self.towers.encode_tokens(self._tokens(new)))
             with self._recent_lock:
+                if len(new) == 1:  # a query as the user types it
+                    self._text_seconds.append(time.perf_counter() - started)
                 for text, vector in zip(new, vectors, strict=True):
                     known[text] = self._recent[text] = vector
                 while len(self._recent) > RECENT_QUERIES:

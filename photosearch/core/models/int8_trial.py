@@ -22,38 +22,6 @@ from .int8_agreement import Agreement, measure
 
 TRIAL_PHOTOS = 200
 SPEED_BAR = 1.25  # int8 must be at least this much faster than exact to be worth any approximation
-EVERYDAY_QUERIES = (
-    "a dog",
-    "a cat sleeping",
-    "a beach at sunset",
-    "snow on the mountains",
-    "a birthday cake",
-    "people at a wedding",
-    "a baby",
-    "a group photo",
-    "a city at night",
-    "food on a plate",
-    "a red car",
-    "a bicycle",
-    "flowers in a garden",
-    "a forest",
-    "the sea",
-    "a receipt",
-    "a screenshot",
-    "a page of text",
-    "a selfie",
-    "a Christmas tree",
-    "fireworks",
-    "a concert",
-    "a plane in the sky",
-    "a bridge",
-    "children playing",
-    "a horse",
-    "a bird",
-    "a kitchen",
-    "a mountain lake",
-    "a rainy street",
-)
 
 
 @dataclass(frozen=True)

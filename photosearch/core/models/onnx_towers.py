@@ -81,18 +81,20 @@ class OnnxTowers:
         load_model: Callable[[], tuple[Any, int, int]],
         int8: bool = False,
         on_note: Callable[[str], None] | None = None,
+        int8_chosen: Callable[[str], bool] | None = None,
     ) -> None:
         """`load_model` gives the torch model (only called when an export must be made);
-        `tokenize` gives padded token ids, for the probe queries."""
+        `tokenize` gives padded token ids, for the probe queries. `int8_chosen(digest)`: whether
+        int8 was chosen for this export before (then only the int8 image graph is loaded)."""
         self.ort = _import_runtime()
         self.threads = max(1, threads)
-        self.int8 = int8
-        self.name = "onnx-int8" if int8 else "onnx"
         self.note: str | None = None  # why int8 was asked for but the exact graph runs
         self._on_note = on_note or (lambda note: log.info("%s", note))
         root = export_cache_dir()
         digest = RANDOM_WEIGHTS if weights is None else weights_digest(weights, root)
         self.key = ExportKey(spec.name, spec.arch, digest, str(self.ort.__version__))
+        self.int8 = int8 or (int8_chosen is not None and int8_chosen(self.digest))
+        self.name = "onnx-int8" if self.int8 else "onnx"
         self.folder = self.key.folder(root)
         self._weights_size = weights.stat().st_size if weights is not None else 0
         try:
@@ -145,6 +147,11 @@ class OnnxTowers:
         return manifest
 
     # -- inference ------------------------------------------------------------------------
+
+    @property
+    def digest(self) -> str:
+        """What this export depends on (weights, runtime, format): a choice made on it holds while it is the same."""
+        return f"{self.key.weights}:{self.key.runtime}:{self.key.format}"
 
     def encode_images(self, pixels: np.ndarray) -> np.ndarray:
         return self._image.run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
@@ -227,9 +234,11 @@ class OnnxTowers:
         return self._int8_image.run(None, {"pixels": np.ascontiguousarray(pixels, dtype=np.uint8)})[0]
 
     def settle(self, int8: bool) -> None:
-        """Use the int8 graph from now on, or keep the exact one; the other is let go."""
+        """Use the int8 graph from now on, or the exact one; the other is let go."""
         if int8 and self._int8_image is not None:
             self._image, self.int8, self.name = self._int8_image, True, "onnx-int8"
+        elif not int8 and self.int8:  # loaded as chosen before, and now to be exact
+            self._image, self.int8, self.name = self._load_image(IMAGE, VERIFY_COSINE), False, "onnx"
         self._int8_image = None
         gc.collect()
 
