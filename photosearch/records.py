@@ -18,6 +18,9 @@ from enum import StrEnum
 from typing import Any, Literal, overload
 
 INFERENCE_BACKENDS = ("auto", "onnx", "onnx-int8", "torch")  # auto: ONNX Runtime on a CPU, torch on a GPU
+DUPLICATE_KINDS = ("exact", "same", "burst")  # the same bytes · the same photo in another form · one moment
+DUPLICATE_STRICTNESS = range(1, 5)  # 1 strictest … 4 loosest (core/duplicates/kinds.py)
+DEFAULT_DUPLICATE_STRICTNESS = 2
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,7 @@ class WorkerState(StrEnum):
     MODEL_UNAVAILABLE = "model unavailable"  # folders stay current; nothing is embedded or searched
     INDEXING = "indexing"
     MAKING_THUMBNAILS = "making thumbnails"
+    FINDING_DUPLICATES = "finding duplicates"  # an existing library's photos, grouped when idle
     IDLE = "idle"
     PAUSED = "paused"
     DISK_FULL = "disk full"  # writing paused until there is room; searching goes on
@@ -298,6 +302,40 @@ class WorkerStatus:
 
 
 @dataclass(frozen=True)
+class DuplicatePhoto:
+    photo_id: int
+    path: str
+    size: int  # bytes
+    width: int
+    height: int
+    taken: str | None  # EXIF capture time, when the photo has one
+    sharpness: float | None = None  # bursts: the variance of the thumbnail's Laplacian (higher is sharper)
+
+
+@dataclass(frozen=True)
+class DuplicateGroup:
+    """Photos that are duplicates of one kind: exact (the same bytes), same (the same photo in
+    another form) or burst (shots of one moment)."""
+
+    kind: str
+    photos: tuple[DuplicatePhoto, ...]  # the suggested keeper first
+    keep_because: str
+
+    @property
+    def reclaimable(self) -> int:
+        """Bytes that moving all but the keeper to the trash would free."""
+        return sum(photo.size for photo in self.photos[1:])
+
+
+@dataclass(frozen=True)
+class DuplicateSummary:
+    strictness: int
+    groups: dict[str, int]  # kind → how many groups
+    reclaimable: dict[str, int]  # kind → bytes all but each group's keeper hold
+    waiting: int  # photos not grouped yet (an existing library is grouped when the worker is idle)
+
+
+@dataclass(frozen=True)
 class LibraryStatus:
     library: str
     model: str
@@ -311,6 +349,7 @@ class LibraryStatus:
     worker: WorkerStatus | None = None  # when answered by a running worker
     excluded: tuple[str, ...] = ()  # folders inside library folders that are left out of it
     int8: str = ""  # whether the int8 image graph makes this library's vectors, and why (one line)
+    duplicates: DuplicateSummary | None = None  # None: not asked for (it may take a moment)
 
     @property
     def searchable(self) -> bool:

@@ -34,7 +34,7 @@ from photosearch.records import (
     unreadable_note,
 )
 
-from . import options
+from . import duplicates, options
 from .text import ProgressBar
 
 if TYPE_CHECKING:
@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--paths", action="store_true", help="with --json: include every indexed path")
     p.add_argument("--check", action="store_true", help="check the whole catalog file (seconds on a large library)")
+
+    p = sub.add_parser("duplicates", help="list exact copies, the same photo in other forms, and bursts (deletes nothing)")
+    _common(p)
+    duplicates.add_arguments(p)
 
     p = sub.add_parser("repair", help="restore a damaged catalog from its backup (the damaged file is kept)")
     _common(p)
@@ -281,6 +285,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("search:  " + ", ".join(_breadth(c) for c in index.search))
     if status.int8:
         print(f"int8:    {status.int8}")
+    if status.duplicates is not None:
+        print(f"duplicates: {duplicates.summary_line(status.duplicates)}")
     catalog = status.catalog
     backup = f"; backup of {catalog.backup}" if catalog.backup else "; no backup yet"
     print(f"catalog: {'ok' if catalog.ok else 'DAMAGED'} ({catalog.note}{backup})")
@@ -297,6 +303,15 @@ def cmd_status(args: argparse.Namespace) -> int:
         print("skipped files:")
         for item in status.skipped:
             print(f"  {printable(item.path)}: {item.reason}")
+    return 0
+
+
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    kinds = [args.kind] if args.kind else list(duplicates.KIND_TEXT)
+    with _library(args, for_reading=True) as library:
+        found = {kind: library.duplicate_groups(kind, args.strictness) for kind in kinds}
+        waiting = library.duplicates_waiting()
+    duplicates.print_groups(found, waiting, args.json)
     return 0
 
 
@@ -426,6 +441,7 @@ COMMANDS = {
     "search": cmd_search,
     "similar": cmd_similar,
     "status": cmd_status,
+    "duplicates": cmd_duplicates,
     "remove": cmd_remove,
     "exclude": cmd_exclude,
     "repair": cmd_repair,

@@ -28,6 +28,7 @@ from photosearch.errors import UserError
 from photosearch.records import FolderState, HitRow
 
 from .catalog_schema import SCHEMA_VERSION, migrate
+from .look import to_db as looks_to_db
 from .path_text import from_db, to_db
 
 EXCLUDED_KEY = "excluded_folders"  # meta: a JSON list of folders the scans pass over
@@ -146,6 +147,7 @@ class Embedded:
     height: int
     taken: str | None
     thumbnail: bool = False  # a thumbnail of this version of the photo was written
+    look: int | None = None  # its perceptual hash (core/look.py)
 
 
 _PHOTO_COLUMNS = "id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason"
@@ -210,6 +212,10 @@ class Catalog:
                     self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    def read(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
+        """One query's rows, for the core's rooms that keep tables of their own (duplicates)."""
+        return self._query(sql, args)
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
         with self._lock, self._damage_explained():
@@ -414,13 +420,14 @@ class Catalog:
                 photo = item.photo
                 cur = db.execute(
                     "UPDATE photos SET status='indexed', skip_reason=NULL, fingerprint=?, width=?, height=?, taken=?,"
-                    f" thumbnail=?, updated_at=? WHERE {still}",
+                    f" thumbnail=?, look=?, updated_at=? WHERE {still}",
                     (
                         item.fingerprint,
                         item.width,
                         item.height,
                         item.taken,
                         int(item.thumbnail),
+                        looks_to_db(item.look),
                         now,
                         photo.id,
                         photo.size,
@@ -429,6 +436,8 @@ class Catalog:
                 )
                 if cur.rowcount == 0:
                     continue
+                # a photo embedded again is grouped again (its new vector is past every model's progress)
+                db.execute("DELETE FROM duplicate_pairs WHERE a=? OR b=?", (photo.id, photo.id))
                 db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (photo.id, model))
                 vector = np.ascontiguousarray(item.vector, dtype=np.float32)
                 db.execute(

@@ -112,6 +112,47 @@ MIGRATIONS: dict[int, str] = {
         PRIMARY KEY (model, digest)
     );
     """,
+    7: """
+    -- duplicates (core/duplicates): each photo's look (a perceptual hash of its thumbnail), the
+    -- candidate pairs the graph found with what was measured on them (their kind is decided
+    -- when read, at the strictness asked for), how far grouping has come per model, and the
+    -- pairs the user said are not duplicates
+    ALTER TABLE photos ADD COLUMN look INTEGER;
+    CREATE TABLE duplicate_pairs (
+        a INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        b INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        same_bytes INTEGER NOT NULL,
+        cosine REAL NOT NULL,
+        look_distance INTEGER,
+        seconds_apart REAL,
+        PRIMARY KEY (a, b, model),
+        CHECK (a < b)
+    );
+    CREATE INDEX duplicate_pairs_b ON duplicate_pairs(b);
+    CREATE INDEX duplicate_pairs_model ON duplicate_pairs(model);
+    CREATE TABLE not_duplicates (
+        a INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        b INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        PRIMARY KEY (a, b),
+        CHECK (a < b)
+    );
+    CREATE INDEX not_duplicates_b ON not_duplicates(b);
+    CREATE TABLE duplicates_progress (model TEXT PRIMARY KEY, last_embedding INTEGER NOT NULL);
+    -- bumped by every change to the pairs or the answers: what was grouped from them is still
+    -- true while it stands
+    CREATE TABLE duplicates_version (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL);
+    INSERT INTO duplicates_version VALUES (1, 0);
+    CREATE TRIGGER duplicate_pair_added AFTER INSERT ON duplicate_pairs BEGIN
+        UPDATE duplicates_version SET version = version + 1;
+    END;
+    CREATE TRIGGER duplicate_pair_removed AFTER DELETE ON duplicate_pairs BEGIN
+        UPDATE duplicates_version SET version = version + 1;
+    END;
+    CREATE TRIGGER not_duplicates_added AFTER INSERT ON not_duplicates BEGIN
+        UPDATE duplicates_version SET version = version + 1;
+    END;
+    """,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -29,7 +29,7 @@ from PIL import Image, UnidentifiedImageError
 from photosearch.records import PHOTO_SUFFIXES
 
 from .memory_budget import SHARED_BUDGET, MemoryBudget
-from .thumbnails import encode_thumbnail
+from .thumbnails import make_thumbnail
 
 # Real phone/camera photos reach ~200 MP; refuse only what no camera makes.
 MAX_PIXELS = 250_000_000
@@ -94,6 +94,7 @@ class PhotoInfo:
     height: int
     taken: str | None  # EXIF DateTimeOriginal as "YYYY-MM-DD HH:MM:SS", when present
     thumbnail: bytes | None = None  # an upright JPEG thumbnail, when asked for
+    look: int | None = None  # the thumbnail's perceptual hash (core/look.py), with it
 
 
 def is_photo_path(path: Path) -> bool:
@@ -328,13 +329,13 @@ def _load(source: _TimedReader, size: int, budget: MemoryBudget, thumbnail: int 
                     turn = UPRIGHT_TRANSPOSE.get(orientation)
                     square = fit_square(flat, size)
                     array = np.asarray((square.transpose(turn) if turn is not None else square).convert("RGB"), dtype=np.uint8)
-                    small = encode_thumbnail(flat, thumbnail, turn) if thumbnail else None
+                    small, look = make_thumbnail(flat, thumbnail, turn) if thumbnail else (None, None)
                     flat.close()
                 finally:
                     image.close()  # the decoded pixels go back before the budget does
     if orientation in (5, 6, 7, 8):
         width, height = height, width
-    return array, PhotoInfo(width=width, height=height, taken=taken, thumbnail=small)
+    return array, PhotoInfo(width=width, height=height, taken=taken, thumbnail=small, look=look)
 
 
 _BOX_FORMATS = ("HEIF", "AVIF")  # ISO media files: a sequence of sized boxes

@@ -27,6 +27,7 @@ import numpy as np
 from photosearch.privacy import private_folder
 from photosearch.records import (
     CatalogHealth,
+    DuplicateGroup,
     FolderStatus,
     IndexReport,
     LibraryStatus,
@@ -40,6 +41,8 @@ from photosearch.records import (
 
 from . import maintenance, search
 from .catalog import Catalog, CatalogDamaged, CatalogError, Folder
+from .duplicates.kinds import DEFAULT_STRICTNESS
+from .duplicates.view import Duplicates, kind_named
 from .everyday_queries import EVERYDAY_QUERIES
 from .filters import check_filter
 from .images import DecodeError, load_for_model
@@ -77,6 +80,10 @@ __all__ = [
     "repair_library",
 ]
 
+# grouping duplicates after each indexing batch: its photos and this many waiting from before
+# (an existing library is grouped mostly when idle: GROUPING_SLICE at a time)
+ARRIVALS_BACKLOG = 16
+GROUPING_SLICE = 200
 KEPT_TEXT_QUERIES = 200  # the user's latest text queries (their vectors) kept with the library
 TIMED_EVERYDAY_QUERIES = 12  # encoded one by one to time the text encoder, when no query was timed yet
 repair_library = maintenance.repair_library
@@ -135,6 +142,7 @@ class Library:
         self._lock = threading.RLock()
         self._writer = WriterLock(self.layout.writer_lock)
         self.thumbnails = ThumbnailStore(self.layout.thumbnails)
+        self._duplicates: Duplicates | None = None
         self._unkept_text: deque[np.ndarray] = deque(maxlen=KEPT_TEXT_QUERIES)  # searched, not yet in the catalog
         self._backup_refused_at: float | None = None  # when the catalog last failed the backup's check
 
@@ -425,6 +433,7 @@ class Library:
             before_batch=before_batch,
             final_save=final_save,
             thumbnails=self.thumbnails,
+            after_commit=lambda arrived: self.group_duplicates(arrived + ARRIVALS_BACKLOG, cancel),
         ).run()
 
     def index(
@@ -440,6 +449,8 @@ class Library:
         report = self.reconcile()
         self.prepare_indexing()
         indexed = self.run_indexing(on_progress, cancel=cancel, batch_size=batch_size, decode_workers=decode_workers)
+        while not (cancel is not None and cancel.is_set()) and self.group_duplicates(cancel=cancel):
+            pass  # photos indexed before duplicates were looked for
         self.calibrate_search()
         self.maybe_back_up()
         return report, indexed
@@ -478,6 +489,41 @@ class Library:
         everyday = EVERYDAY_QUERIES[: max(0, CALIBRATION_SAMPLE - len(own))]
         vectors = np.concatenate([own, embedder.encode_texts(list(everyday))]) if everyday else own
         return TextSample(vectors, len(own), embedder.text_seconds_p95())
+
+    # -- duplicates -----------------------------------------------------------------------
+
+    @property
+    def duplicates(self) -> Duplicates:
+        """This model's duplicates (grouping compares its vectors)."""
+        with self._lock:
+            if self._duplicates is None or self._duplicates.table.model != self.spec.name:
+                self._duplicates = Duplicates(self.catalog, self.spec.name, self.thumbnails)
+            return self._duplicates
+
+    def group_duplicates(self, limit: int = GROUPING_SLICE, cancel: threading.Event | None = None) -> int:
+        """The writer groups up to `limit` photos not grouped yet; returns how many it did."""
+        if not self._writer.held or self.read_only:
+            return 0
+        return self.duplicates.group_next(self.store, limit, cancel)
+
+    def duplicate_groups(
+        self, kind: str, strictness: int = DEFAULT_STRICTNESS, offset: int = 0, limit: int | None = None
+    ) -> list[DuplicateGroup]:
+        """A page of the groups of one kind ('exact', 'same' or 'burst'), largest first, each
+        with the photo to keep first and why."""
+        try:
+            return self.duplicates.groups(kind_named(kind), strictness, offset, limit)
+        except ValueError as exc:
+            raise LibraryError(str(exc)) from None
+
+    def duplicates_waiting(self) -> int:
+        """How many photos are not grouped yet (the worker groups them when idle; `index` too)."""
+        return self.duplicates.table.waiting()
+
+    def not_duplicates(self, photo_ids: Sequence[int]) -> None:
+        """The user says these photos are not duplicates of each other: remembered."""
+        self.claim_writer()
+        self.duplicates.not_duplicates(photo_ids)
 
     # -- thumbnails -----------------------------------------------------------------------
 
@@ -639,6 +685,7 @@ class Library:
             paths=tuple(self.catalog.indexed_paths()) if include_paths else None,
             excluded=tuple(sorted(self.catalog.excluded())),
             int8=self._int8_line(count=not counts_only),
+            duplicates=None if counts_only else self.duplicates.summary(),
         )
 
     def _int8_line(self, count: bool) -> str:

@@ -97,9 +97,12 @@ class Indexer:
         final_save: bool = True,
         decode_budget: int | None = None,
         thumbnails: ThumbnailStore | None = None,
+        after_commit: Callable[[int], object] | None = None,
     ) -> None:
         """`before_batch` runs before each inference (the worker applies its jobs and yields to
-        queries there); `final_save` writes an index snapshot at the end (else only when due);
+        queries there); `after_commit(n)` after each batch of n photos is in the catalog (the
+        library groups the arrivals' duplicates there); `final_save` writes an index snapshot
+        at the end (else only when due);
         `decode_budget`: bytes that all decode threads together may hold for pixels at once
         (None: the process's shared budget, which every other decode counts against too);
         `thumbnails`: where the same decode writes each photo's thumbnail (None: no thumbnails,
@@ -118,6 +121,7 @@ class Indexer:
         self.budget = SHARED_BUDGET if decode_budget is None else MemoryBudget(decode_budget)
         self.final_save = final_save
         self.thumbnails = thumbnails
+        self.after_commit = after_commit
 
     def run(self) -> IndexReport:
         started = time.monotonic()
@@ -193,10 +197,12 @@ class Indexer:
             self.before_batch()
         vectors, graph = self._encode(np.stack([b.pixels for b in batch])) if batch else (np.zeros((0, 0)), "exact")
         embedded = [
-            Embedded(b.photo, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken, b.thumbnail)
+            Embedded(b.photo, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken, b.thumbnail, b.info.look)
             for i, b in enumerate(batch)
         ]
         self.catalog.commit_results(self.model, embedded, [Skip(f.photo, f.reason, f.retry) for f in failures], graph)
+        if self.after_commit is not None and embedded:
+            self.after_commit(len(embedded))
         if self.on_skipped is not None:
             for failure in failures:
                 self.on_skipped(failure.photo.path, failure.reason)

@@ -27,6 +27,7 @@ STATE_TEXT = {
     WorkerState.DISK_FULL: "Disk full: indexing paused",
     WorkerState.SEARCH_ONLY: "Read-only: searching only",
     WorkerState.MAKING_THUMBNAILS: "Making thumbnails…",
+    WorkerState.FINDING_DUPLICATES: "Finding duplicates…",
 }
 
 

@@ -366,6 +366,9 @@ class Worker:
         if tried:
             self._set_state(WorkerState.MAKING_THUMBNAILS)
             return
+        if self.library.group_duplicates(cancel=self.stopping):  # an existing library, a slice at a time
+            self._set_state(WorkerState.FINDING_DUPLICATES)
+            return
         self._set_state(WorkerState.IDLE)
         self.library.calibrate_search(background=True)  # a new graph: measure its recall
         try:

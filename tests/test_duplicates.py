@@ -1,0 +1,262 @@
+"""Duplicates and bursts (issue 27): real files of every kind indexed by a real library with the
+real tiny model, grouped as they arrive, kept apart by kind, and kept right when photos change,
+leave, are declared not duplicates, or when the grouping process is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from photosearch.core.duplicates.kinds import DEFAULT_STRICTNESS, STRICTNESS
+from photosearch.core.images import load_for_model
+from photosearch.core.library import Library
+from photosearch.core.look import look_distance
+from photosearch.samples.duplicate_sets import can_write_heic, save, write_burst, write_forms
+from photosearch.samples.scenes import Scene, scenes
+from photosearch.samples.synthetic import shape_labels
+
+pytestmark = pytest.mark.usefixtures("tiny_model")
+
+NOON = datetime(2024, 6, 1, 12, 0, 0)
+RED_CIRCLE = next(label for label in shape_labels() if label.key == "red circle")
+
+
+def _names(groups: list) -> list[list[str]]:
+    return sorted(sorted(Path(p.path).name for p in g.photos) for g in groups)
+
+
+@pytest.fixture(scope="module")
+def photo_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """Every kind once: a photo in all its forms, a burst, two red circles from different
+    scenes (similar, not duplicates) and unrelated photos."""
+    folder = tmp_path_factory.mktemp("dup") / "photos"
+    own = scenes(8, seed=27)
+    forms = write_forms(own[0], folder, "beach", NOON)
+    burst = write_burst(own[1], folder / "burst", "party", datetime(2024, 6, 2, 18, 30, 0), shots=4, seconds=1)
+    first_circle = save(Scene(4001, RED_CIRCLE).render((1200, 900)), folder / "circle-a.jpg", datetime(2024, 6, 3, 9, 0, 0))
+    other_circle = save(Scene(4002, RED_CIRCLE).render((1200, 900)), folder / "circle-b.jpg", datetime(2024, 6, 3, 9, 0, 2))
+    unrelated = [
+        save(s.render((1200, 900)), folder / f"other-{i}.jpg", datetime(2024, 7, 1, 10, i, 0)) for i, s in enumerate(own[2:])
+    ]
+    return {"folder": folder, "forms": forms, "burst": burst, "circles": [first_circle, other_circle], "unrelated": unrelated}
+
+
+@pytest.fixture(scope="module")
+def grouped(photo_set: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A library that indexed the set (and grouped it as the photos arrived)."""
+    home = tmp_path_factory.mktemp("dup-library") / "library"
+    with Library(home, model="tiny-shapes") as library:
+        library.add_folder(photo_set["folder"])  # type: ignore[arg-type]
+        library.reconcile()
+        library.prepare_indexing()
+        library.run_indexing()
+        assert library.duplicates_waiting() == 0, "grouped as they arrived, in the indexing run itself"
+    return home
+
+
+def test_a_photos_look_barely_moves_in_its_other_forms_and_lies_far_from_other_photos(photo_set: dict[str, object]) -> None:
+    forms: dict[str, Path] = photo_set["forms"]  # type: ignore[assignment]
+
+    def look(path: Path) -> int:
+        info = load_for_model(path, 64, thumbnail=320)[1]
+        assert info.look is not None
+        return info.look
+
+    original = look(forms["original"])
+    moved = {name: look_distance(original, look(path)) for name, path in forms.items()}
+    assert moved["copy"] == 0 and moved["png"] <= 2 and moved["rotated"] <= 2, moved
+    assert max(moved.values()) <= STRICTNESS[DEFAULT_STRICTNESS].same_look, moved
+    circles: list[Path] = photo_set["circles"]  # type: ignore[assignment]
+    others: list[Path] = photo_set["unrelated"]  # type: ignore[assignment]
+    assert look_distance(look(circles[0]), look(circles[1])) > 16
+    assert min(look_distance(original, look(p)) for p in others) > 16
+
+
+def test_each_kind_is_found_as_photos_arrive_and_kept_apart(grouped: Path, photo_set: dict[str, object]) -> None:
+    forms: dict[str, Path] = photo_set["forms"]  # type: ignore[assignment]
+    burst: list[Path] = photo_set["burst"]  # type: ignore[assignment]
+    with Library(grouped, model="tiny-shapes") as library:
+        exact = library.duplicate_groups("exact")
+        same = library.duplicate_groups("same")
+        bursts = library.duplicate_groups("burst")
+        summary = library.status().duplicates
+    assert [[p.path for p in g.photos] for g in exact] == [[str(forms["original"]), str(forms["copy"])]]
+    assert exact[0].keep_because.startswith("the oldest file")
+    assert exact[0].reclaimable == forms["copy"].stat().st_size
+    assert _names(same) == [sorted(p.name for p in forms.values())], "every form of the photo, in one group"
+    assert same[0].photos[0].path == str(forms["original"]) or same[0].keep_because.startswith("most pixels")
+    assert _names(bursts) == [sorted(p.name for p in burst)]
+    assert bursts[0].keep_because == "the sharpest shot" and all(p.sharpness is not None for p in bursts[0].photos)
+    grouped_names = {Path(p.path).name for g in exact + same + bursts for p in g.photos}
+    circles: list[Path] = photo_set["circles"]  # type: ignore[assignment]
+    assert not {c.name for c in circles} & grouped_names, "two red circles are similar, not duplicates"
+    assert summary is not None and summary.groups == {"exact": 1, "same": 1, "burst": 1} and summary.waiting == 0
+    if can_write_heic():
+        assert "beach.heic" in _names(same)[0]
+
+
+def test_strictness_moves_along_the_curve(tmp_path: Path) -> None:
+    """A slow burst (8 s between shots) is one moment only at a looser strictness."""
+    folder = tmp_path / "photos"
+    write_burst(scenes(1, seed=9)[0], folder, "slow", NOON, shots=3, seconds=8)
+    with Library(tmp_path / "library", model="tiny-shapes") as library:
+        library.add_folder(folder)
+        library.index()
+        assert library.duplicate_groups("burst", strictness=2) == []
+        assert len(library.duplicate_groups("burst", strictness=3)[0].photos) == 3
+        assert library.duplicate_groups("burst", strictness=1) == []
+        with pytest.raises(Exception, match="strictness"):
+            library.duplicate_groups("burst", strictness=9)
+
+
+def test_groups_follow_photos_that_arrive_change_and_leave(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    forms = write_forms(scenes(1, seed=31)[0], folder, "walk", NOON)
+    for name in ("png", "webp", "heic", "rotated", "cropped", "brighter", "more-colourful", "less-contrast", "recompressed"):
+        forms.pop(name).unlink(missing_ok=True)  # the original, its copy, a smaller one
+    with Library(tmp_path / "library", model="tiny-shapes") as library:
+        library.add_folder(folder)
+        library.index()
+        assert _names(library.duplicate_groups("same")) == [["walk-resized.jpg", "walk.jpg", "walk.jpg"]]
+        late = folder / "later" / "walk copy.jpg"  # arrives later: grouped by the indexing that embeds it
+        late.parent.mkdir()
+        shutil.copy(forms["original"], late)
+        library.reconcile()
+        library.run_indexing()
+        assert library.duplicates_waiting() == 0
+        assert _names(library.duplicate_groups("exact")) == [["walk copy.jpg", "walk.jpg", "walk.jpg"]]
+        exact = library.duplicate_groups("exact")[0]
+        assert Path(exact.photos[0].path).name == "walk.jpg" and "copy" in exact.keep_because
+        # the copy is edited into another picture: its pairs go, and it is grouped again as what it is now
+        save(scenes(2, seed=77)[1].render((1200, 900)), late, datetime(2025, 1, 1, 8, 0, 0))
+        library.reconcile()
+        library.run_indexing()
+        assert _names(library.duplicate_groups("exact")) == [["walk.jpg", "walk.jpg"]]
+        forms["copy"].unlink()  # leaves the disk: leaves the library and its group
+        library.reconcile()
+        assert library.duplicate_groups("exact") == []
+        assert _names(library.duplicate_groups("same")) == [["walk-resized.jpg", "walk.jpg"]]
+
+
+def test_not_duplicates_is_remembered(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    burst = write_burst(scenes(1, seed=41)[0], folder, "game", NOON, shots=2, seconds=1)
+    home = tmp_path / "library"
+    with Library(home, model="tiny-shapes") as library:
+        library.add_folder(folder)
+        library.index()
+        (group,) = library.duplicate_groups("burst")
+        library.not_duplicates([p.photo_id for p in group.photos])
+        assert library.duplicate_groups("burst") == []
+    for shot in burst:  # both change on disk: embedded and grouped again, the answer stands
+        os.utime(shot, (time.time() + 5, time.time() + 5))
+    with Library(home, model="tiny-shapes") as library:
+        library.index()
+        assert library.duplicate_groups("burst") == [] and library.duplicates_waiting() == 0
+
+
+def test_an_existing_library_is_grouped_a_slice_at_a_time_with_looks_from_its_thumbnails(grouped: Path, tmp_path: Path) -> None:
+    """A library indexed before duplicates existed: no looks, no pairs, nothing grouped."""
+    home = tmp_path / "library"
+    shutil.copytree(grouped, home)
+    with Library(home, model="tiny-shapes") as library:
+        expected = {kind: _names(library.duplicate_groups(kind)) for kind in ("exact", "same", "burst")}
+        with library.catalog.transaction() as db:
+            db.execute("UPDATE photos SET look=NULL")
+            db.execute("DELETE FROM duplicate_pairs")
+            db.execute("DELETE FROM duplicates_progress")
+        total = library.duplicates_waiting()
+        assert total == library.status().photos.indexed
+        library.claim_writer()
+        steps = []
+        while grouped_now := library.group_duplicates(limit=5):
+            steps.append(grouped_now)
+            assert library.duplicates_waiting() == total - sum(steps)
+        assert len(steps) > 2 and sum(steps) == total
+        assert {kind: _names(library.duplicate_groups(kind)) for kind in expected} == expected
+        assert library.catalog.read("SELECT COUNT(*) FROM photos WHERE look IS NULL")[0][0] == 0
+
+
+GROUP_ONE_AT_A_TIME = """
+import sys
+from pathlib import Path
+from photosearch.core.library import Library
+with Library(Path(sys.argv[1]), model="tiny-shapes") as library:
+    library.claim_writer()
+    while library.group_duplicates(limit=1):
+        print("grouped", flush=True)
+"""
+
+
+def test_a_kill_while_grouping_loses_nothing_and_repeats_nothing(grouped: Path, tmp_path: Path) -> None:
+    home = tmp_path / "library"
+    shutil.copytree(grouped, home)
+    with Library(home, model="tiny-shapes") as library:
+        expected = {kind: _names(library.duplicate_groups(kind)) for kind in ("exact", "same", "burst")}
+        with library.catalog.transaction() as db:
+            db.execute("DELETE FROM duplicate_pairs")
+            db.execute("DELETE FROM duplicates_progress")
+    worker = subprocess.Popen([sys.executable, "-c", GROUP_ONE_AT_A_TIME, str(home)], stdout=subprocess.PIPE, text=True)
+    assert worker.stdout is not None
+    for _ in range(3):
+        assert worker.stdout.readline().strip() == "grouped"
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    with Library(home, model="tiny-shapes") as library:
+        left = library.duplicates_waiting()
+        assert 0 < left <= library.status().photos.indexed - 3, "what was grouped stays grouped"
+        library.claim_writer()
+        while library.group_duplicates(limit=50):
+            pass
+        assert {kind: _names(library.duplicate_groups(kind)) for kind in expected} == expected
+
+
+def test_the_command_line_lists_groups_for_people_and_scripts_and_deletes_nothing(
+    grouped: Path, photo_set: dict[str, object]
+) -> None:
+    env = dict(os.environ, PHOTOSEARCH_HOME=str(grouped))
+    files = sorted(p for p in Path(photo_set["folder"]).rglob("*") if p.is_file())  # type: ignore[arg-type]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "photosearch", *args], env=env, capture_output=True, text=True, timeout=120)
+
+    listed = json.loads(run("duplicates", "--json").stdout)
+    assert [g["kind"] for g in listed] == ["exact", "same", "burst"]
+    assert all(g["photos"][0]["path"] and g["keep_because"] and g["reclaimable"] > 0 for g in listed)
+    exact = json.loads(run("duplicates", "--kind", "exact", "--json").stdout)
+    assert len(exact) == 1 and len(exact[0]["photos"]) == 2
+    text = run("duplicates", "--kind", "burst").stdout
+    assert text.startswith("bursts and near shots: 1 group,") and "keep   " in text and "the sharpest shot" in text
+    status = run("status").stdout
+    assert "duplicates: 1 exact copies" in status and "1 bursts and near shots" in status
+    assert run("duplicates", "--strictness", "7").returncode == 2
+    assert sorted(p for p in Path(photo_set["folder"]).rglob("*") if p.is_file()) == files, "nothing deleted"
+    assert json.loads(run("status", "--json").stdout)["duplicates"]["groups"] == {"exact": 1, "same": 1, "burst": 1}
+
+
+def test_a_thumbnail_that_cannot_be_read_leaves_the_photo_without_a_look(grouped: Path, tmp_path: Path) -> None:
+    home = tmp_path / "library"
+    shutil.copytree(grouped, home)
+    with Library(home, model="tiny-shapes") as library:
+        with library.catalog.transaction() as db:
+            db.execute("UPDATE photos SET look=NULL")
+            db.execute("DELETE FROM duplicate_pairs")
+            db.execute("DELETE FROM duplicates_progress")
+        for thumbnail in (home / "thumbnails").rglob("*.jpg"):
+            thumbnail.write_bytes(b"not a jpeg")
+        library.claim_writer()
+        while library.group_duplicates():
+            pass
+        assert library.duplicate_groups("same") == [] and len(library.duplicate_groups("exact")) == 1, (
+            "no look, no same-photo pairs; the same bytes still count"
+        )
