@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -35,8 +36,17 @@ def _names(groups: list) -> list[list[str]]:
     return sorted(sorted(Path(p.path).name for p in g.photos) for g in groups)
 
 
+@dataclass(frozen=True)
+class PhotoSet:
+    folder: Path
+    forms: dict[str, Path]
+    burst: list[Path]
+    circles: list[Path]
+    unrelated: list[Path]
+
+
 @pytest.fixture(scope="module")
-def photo_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def photo_set(tmp_path_factory: pytest.TempPathFactory) -> PhotoSet:
     """Every kind once: a photo in all its forms, a burst, two red circles from different
     scenes (similar, not duplicates) and unrelated photos."""
     folder = tmp_path_factory.mktemp("dup") / "photos"
@@ -48,15 +58,15 @@ def photo_set(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     unrelated = [
         save(s.render((1200, 900)), folder / f"other-{i}.jpg", datetime(2024, 7, 1, 10, i, 0)) for i, s in enumerate(own[2:])
     ]
-    return {"folder": folder, "forms": forms, "burst": burst, "circles": [first_circle, other_circle], "unrelated": unrelated}
+    return PhotoSet(folder, forms, burst, [first_circle, other_circle], unrelated)
 
 
 @pytest.fixture(scope="module")
-def grouped(photo_set: dict[str, object], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def grouped(photo_set: PhotoSet, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A library that indexed the set (and grouped it as the photos arrived)."""
     home = tmp_path_factory.mktemp("dup-library") / "library"
     with Library(home, model="tiny-shapes") as library:
-        library.add_folder(photo_set["folder"])  # type: ignore[arg-type]
+        library.add_folder(photo_set.folder)
         library.reconcile()
         library.prepare_indexing()
         library.run_indexing()
@@ -64,8 +74,8 @@ def grouped(photo_set: dict[str, object], tmp_path_factory: pytest.TempPathFacto
     return home
 
 
-def test_a_photos_look_barely_moves_in_its_other_forms_and_lies_far_from_other_photos(photo_set: dict[str, object]) -> None:
-    forms: dict[str, Path] = photo_set["forms"]  # type: ignore[assignment]
+def test_a_photos_look_barely_moves_in_its_other_forms_and_lies_far_from_other_photos(photo_set: PhotoSet) -> None:
+    forms = photo_set.forms
 
     def look(path: Path) -> int:
         info = load_for_model(path, 64, thumbnail=320)[1]
@@ -76,15 +86,15 @@ def test_a_photos_look_barely_moves_in_its_other_forms_and_lies_far_from_other_p
     moved = {name: look_distance(original, look(path)) for name, path in forms.items()}
     assert moved["copy"] == 0 and moved["png"] <= 2 and moved["rotated"] <= 2, moved
     assert max(moved.values()) <= STRICTNESS[DEFAULT_STRICTNESS].same_look, moved
-    circles: list[Path] = photo_set["circles"]  # type: ignore[assignment]
-    others: list[Path] = photo_set["unrelated"]  # type: ignore[assignment]
+    circles = photo_set.circles
+    others = photo_set.unrelated
     assert look_distance(look(circles[0]), look(circles[1])) > 16
     assert min(look_distance(original, look(p)) for p in others) > 16
 
 
-def test_each_kind_is_found_as_photos_arrive_and_kept_apart(grouped: Path, photo_set: dict[str, object]) -> None:
-    forms: dict[str, Path] = photo_set["forms"]  # type: ignore[assignment]
-    burst: list[Path] = photo_set["burst"]  # type: ignore[assignment]
+def test_each_kind_is_found_as_photos_arrive_and_kept_apart(grouped: Path, photo_set: PhotoSet) -> None:
+    forms = photo_set.forms
+    burst = photo_set.burst
     with Library(grouped, model="tiny-shapes") as library:
         exact = library.duplicate_groups("exact")
         same = library.duplicate_groups("same")
@@ -98,7 +108,7 @@ def test_each_kind_is_found_as_photos_arrive_and_kept_apart(grouped: Path, photo
     assert _names(bursts) == [sorted(p.name for p in burst)]
     assert bursts[0].keep_because == "the sharpest shot" and all(p.sharpness is not None for p in bursts[0].photos)
     grouped_names = {Path(p.path).name for g in exact + same + bursts for p in g.photos}
-    circles: list[Path] = photo_set["circles"]  # type: ignore[assignment]
+    circles = photo_set.circles
     assert not {c.name for c in circles} & grouped_names, "two red circles are similar, not duplicates"
     assert summary is not None and summary.groups == {"exact": 1, "same": 1, "burst": 1} and summary.waiting == 0
     if can_write_heic():
@@ -221,11 +231,9 @@ def test_a_kill_while_grouping_loses_nothing_and_repeats_nothing(grouped: Path, 
         assert {kind: _names(library.duplicate_groups(kind)) for kind in expected} == expected
 
 
-def test_the_command_line_lists_groups_for_people_and_scripts_and_deletes_nothing(
-    grouped: Path, photo_set: dict[str, object]
-) -> None:
+def test_the_command_line_lists_groups_for_people_and_scripts_and_deletes_nothing(grouped: Path, photo_set: PhotoSet) -> None:
     env = dict(os.environ, PHOTOSEARCH_HOME=str(grouped))
-    files = sorted(p for p in Path(photo_set["folder"]).rglob("*") if p.is_file())  # type: ignore[arg-type]
+    files = sorted(p for p in photo_set.folder.rglob("*") if p.is_file())
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "photosearch", *args], env=env, capture_output=True, text=True, timeout=120)
@@ -240,7 +248,7 @@ def test_the_command_line_lists_groups_for_people_and_scripts_and_deletes_nothin
     status = run("status").stdout
     assert "duplicates: 1 exact copies" in status and "1 bursts and near shots" in status
     assert run("duplicates", "--strictness", "7").returncode == 2
-    assert sorted(p for p in Path(photo_set["folder"]).rglob("*") if p.is_file()) == files, "nothing deleted"
+    assert sorted(p for p in photo_set.folder.rglob("*") if p.is_file()) == files, "nothing deleted"
     assert json.loads(run("status", "--json").stdout)["duplicates"]["groups"] == {"exact": 1, "same": 1, "burst": 1}
 
 
