@@ -336,6 +336,18 @@ class DuplicateSummary:
 
 
 @dataclass(frozen=True)
+class DuplicatePage:
+    """A page of one kind's groups, for a window that shows a hundred thousand of them."""
+
+    kind: str
+    strictness: int
+    offset: int
+    total: int  # groups of this kind at this strictness
+    groups: tuple[DuplicateGroup, ...]
+    summary: DuplicateSummary
+
+
+@dataclass(frozen=True)
 class LibraryStatus:
     library: str
     model: str

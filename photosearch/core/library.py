@@ -28,6 +28,7 @@ from photosearch.privacy import private_folder
 from photosearch.records import (
     CatalogHealth,
     DuplicateGroup,
+    DuplicatePage,
     FolderStatus,
     IndexReport,
     LibraryStatus,
@@ -515,6 +516,12 @@ class Library:
             return self.duplicates.groups(kind_named(kind), strictness, offset, limit)
         except ValueError as exc:
             raise LibraryError(str(exc)) from None
+
+    def duplicate_page(self, kind: str, strictness: int = DEFAULT_STRICTNESS, offset: int = 0, limit: int = 50) -> DuplicatePage:
+        """A page of one kind's groups with how many there are and the summary (the window)."""
+        groups = self.duplicate_groups(kind, strictness, offset, limit)
+        total = self.duplicates.count(kind_named(kind), strictness)
+        return DuplicatePage(kind, strictness, offset, total, tuple(groups), self.duplicates.summary(strictness))
 
     def duplicates_waiting(self) -> int:
         """How many photos are not grouped yet (the worker groups them when idle; `index` too)."""

@@ -49,6 +49,7 @@ from photosearch.worker.protocol import WorkerSettings
 from . import drops, window_geometry
 from .about import AboutDialog, app_icon
 from .bridge import WorkerBridge
+from .duplicates_window import DuplicatesWindow
 from .empty_state import EmptyState
 from .filters_bar import FiltersBar
 from .grid import ResultsGrid
@@ -111,7 +112,9 @@ class MainWindow(QMainWindow):
         self.settings_button = self._tool_button("Settings", QStyle.StandardPixmap.SP_FileDialogDetailedView)
         self.settings_button.setIcon(QIcon.fromTheme("preferences-system", self.settings_button.icon()))
         self.about_button = self._tool_button("About photosearch, licences (F1)", QStyle.StandardPixmap.SP_MessageBoxInformation)
-        for button in (self.library_button, self.settings_button, self.about_button):
+        self.duplicates_button = self._tool_button("Duplicates and bursts (Ctrl+D)", QStyle.StandardPixmap.SP_FileDialogListView)
+        self.duplicates_button.setIcon(QIcon.fromTheme("edit-copy", self.duplicates_button.icon()))
+        for button in (self.duplicates_button, self.library_button, self.settings_button, self.about_button):
             top.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(top)
         self.filters = FiltersBar(self.preferences.cell, central)
@@ -139,7 +142,12 @@ class MainWindow(QMainWindow):
         self._status_timer.setInterval(STATUS_EVERY_MS)
         self._status_timer.timeout.connect(self._poll_status)
         self.library_dialog = LibraryDialog(self)
+        self.duplicates_window = DuplicatesWindow(self.bridge, self)
         self._action("Find", QKeySequence.StandardKey.Find, self._focus_search)
+        duplicates = QAction("Duplicates", self)
+        duplicates.setShortcut(QKeySequence("Ctrl+D"))
+        duplicates.triggered.connect(self.show_duplicates)
+        self.addAction(duplicates)
         about = self._action("About photosearch", QKeySequence.StandardKey.HelpContents, self.show_about)
         about.setMenuRole(QAction.MenuRole.AboutRole)
         quit_action = self._action("Quit", QKeySequence.StandardKey.Quit, self.close)
@@ -189,6 +197,8 @@ class MainWindow(QMainWindow):
         self.library_button.clicked.connect(self._show_library)
         self.settings_button.clicked.connect(self._show_settings)
         self.about_button.clicked.connect(self.show_about)
+        self.duplicates_button.clicked.connect(self.show_duplicates)
+        self.duplicates_window.notice.connect(self.show_notice)
         self.library_dialog.add_folder.connect(self.add_folder)
         self.library_dialog.remove_folder.connect(self.remove_folder)
         self.empty.add_folder.connect(self._pick_folder)
@@ -367,6 +377,10 @@ class MainWindow(QMainWindow):
         self.refresh_status(counts_only=False)
         self.library_dialog.show()
         self.library_dialog.raise_()
+
+    def show_duplicates(self) -> None:
+        ready = self.bridge.ready_event
+        self.duplicates_window.open_for(ready.thumbnails if ready is not None else "")
 
     def show_about(self) -> None:
         if self.about_dialog is None:

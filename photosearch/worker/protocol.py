@@ -15,6 +15,7 @@ from typing import Any
 
 from photosearch.errors import UserError, one_line
 from photosearch.records import (
+    DEFAULT_DUPLICATE_STRICTNESS,
     EVERYWHERE,
     DownloadProgress,
     FolderChange,
@@ -113,6 +114,23 @@ class Similar(Command):
 class Status(Command):
     include_paths: bool = False
     counts_only: bool = False  # a window's periodic refresh: no catalog check (see Library.status)
+
+
+@dataclass(frozen=True)
+class Duplicates(Command):
+    """A page of one kind's duplicate groups; the reply is a DuplicatePage."""
+
+    kind: str = "exact"
+    strictness: int = DEFAULT_DUPLICATE_STRICTNESS
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class NotDuplicates(Command):
+    """The user says these photos are not duplicates of each other (remembered)."""
+
+    photo_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

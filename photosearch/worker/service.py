@@ -54,6 +54,7 @@ from .protocol import CRASH_EXIT, OFFLINE_EXIT, WRITABLE_EXIT, WorkerSettings
 from .watcher import ChangeCollector, FolderWatcher
 
 log = logging.getLogger(__name__)
+WRITER_JOBS = (p.AddFolder, p.RemoveFolder, p.MakeThumbnails, p.SetExcluded, p.NotDuplicates)  # the writer thread's
 
 OFFLINE_NOTE = "folder missing, empty or unreadable; its photos are kept"
 
@@ -213,7 +214,7 @@ class Worker:
         if isinstance(command, p.Search):
             self._latest_search = max(self._latest_search, command.request_id)
             self._queries.submit(self._answer, command)
-        elif isinstance(command, p.Similar | p.Status):
+        elif isinstance(command, p.Similar | p.Status | p.Duplicates):
             self._queries.submit(self._answer, command)
         elif isinstance(command, p.Pause):
             self._paused.set()
@@ -229,9 +230,9 @@ class Worker:
         elif isinstance(command, p.CancelDownload):
             self._download_cancel.set()
             self.emit(p.Reply(command.request_id))
-        elif isinstance(command, p.AddFolder | p.RemoveFolder | p.MakeThumbnails | p.SetExcluded) and self.search_only:
+        elif isinstance(command, WRITER_JOBS) and self.search_only:
             self.emit(p.Failed(command.request_id, f"read-only: the library cannot be changed now ({self.search_only})"))
-        elif isinstance(command, p.AddFolder | p.RemoveFolder | p.MakeThumbnails | p.SetExcluded):
+        elif isinstance(command, WRITER_JOBS):
             self._jobs.put(command)
             self.collector.wake()
         elif isinstance(command, p.Shutdown):
@@ -250,6 +251,10 @@ class Worker:
             with self._gate:
                 if isinstance(command, p.Status):
                     self.emit(p.Reply(command.request_id, self.status(command.include_paths, command.counts_only)))
+                    return
+                if isinstance(command, p.Duplicates):
+                    page = self.library.duplicate_page(command.kind, command.strictness, command.offset, command.limit)
+                    self.emit(p.Reply(command.request_id, page))
                     return
                 if isinstance(command, p.Search):
                     results = self.library.search(command.text, command.images, command.k, command.cutoff, where=command.where)
@@ -424,6 +429,9 @@ class Worker:
                 self.emit(p.Reply(job.request_id, excluded))
             elif isinstance(job, p.MakeThumbnails):
                 self.library.remake_thumbnails(job.photo_ids)
+                self.emit(p.Reply(job.request_id))
+            elif isinstance(job, p.NotDuplicates):
+                self.library.not_duplicates(job.photo_ids)
                 self.emit(p.Reply(job.request_id))
         except UserError as exc:
             self.emit(p.Failed.because(job.request_id, exc))

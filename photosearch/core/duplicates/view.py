@@ -65,6 +65,9 @@ class Duplicates:
             result.append(DuplicateGroup(kind.value, tuple(_record(p) for p in ordered), because))
         return result
 
+    def count(self, kind: Kind, strictness: int = DEFAULT_STRICTNESS) -> int:
+        return len(self._grouped(kind, strictness))
+
     def _grouped(self, kind: Kind, strictness: int) -> list[list[int]]:
         if strictness not in STRICTNESS:
             raise ValueError(f"strictness is one of {', '.join(map(str, STRICTNESS))}")
