@@ -41,15 +41,19 @@ from photosearch.samples.duplicate_sets import save, write_burst, write_forms
 from photosearch.samples.scenes import Scene, scenes
 
 KINDS = ("exact", "same", "burst")
+Forms = list[tuple[str, str, str]]  # (the form's name, the original's path, its path)
 
 
-def write_set(folder: Path, count: int) -> dict[frozenset[str], str]:
-    """The files, and the truth: each duplicate pair of paths → its kind (absent: not duplicates)."""
+def write_set(folder: Path, count: int) -> tuple[dict[frozenset[str], str], Forms]:
+    """The files, and the truth: each duplicate pair of paths → its kind (absent: not duplicates);
+    and each form as (its name, the original's path, its path)."""
     truth: dict[frozenset[str], str] = {}
+    forms_made: Forms = []
     own = scenes(3 * count, seed=2027)
     start = datetime(2023, 1, 1, 9, 0, 0)
     for i in range(count):
         forms = write_forms(own[i], folder / f"s{i:03d}", "photo", start + timedelta(days=i))
+        forms_made += [(name, str(forms["original"]), str(path)) for name, path in forms.items() if name != "original"]
         for (name_a, a), (name_b, b) in itertools.combinations(forms.items(), 2):
             truth[frozenset((str(a), str(b)))] = "exact" if {name_a, name_b} == {"original", "copy"} else "same"
         shots = write_burst(own[count + i], folder / f"s{i:03d}", "burst", start + timedelta(days=i, hours=3), shots=3)
@@ -57,13 +61,23 @@ def write_set(folder: Path, count: int) -> dict[frozenset[str], str]:
             truth[frozenset((str(a), str(b)))] = "burst"
         look_alike = Scene(own[i].seed + 7, own[i].label)  # the same subject in another scene
         save(look_alike.render((1200, 900)), folder / f"s{i:03d}" / "look-alike.jpg", start + timedelta(days=i, seconds=30))
-    return truth
+    return truth, forms_made
 
 
-def evaluate(library: Library, truth: dict[frozenset[str], str], paths: list[str]) -> dict[str, dict[str, float]]:
-    """Pairwise precision and recall per kind, at each strictness."""
+def evaluate(library: Library, truth: dict[frozenset[str], str], forms: Forms) -> dict[str, dict[str, float]]:
+    """Pairwise precision and recall per kind, at each strictness; and per form of the same
+    photo, the share of originals it was grouped with (as the same photo or an exact copy)."""
     results: dict[str, dict[str, float]] = {}
     for strictness in STRICTNESS:
+        together = {
+            frozenset((a.path, b.path))
+            for kind in ("exact", "same")
+            for group in library.duplicate_groups(kind, strictness)
+            for a, b in itertools.combinations(group.photos, 2)
+        }
+        for name in dict.fromkeys(name for name, _, _ in forms):
+            mine = [frozenset((original, path)) for form, original, path in forms if form == name]
+            results[f"form {name}@{strictness}"] = {"recall": round(sum(pair in together for pair in mine) / len(mine), 4)}
         for kind in KINDS:
             found = {
                 frozenset((a.path, b.path))
@@ -85,7 +99,7 @@ def evaluate(library: Library, truth: dict[frozenset[str], str], paths: list[str
 
 def run_pairs(model: str, count: int, work: Path) -> dict[str, object]:
     folder = work / "photos"
-    truth = write_set(folder, count)
+    truth, forms = write_set(folder, count)
     paths = sorted(str(p) for p in folder.rglob("*") if p.is_file())
     grouping = [0.0]
     with Library(work / f"library-{model}", model=model, random_weights=model != "tiny-shapes") as library:
@@ -106,7 +120,7 @@ def run_pairs(model: str, count: int, work: Path) -> dict[str, object]:
         started = time.perf_counter()
         report = library.run_indexing()
         indexing_s = time.perf_counter() - started
-        results = evaluate(library, truth, paths)
+        results = evaluate(library, truth, forms)
     return {
         "model": model,
         "photos": len(paths),
@@ -193,6 +207,11 @@ def main() -> None:
         for strictness in STRICTNESS:
             cells = [run["results"][f"{k}@{strictness}"] for k in KINDS]
             print(f"| {strictness} | " + " | ".join(f"{c['precision']} / {c['recall']} ({c['false']})" for c in cells) + " |")
+        names = sorted({key.split("@")[0][5:] for key in run["results"] if key.startswith("form ")})
+        print("\nsame photo, recall per form: | strictness | " + " | ".join(names) + " |")
+        for strictness in STRICTNESS:
+            recalls = (str(run["results"][f"form {n}@{strictness}"]["recall"]) for n in names)
+            print(f"| {strictness} | " + " | ".join(recalls) + " |")
     if "existing" in out:
         print(f"\nexisting library: {out['existing']}", file=sys.stdout)
 

@@ -246,7 +246,7 @@ def test_the_command_line_lists_groups_for_people_and_scripts_and_deletes_nothin
     text = run("duplicates", "--kind", "burst").stdout
     assert text.startswith("bursts and near shots: 1 group,") and "keep   " in text and "the sharpest shot" in text
     status = run("status").stdout
-    assert "duplicates: 1 exact copies" in status and "1 bursts and near shots" in status
+    assert "duplicates: 1 group of exact copies (" in status and ", 1 group of bursts and near shots (" in status
     assert run("duplicates", "--strictness", "7").returncode == 2
     assert sorted(p for p in photo_set.folder.rglob("*") if p.is_file()) == files, "nothing deleted"
     assert json.loads(run("status", "--json").stdout)["duplicates"]["groups"] == {"exact": 1, "same": 1, "burst": 1}

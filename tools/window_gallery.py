@@ -4,7 +4,8 @@
 
 Offscreen Qt (no display needed): makes the demo library in a temporary folder, opens the
 window on it, searches, then saves the window, the preview, the settings, library and about
-dialogs, the first-run page and an elided long notice as PNGs in OUT_DIR. `--dark` uses a dark
+dialogs, the first-run page, an elided long notice and the Duplicates window (on duplicates
+written beside the demo's photos) as PNGs in OUT_DIR. `--dark` uses a dark
 palette (as a dark desktop gives); `--scale` sets the device pixel ratio (HiDPI).
 Open the PNGs: a test can check a layout, only a person sees that it looks right.
 """
@@ -45,6 +46,14 @@ def _gallery(work: Path, out: Path, dark: bool, width: int, height: int) -> int:
     if made.returncode != 0:
         print(f"window_gallery: the demo library could not be made: {made.stderr.strip()[-300:]}", file=sys.stderr)
         return 1
+    from datetime import datetime
+
+    from photosearch.samples.duplicate_sets import write_burst, write_forms
+    from photosearch.samples.scenes import scenes
+
+    own = scenes(2, seed=6)  # duplicates for the Duplicates window: the worker indexes them as they arrive
+    write_forms(own[0], folder / "duplicates", "harbour", datetime(2024, 8, 3, 18, 40))
+    write_burst(own[1], folder / "duplicates" / "burst", "kite", datetime(2024, 8, 4, 11, 5), shots=4)
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication, QWidget
 
@@ -116,6 +125,16 @@ def _gallery(work: Path, out: Path, dark: bool, width: int, height: int) -> int:
     save(window, "first-run")
     window.empty.show_missing_model("ViT-B-32", "this computer cannot reach the model hub; its weights file is …")
     save(window, "missing-model")
+    window.pages.setCurrentWidget(window.grid)
+    wait(lambda: window.status is not None and window.status.photos.pending == 0 and bool(window.status.duplicates), 120)
+    window.show_duplicates()
+    dialog = window.duplicates_window
+    for index, name in enumerate(("duplicates-exact", "duplicates-same", "duplicates-bursts")):
+        dialog.tabs.setCurrentIndex(index)
+        wait(lambda: bool(dialog.groups) and bool(dialog._card_list), 30)
+        wait(lambda: True, 0.5)
+        save(dialog, name)
+    dialog.close()
     window.close()
     return 0
 

@@ -49,9 +49,14 @@ def _details(photo: DuplicatePhoto) -> str:
 
 def summary_line(summary: DuplicateSummary) -> str:
     """Status's line: groups and space per kind, and what is left to group."""
-    parts = [f"{summary.groups[kind]} {KIND_TEXT[kind]} ({megabytes(summary.reclaimable[kind])})" for kind in DUPLICATE_KINDS]
-    waiting = f"; {summary.waiting} photos not grouped yet" if summary.waiting else ""
-    return ", ".join(parts) + waiting + " — `photosearch duplicates` lists them"
+    parts = [
+        f"{count} group{'s' * (count != 1)} of {KIND_TEXT[kind]} ({megabytes(summary.reclaimable[kind])})"
+        for kind in DUPLICATE_KINDS
+        if (count := summary.groups[kind])
+    ]
+    waiting = f"; {summary.waiting} photos not compared yet" if summary.waiting else ""
+    listed = " — `photosearch duplicates` lists them" if parts else ""
+    return (", ".join(parts) or "none found") + waiting + listed
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -52,7 +52,7 @@ from .text import size_text
 PAGE = 50  # groups asked for at a time
 KINDS = (("exact", "Exact copies"), ("same", "Same photo"), ("burst", "Bursts"))
 STRICTNESS_NAMES = {1: "Strictest", 2: "Strict", 3: "Loose", 4: "Loosest"}
-CARD_IMAGE = 240  # pixels of a photo's thumbnail box
+CARD_IMAGE = 200  # pixels of a photo's thumbnail box
 
 
 class PhotoCard(QFrame):
@@ -87,7 +87,7 @@ class PhotoCard(QFrame):
             details.append(f"sharpness {photo.sharpness:.0f}")
         for line in details:
             layout.addWidget(QLabel(line, self))
-        folder = ElidedLabel(str(path.parent), self)
+        folder = ElidedLabel(str(path.parent), self, Qt.TextElideMode.ElideLeft)
         folder.setToolTip(str(path.parent))
         layout.addWidget(folder)
         self.keep = QCheckBox("&Keep", self)
@@ -238,7 +238,7 @@ class DuplicatesWindow(QDialog):
             self.tabs.setTabText(index, f"{title} ({summary.groups.get(kind, 0)})")
         waiting = f" {summary.waiting} photos are still being compared." if summary.waiting else ""
         self.summary.setText(
-            f"{page.total} groups of {dict(KINDS)[self.kind].lower()}; "
+            f"{page.total} group{'s' * (page.total != 1)} of {dict(KINDS)[self.kind].lower()}; "
             f"{size_text(summary.reclaimable.get(self.kind, 0))} in all but the photos to keep.{waiting}"
             if page.total
             else f"No {dict(KINDS)[self.kind].lower()} at this strictness.{waiting}"

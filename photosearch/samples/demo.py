@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from photosearch.core.models.registry import TINY_MODEL_NAME
@@ -25,6 +26,9 @@ _SIZES = ((1280, 960), (1600, 1200), (2048, 1536), (1200, 1600), (1920, 1080), (
 class DemoPhoto:
     path: Path
     key: str  # the label the photo displays (after EXIF orientation)
+
+
+DEMO_START = datetime(2024, 6, 1, 9, 0)  # each sample photo has a capture time of its own, hours apart
 
 
 def generate_library(folder: Path, count: int = 240, seed: int = 7, big_every: int = 40, heic: int = 3) -> list[DemoPhoto]:
@@ -43,7 +47,8 @@ def generate_library(folder: Path, count: int = 240, seed: int = 7, big_every: i
             orientation = 1
         slug = label.key.replace(" ", "-")
         path = folder / f"{i // 60:02d}" / f"IMG_{i:04d}_{slug}{suffix}"
+        taken = (DEMO_START + timedelta(hours=7 * i, minutes=13 * (i % 5))).strftime("%Y:%m:%d %H:%M:%S")  # a summer of photos
         if not path.exists():
-            synthetic.write_photo(path, label, size, rng, orientation=orientation)
+            synthetic.write_photo(path, label, size, rng, orientation=orientation, taken=taken)
         photos.append(DemoPhoto(path, label.key))
     return photos
