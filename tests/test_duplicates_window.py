@@ -129,3 +129,17 @@ def test_the_strictness_moves_along_the_curve(qtbot: Any, window: MainWindow, qa
     dialog.strictness_box.setCurrentIndex(3)  # loosest
     assert wait_for(qapp, lambda: dialog.strictness == 4 and dialog.groups, 30)
     assert "Loosest" in dialog.strictness_box.currentText()
+
+
+def test_opened_before_the_worker_answers_it_waits_and_then_shows_the_groups(qtbot: Any, space: Path, qapp: QApplication) -> None:
+    store = QSettings(str(space / "settings-early.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(WorkerSettings(home=str(space / "library"), model="tiny-shapes", threads=2), store)
+    try:
+        win.show()
+        win.show_duplicates()  # at once: the worker is still starting
+        dialog = win.duplicates_window
+        assert not win.bridge.is_ready and dialog.summary.text() in ("Asking the worker…", "Waiting for the library to open…")
+        assert wait_for(qapp, lambda: bool(dialog.groups), 120), dialog.summary.text()
+    finally:
+        win.close()
+        qapp.processEvents()

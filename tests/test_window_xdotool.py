@@ -230,3 +230,61 @@ def test_a_second_launch_on_the_library_hands_its_search_to_the_open_window(disp
         if first.poll() is None:
             first.kill()
         first.communicate(timeout=30)
+
+
+def test_a_user_reviews_duplicates_trashes_and_undoes(display: dict[str, str], tmp_path: Path) -> None:
+    """Ctrl+D opens the Duplicates window on the exact copies; a click on "Move 1 to the trash"
+    moves the copy to the freedesktop trash of this HOME; Ctrl+Z puts it back; Escape closes;
+    Ctrl+Q quits. (The click also activates the window: without a window manager, Qt takes
+    keys for a new window only once it was clicked, when another test ran in the same process;
+    the keys themselves are tested offscreen in test_duplicates_window.py.)"""
+    from datetime import datetime
+
+    from photosearch.samples.duplicate_sets import save
+    from photosearch.samples.scenes import scenes
+
+    photos, home = tmp_path / "photos", tmp_path / "library"
+    original = save(scenes(1, seed=12)[0].render((800, 600)), photos / "pier.jpg", datetime(2024, 5, 4, 16, 20))
+    copy = photos / "backup" / "pier copy.jpg"
+    copy.parent.mkdir()
+    copy.write_bytes(original.read_bytes())
+    for i in range(4):
+        synthetic.write_photo(photos / f"other-{i}.jpg", OTHERS[i], (480, 360), random.Random(i))
+    with Library(home, model="tiny-shapes", threads=2) as library:
+        library.add_folder(photos)
+        library.index()
+    env = dict(display, XDG_DATA_HOME=str(tmp_path / "data"))
+    trashed = tmp_path / "data" / "Trash" / "files" / "pier copy.jpg"
+    app = subprocess.Popen(
+        [sys.executable, "-m", "photosearch", "gui", "--library", str(home)], env=env, text=True, stderr=subprocess.PIPE
+    )
+    try:
+        window = _find(env, "^photosearch$")
+        _xdotool(env, "windowfocus", "--sync", window)
+        time.sleep(1.0)  # the worker reports the library
+        _xdotool(env, "key", "--window", window, "ctrl+d")
+        dialog = _find(env, "^Duplicates", timeout=30)
+        _wait_title(env, dialog, "1 group of exact copies")  # the first page arrived
+        time.sleep(0.3)
+        _screenshot(env, tmp_path / "duplicates.xwd", dialog)
+        _xdotool(env, "windowfocus", "--sync", dialog)  # what a window manager does for a new window
+        _xdotool(env, "mousemove", "--window", dialog, "130", "617", "click", "1")  # "Move 1 to the trash"
+        deadline = time.monotonic() + 10
+        while copy.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not copy.exists() and trashed.exists() and original.exists(), "the copy, and only it, went to the trash"
+        _xdotool(env, "key", "ctrl+z")
+        deadline = time.monotonic() + 10
+        while not copy.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert copy.read_bytes() == original.read_bytes() and not trashed.exists(), "undo put it back"
+        _xdotool(env, "key", "Escape")
+        time.sleep(0.5)
+        assert not _xdotool(env, "search", "--onlyvisible", "--name", "^Duplicates"), "Escape closed it"
+        _quit_with_keys(env, window, app)
+    finally:
+        if app.poll() is None:
+            app.kill()
+        _, stderr = app.communicate(timeout=30)
+    assert "Traceback" not in stderr, stderr
+    assert (tmp_path / "duplicates.xwd").stat().st_size > 10_000

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -136,6 +136,7 @@ class DuplicatesWindow(QDialog):
         self._refresh = QTimer(self, singleShot=True, interval=800)  # photos come and go in bursts
         self._refresh.timeout.connect(lambda: self.load(keep_place=True))
         bridge.library_changed.connect(self._library_changed)
+        bridge.ready.connect(self._worker_ready)
 
     # -- building -------------------------------------------------------------------------
 
@@ -194,9 +195,6 @@ class DuplicatesWindow(QDialog):
         self.message = ElidedLabel("", self)
         buttons.addWidget(self.message, 2)
         layout.addLayout(buttons)
-        QShortcut(QKeySequence.StandardKey.Undo, self, self.undo)
-        QShortcut(QKeySequence(Qt.Key.Key_Delete), self, self.trash_unkept)
-        QShortcut(QKeySequence(Qt.Key.Key_N), self, self.not_duplicates)
         self._card_list: list[PhotoCard] = []
 
     # -- asking the worker ----------------------------------------------------------------
@@ -223,7 +221,7 @@ class DuplicatesWindow(QDialog):
         command = p.Duplicates(kind=self.kind, strictness=self.strictness, offset=offset, limit=limit)
         if not self.bridge.request(command, lambda page: self._on_page(page, asked, replace), self._on_error):
             self._asking = False
-            self.summary.setText("The worker is not running yet.")
+            self.summary.setText("Waiting for the library to open…")
 
     def _on_error(self, reason: str) -> None:
         self._asking = False
@@ -243,6 +241,8 @@ class DuplicatesWindow(QDialog):
             if page.total
             else f"No {dict(KINDS)[self.kind].lower()} at this strictness.{waiting}"
         )
+        named = dict(KINDS)[self.kind].lower()
+        self.setWindowTitle(f"Duplicates · {page.total} group{'s' * (page.total != 1)} of {named}")
         fresh = [g for g in page.groups if not any(photo.path in self._gone for photo in g.photos)]
         current = self._current_key()
         if replace:
@@ -256,6 +256,10 @@ class DuplicatesWindow(QDialog):
         bar = self.list.verticalScrollBar()
         if value >= bar.maximum() - 4 and len(self.groups) < self.total:
             self._ask(len(self.groups), PAGE, replace=False)
+
+    def _worker_ready(self, _: object) -> None:
+        if self.isVisible():  # opened before the worker answered, or its worker was replaced
+            self.load()
 
     def _library_changed(self) -> None:
         if self.isVisible():
@@ -382,10 +386,27 @@ class DuplicatesWindow(QDialog):
 
     # -- keys -----------------------------------------------------------------------------
 
+    def changeEvent(self, event: QEvent) -> None:
+        """Activated (shown, or come back to): the groups have the keys unless a card has them."""
+        super().changeEvent(event)
+        active = event.type() == QEvent.Type.ActivationChange and self.isActiveWindow()
+        if active and not isinstance(self.focusWidget(), PhotoCard):
+            self.list.setFocus()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Keys no widget took (the strictness box in focus, say) still act on the group."""
+        if not self._act_on_key(event):
+            super().keyPressEvent(event)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The keys, read where they arrive (the list and the cards) rather than as window
+        shortcuts, which never fired for real X key presses in this window under Xvfb (the
+        xdotool test) while the presses themselves arrived."""
         if event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
             key = event.key()
+            if self._act_on_key(event):
+                return True
             if key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and self._card_list:
                 focused = watched if isinstance(watched, PhotoCard) else None
                 index = self._card_list.index(focused) if focused in self._card_list else -1
@@ -400,6 +421,17 @@ class DuplicatesWindow(QDialog):
                 self.list.setCurrentRow(max(0, self.list.currentRow() + (1 if key == Qt.Key.Key_Down else -1)))
                 return True
         return super().eventFilter(watched, event)
+
+    def _act_on_key(self, event: QKeyEvent) -> bool:
+        if event.matches(QKeySequence.StandardKey.Undo):
+            self.undo()
+        elif event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not event.modifiers():
+            self.trash_unkept()
+        elif event.key() == Qt.Key.Key_N and not event.modifiers():
+            self.not_duplicates()
+        else:
+            return False
+        return True
 
     def _kind_chosen(self, index: int) -> None:
         self.kind = KINDS[index][0]
