@@ -14,6 +14,9 @@ default architecture with random weights: no download), grouping as they arrive;
 each kind and strictness, a pair of photos counts as found when they share a group of that
 kind, and precision and recall are counted over pairs.
 
+`--review N`: a library with N groups: a page of the window's list, first and again, and
+status's summary in a fresh process.
+
 `--existing N`: a library of N photos indexed before duplicates existed (vectors, looks and
 fingerprints put in the catalog directly, a few planted near-copies among them), grouped from
 scratch as the worker does when idle; photos per second.
@@ -182,11 +185,43 @@ def run_existing(size: int, work: Path, model: str = "ViT-B-32-256") -> dict[str
     }
 
 
+def run_review(groups: int, work: Path, model: str = "ViT-B-32-256") -> dict[str, object]:
+    """A library with `groups` same-photo groups of two (pairs written to the catalog directly):
+    how long a page of 50 takes for the window, first (grouping every pair) and again (cached),
+    and a status line's summary."""
+    home = work / "review"
+    catalog = Catalog(home / "catalog.sqlite3")
+    folder = catalog.add_folder(str(work / "elsewhere"))
+    photos = [NewPhoto(folder.id, f"{folder.path}/{i:07d}.jpg", 3_000_000 + i, i) for i in range(2 * groups)]
+    catalog.apply_scan(photos, [], [], [])
+    with catalog.transaction() as db:
+        db.executemany(
+            "INSERT INTO duplicate_pairs(a, b, model, same_bytes, cosine, look_distance, seconds_apart)"
+            " VALUES(?, ?, ?, 0, 0.97, 4, 0)",
+            [(2 * i + 1, 2 * i + 2, model) for i in range(groups)],
+        )
+    catalog.set_meta("model", model)
+    catalog.close()
+    timings: dict[str, object] = {"groups": groups}
+    with Library(home, model=model, random_weights=True) as library:
+        for name in ("first page", "same page again", "page 1000"):
+            started = time.perf_counter()
+            page = library.duplicate_page("same", offset=50_000 if name == "page 1000" else 0, limit=50)
+            timings[f"{name}_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        assert page.total == groups and len(page.groups) == 50
+    with Library(home, model=model, random_weights=True) as library:  # a fresh process's status
+        started = time.perf_counter()
+        library.duplicates.summary()
+        timings["summary_fresh_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return timings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenes", type=int, default=40)
     parser.add_argument("--models", nargs="+", default=["tiny-shapes", "ViT-B-32-256"])
     parser.add_argument("--existing", type=int, default=0, help="also group a library of this many photos from scratch")
+    parser.add_argument("--review", type=int, default=0, help="also time the window's pages with this many groups")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     out: dict[str, object] = {"cpu": cpu_name()}
@@ -194,6 +229,8 @@ def main() -> None:
         out["pairs"] = [run_pairs(model, args.scenes, Path(scratch) / model) for model in args.models] if args.scenes else []
         if args.existing:
             out["existing"] = run_existing(args.existing, Path(scratch))
+        if args.review:
+            out["review"] = run_review(args.review, Path(scratch))
     if args.json:
         print(json.dumps(out, indent=1))
         return
@@ -212,8 +249,9 @@ def main() -> None:
         for strictness in STRICTNESS:
             recalls = (str(run["results"][f"form {n}@{strictness}"]["recall"]) for n in names)
             print(f"| {strictness} | " + " | ".join(recalls) + " |")
-    if "existing" in out:
-        print(f"\nexisting library: {out['existing']}", file=sys.stdout)
+    for part in ("existing", "review"):
+        if part in out:
+            print(f"\n{part}: {out[part]}", file=sys.stdout)
 
 
 if __name__ == "__main__":

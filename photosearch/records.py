@@ -331,7 +331,7 @@ class DuplicateGroup:
 class DuplicateSummary:
     strictness: int
     groups: dict[str, int]  # kind → how many groups
-    reclaimable: dict[str, int]  # kind → bytes all but each group's keeper hold
+    reclaimable: dict[str, int]  # kind → bytes all but the largest photo of each group hold
     waiting: int  # photos not grouped yet (an existing library is grouped when the worker is idle)
 
 

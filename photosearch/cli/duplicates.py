@@ -31,7 +31,7 @@ def print_groups(groups: dict[str, list[DuplicateGroup]], waiting: int, as_json:
         return
     for kind, found in groups.items():
         space = sum(g.reclaimable for g in found)
-        print(f"{KIND_TEXT[kind]}: {len(found)} group{'s' * (len(found) != 1)}, {megabytes(space)} in all but the keepers")
+        print(f"{KIND_TEXT[kind]}: {len(found)} group{'s' * (len(found) != 1)}, {megabytes(space)} in all but the photos to keep")
         for group in found:
             keeper, *others = group.photos
             print(f"  keep   {printable(keeper.path)}  ({_details(keeper)}; {group.keep_because})")

@@ -51,6 +51,7 @@ from .text import size_text
 
 PAGE = 50  # groups asked for at a time
 KINDS = (("exact", "Exact copies"), ("same", "Same photo"), ("burst", "Bursts"))
+PHRASES = {"exact": "exact copies", "same": "one photo in other forms", "burst": "bursts"}  # "3 groups of …"
 STRICTNESS_NAMES = {1: "Strictest", 2: "Strict", 3: "Loose", 4: "Loosest"}
 CARD_IMAGE = 200  # pixels of a photo's thumbnail box
 
@@ -236,13 +237,12 @@ class DuplicatesWindow(QDialog):
             self.tabs.setTabText(index, f"{title} ({summary.groups.get(kind, 0)})")
         waiting = f" {summary.waiting} photos are still being compared." if summary.waiting else ""
         self.summary.setText(
-            f"{page.total} group{'s' * (page.total != 1)} of {dict(KINDS)[self.kind].lower()}; "
-            f"{size_text(summary.reclaimable.get(self.kind, 0))} in all but the photos to keep.{waiting}"
+            f"{page.total} group{'s' * (page.total != 1)} of {PHRASES[self.kind]}; "
+            f"{size_text(summary.reclaimable.get(self.kind, 0))} in all but the largest photo of each.{waiting}"
             if page.total
-            else f"No {dict(KINDS)[self.kind].lower()} at this strictness.{waiting}"
+            else f"No {PHRASES[self.kind]} at this strictness.{waiting}"
         )
-        named = dict(KINDS)[self.kind].lower()
-        self.setWindowTitle(f"Duplicates · {page.total} group{'s' * (page.total != 1)} of {named}")
+        self.setWindowTitle(f"Duplicates · {page.total} group{'s' * (page.total != 1)} of {PHRASES[self.kind]}")
         fresh = [g for g in page.groups if not any(photo.path in self._gone for photo in g.photos)]
         current = self._current_key()
         if replace:

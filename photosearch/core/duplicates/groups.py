@@ -8,41 +8,71 @@ all three. Each listing is consistent by itself; a photo may be in one group of 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import dataclass
 
-from .kinds import Kind, kind_of
-from .table import Pair
+import numpy as np
+
+from .kinds import NOT_DUPLICATES, Kind, MeasuredPairs, ranks_of
 
 ORDER = (Kind.EXACT, Kind.SAME, Kind.BURST)
 
 
-def group(pairs: Iterable[Pair], kind: Kind, strictness: int) -> list[list[int]]:
-    """The groups of `kind` at `strictness`, each a sorted list of photo ids, largest first."""
+@dataclass(frozen=True)
+class Groups:
+    """Groups as two arrays, largest first: a hundred thousand of them are paged without ever
+    becoming a hundred thousand lists."""
+
+    members: np.ndarray  # photo ids, group after group (each group's ids ascending)
+    starts: np.ndarray  # where each group begins in `members`
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def page(self, offset: int = 0, limit: int | None = None) -> list[list[int]]:
+        ends = np.append(self.starts[1:], len(self.members))
+        stop = len(self) if limit is None else min(len(self), offset + limit)
+        return [self.members[self.starts[i] : ends[i]].tolist() for i in range(offset, stop)]
+
+    def space(self, sizes: dict[int, int]) -> int:
+        """Bytes all but the largest photo of each group hold."""
+        if not len(self):
+            return 0
+        held = np.array([sizes.get(int(x), 0) for x in self.members], dtype=np.int64)
+        return int(np.add.reduceat(held, self.starts).sum() - np.maximum.reduceat(held, self.starts).sum())
+
+
+NO_GROUPS = Groups(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+
+def group(a: np.ndarray, b: np.ndarray, measured: MeasuredPairs, kind: Kind, strictness: int) -> Groups:
+    """The groups of `kind` at `strictness` among the pairs (a[i], b[i]), largest first (then
+    by their smallest photo id). Components by label propagation with pointer jumping: a few
+    passes over the pairs as arrays (duplicate groups are shallow), no loop per pair."""
     level = ORDER.index(kind)
-    parent: dict[int, int] = {}
-    loosest: dict[int, int] = {}  # root → the loosest kind among its pairs
-
-    def root(x: int) -> int:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    edges = []
-    for pair in pairs:
-        found = kind_of(pair.measures, strictness)
-        if found is not None and ORDER.index(found) <= level:
-            edges.append((pair.a, pair.b, ORDER.index(found)))
-    for a, b, _ in edges:
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    for a, _, rank in edges:
-        r = root(a)
-        loosest[r] = max(loosest.get(r, 0), rank)
-    members: dict[int, list[int]] = {}
-    for x in parent:
-        members.setdefault(root(x), []).append(x)
-    groups = [sorted(ids) for r, ids in members.items() if loosest.get(r) == level]
-    return sorted(groups, key=lambda ids: (-len(ids), ids[0]))
+    ranks = ranks_of(measured, strictness)
+    keep = (ranks != NOT_DUPLICATES) & (ranks <= level)
+    a, b, ranks = a[keep], b[keep], ranks[keep]
+    if not len(a):
+        return NO_GROUPS
+    nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+    first, second = inverse[: len(a)], inverse[len(a) :]
+    label = np.arange(len(nodes))
+    while True:
+        lower = np.minimum(label[first], label[second])
+        before = label.copy()
+        np.minimum.at(label, first, lower)
+        np.minimum.at(label, second, lower)
+        label = label[label]
+        if np.array_equal(label, before):
+            break
+    loosest = np.full(len(nodes), -1, dtype=np.int8)
+    np.maximum.at(loosest, label[first], ranks)
+    chosen = np.flatnonzero(loosest[label] == level)  # listed under the loosest kind among its pairs
+    if not len(chosen):
+        return NO_GROUPS
+    roots, sizes = np.unique(label[chosen], return_counts=True)  # a root is its group's smallest node
+    size_of = np.zeros(len(nodes), dtype=np.int64)
+    size_of[roots] = sizes
+    order = chosen[np.lexsort((nodes[chosen], label[chosen], -size_of[label[chosen]]))]
+    starts = np.flatnonzero(np.r_[True, np.diff(label[order]) != 0])
+    return Groups(nodes[order], starts)

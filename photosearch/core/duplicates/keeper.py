@@ -18,7 +18,7 @@ from PIL import Image, ImageFilter
 from .kinds import Kind
 
 # names that copies and edits get from phones, file managers and editors
-COPY_NAME = re.compile(r"(copy|kopie|copia|edited|edit|bearbeitet|modifi|\(\d+\)$|[-_ ]\d$|~\d+$)", re.IGNORECASE)
+COPY_NAME = re.compile(r"(copy|kopie|copia|edited|edit|bearbeitet|modifi|\(\d+\)$|~\d+$)", re.IGNORECASE)
 FORMAT_RANK = {".heic": 3, ".heif": 3, ".tif": 3, ".tiff": 3, ".png": 2, ".webp": 1, ".avif": 1}  # JPEG and others: 0
 PIXELS_MARGIN = 1.02  # fewer than 2 % more pixels is the same size
 
@@ -48,15 +48,17 @@ def suggest(kind: Kind, photos: list[Candidate]) -> tuple[Candidate, str]:
         return sharpest, "the sharpest shot"
     most = max(p.width * p.height for p in photos)
     largest = [p for p in photos if p.width * p.height * PIXELS_MARGIN >= most]
-    if len(largest) < len(photos):
-        keeper = _best_of_equals(largest)[0]
-        return keeper, f"most pixels ({keeper.width}×{keeper.height})"
-    keeper, reason = _best_of_equals(photos)
-    return keeper, reason
+    keeper, reason = _best_of_equals(largest)
+    if len(largest) == len(photos):
+        return keeper, reason
+    pixels = f"most pixels ({keeper.width}×{keeper.height})"
+    return keeper, pixels if len(largest) == 1 else f"{pixels}; of those, {reason}"
 
 
 def _best_of_equals(photos: list[Candidate]) -> tuple[Candidate, str]:
     originals = [p for p in photos if not COPY_NAME.search(Path(p.path).stem)]
+    if len(photos) == 1:
+        return photos[0], "the only one"
     if originals and len(originals) < len(photos):
         keeper = _best_of_equals(originals)[0] if len(originals) > 1 else originals[0]
         return keeper, "the original (the others' names say copy or edit)"
@@ -64,7 +66,7 @@ def _best_of_equals(photos: list[Candidate]) -> tuple[Candidate, str]:
     camera = [p for p in photos if FORMAT_RANK.get(Path(p.path).suffix.lower(), 0) == best_format]
     if len(camera) < len(photos):
         keeper = max(camera, key=lambda p: p.size)
-        return keeper, f"the {Path(keeper.path).suffix.lstrip('.').upper()} (the others are exports)"
+        return keeper, f"the {Path(keeper.path).suffix.lstrip('.').upper()} (a camera format; the others are exports)"
     keeper = max(photos, key=lambda p: (p.size, -p.mtime_ns))
     return keeper, "the least compressed (the largest file)"
 

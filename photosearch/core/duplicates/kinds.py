@@ -16,7 +16,10 @@ benchmarks/duplicate_pairs.py (figures in docs/duplicates.md).
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from photosearch.records import DEFAULT_DUPLICATE_STRICTNESS, DUPLICATE_KINDS, DUPLICATE_STRICTNESS
 
@@ -56,25 +59,53 @@ assert tuple(STRICTNESS) == tuple(DUPLICATE_STRICTNESS) and tuple(k.value for k 
 CANDIDATE_COSINE = min(min(t.same_cosine, t.burst_cosine) for t in STRICTNESS.values())
 
 
-def kind_of(measures: Measures, strictness: int = DEFAULT_STRICTNESS) -> Kind | None:
-    """The pair's kind at `strictness`, or None (not duplicates).
+@dataclass(frozen=True)
+class MeasuredPairs:
+    """Many pairs' measures as columns (a look or a time that is missing: NaN)."""
+
+    same_bytes: np.ndarray  # bool
+    cosine: np.ndarray  # float32
+    look_distance: np.ndarray  # float32
+    seconds_apart: np.ndarray  # float64
+
+    @classmethod
+    def of(cls, measures: Sequence[Measures]) -> MeasuredPairs:
+        return cls(
+            np.array([m.same_bytes for m in measures], dtype=bool),
+            np.array([m.cosine for m in measures], dtype=np.float32),
+            np.array([np.nan if m.look_distance is None else m.look_distance for m in measures], dtype=np.float32),
+            np.array([np.nan if m.seconds_apart is None else m.seconds_apart for m in measures], dtype=np.float64),
+        )
+
+
+NOT_DUPLICATES = -1  # a pair's rank when it is none of the kinds
+
+
+def ranks_of(pairs: MeasuredPairs, strictness: int = DEFAULT_STRICTNESS) -> np.ndarray:
+    """Each pair's kind at `strictness` as its place in Kind's order (exact 0, same 1, burst 2),
+    or NOT_DUPLICATES. Decided for all pairs at once: a library's pairs are read as columns.
 
     The look decides; the model's similarity only guards against two unrelated pictures whose
     looks happen to agree. Two photos whose capture times differ by a second or more are two
-    shots, never the same photo (an edited or converted copy keeps its time or has none)."""
-    if measures.same_bytes:
-        return Kind.EXACT
+    shots, never the same photo (an edited or converted copy keeps its time or has none). A
+    pair without both looks has no pixel-level evidence: the model alone decides nothing."""
     limits = STRICTNESS[strictness]
-    look, seconds = measures.look_distance, measures.seconds_apart
-    if look is None:
-        return None  # no pixel-level evidence: the model's similarity alone decides nothing
-    two_shots = seconds is not None and seconds >= 1.0
-    if not two_shots and look <= limits.same_look and measures.cosine >= limits.same_cosine:
-        return Kind.SAME
-    moment = seconds is not None and seconds <= limits.burst_seconds
-    if moment and look <= limits.burst_look and measures.cosine >= limits.burst_cosine:
-        return Kind.BURST
-    return None
+    look, seconds, cosine = pairs.look_distance, pairs.seconds_apart, pairs.cosine
+    with np.errstate(invalid="ignore"):  # NaN compares false: a missing look or time never qualifies
+        two_shots = seconds >= 1.0
+        same = ~two_shots & (look <= limits.same_look) & (cosine >= limits.same_cosine)
+        burst = (seconds <= limits.burst_seconds) & (look <= limits.burst_look) & (cosine >= limits.burst_cosine)
+    ranks = np.full(len(look), NOT_DUPLICATES, dtype=np.int8)
+    ranks[burst] = 2
+    ranks[same] = 1
+    ranks[pairs.same_bytes] = 0
+    return ranks
+
+
+def kind_of(measures: Measures, strictness: int = DEFAULT_STRICTNESS) -> Kind | None:
+    """One pair's kind at `strictness`, or None (not duplicates): see `ranks_of`."""
+    rank = int(ranks_of(MeasuredPairs.of([measures]), strictness)[0])
+    return None if rank == NOT_DUPLICATES else list(Kind)[rank]
 
 
 def worth_keeping(measures: Measures) -> bool:

@@ -13,7 +13,7 @@ from ..catalog import Catalog
 from ..look import from_db as look_from_db
 from ..look import to_db as look_to_db
 from ..path_text import from_db
-from .kinds import Measures
+from .kinds import MeasuredPairs, Measures
 
 BATCH = 500  # ids per IN (...) list
 FACTS = "SELECT p.id, e.id, p.path, p.size, p.fingerprint, p.look, p.taken FROM embeddings e JOIN photos p ON p.id = e.photo_id"
@@ -128,14 +128,19 @@ class DuplicateTable:
                 (self.model, grouped_up_to),
             )
 
-    def pairs(self) -> list[Pair]:
-        """Every candidate pair of this model, less those the user said are not duplicates."""
+    def pairs(self) -> tuple[np.ndarray, np.ndarray, MeasuredPairs]:
+        """Every candidate pair of this model, less those the user said are not duplicates, as
+        columns: (a, b, their measures)."""
         rows = self.catalog.read(
             "SELECT d.a, d.b, d.same_bytes, d.cosine, d.look_distance, d.seconds_apart FROM duplicate_pairs d"
             " WHERE d.model=? AND NOT EXISTS (SELECT 1 FROM not_duplicates n WHERE n.a=d.a AND n.b=d.b)",
             (self.model,),
         )
-        return [Pair(int(a), int(b), Measures(bool(same), float(cos), look, seconds)) for a, b, same, cos, look, seconds in rows]
+        columns = np.array(rows, dtype=np.float64).reshape(-1, 6)  # NULL reads as NaN
+        measured = MeasuredPairs(
+            columns[:, 2] != 0, columns[:, 3].astype(np.float32), columns[:, 4].astype(np.float32), columns[:, 5]
+        )
+        return columns[:, 0].astype(np.int64), columns[:, 1].astype(np.int64), measured
 
     def not_duplicates(self, photo_ids: Sequence[int]) -> None:
         """The user said these photos are not duplicates of each other: remembered for good."""

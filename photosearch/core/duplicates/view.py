@@ -3,8 +3,11 @@ kind at a strictness with a suggested keeper, the summary for status, and "not d
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Sequence
+
+import numpy as np
 
 from photosearch.records import DuplicateGroup, DuplicatePhoto, DuplicateSummary
 
@@ -13,9 +16,9 @@ from ..index.store import IndexStore
 from ..path_text import from_db
 from ..thumbnails import ThumbnailStore
 from .finder import DuplicateFinder
-from .groups import ORDER, group
+from .groups import ORDER, Groups, group
 from .keeper import Candidate, sharpness, suggest
-from .kinds import DEFAULT_STRICTNESS, STRICTNESS, Kind
+from .kinds import DEFAULT_STRICTNESS, STRICTNESS, Kind, MeasuredPairs
 from .table import BATCH, DuplicateTable
 
 
@@ -23,7 +26,11 @@ class Duplicates:
     def __init__(self, catalog: Catalog, model: str, thumbnails: ThumbnailStore) -> None:
         self.catalog, self.thumbnails = catalog, thumbnails
         self.table = DuplicateTable(catalog, model)
-        self._groups: dict[tuple[Kind, int], tuple[int, list[list[int]]]] = {}  # (kind, strictness) → (version, groups)
+        # what was read and worked out at a version of the pairs (the catalog bumps it on every change)
+        self._version = -1
+        self._pairs: tuple[np.ndarray, np.ndarray, MeasuredPairs] | None = None
+        self._groups: dict[tuple[Kind, int], Groups] = {}
+        self._summaries: dict[int, DuplicateSummary] = {}
         self._lock = threading.Lock()
 
     # -- the writer -----------------------------------------------------------------------
@@ -39,21 +46,27 @@ class Duplicates:
     # -- readers --------------------------------------------------------------------------
 
     def summary(self, strictness: int = DEFAULT_STRICTNESS) -> DuplicateSummary:
-        groups: dict[str, int] = {}
-        reclaimable: dict[str, int] = {}
-        for kind in ORDER:
-            found = self._grouped(kind, strictness)
-            sizes = self._sizes({x for ids in found for x in ids})
-            groups[kind.value] = len(found)
-            reclaimable[kind.value] = sum(sum(sizes.get(x, 0) for x in ids) - max(sizes.get(x, 0) for x in ids) for ids in found)
-        return DuplicateSummary(strictness, groups, reclaimable, self.table.waiting())
+        """Groups and space per kind (worked out once per version of the pairs), and what waits."""
+        found = {kind: self._grouped(kind, strictness) for kind in ORDER}
+        with self._lock:
+            known = self._summaries.get(strictness)
+        if known is None:
+            sizes = self._sizes()
+            known = DuplicateSummary(
+                strictness,
+                {kind.value: len(groups) for kind, groups in found.items()},
+                {kind.value: groups.space(sizes) for kind, groups in found.items()},
+                0,
+            )
+            with self._lock:
+                self._summaries[strictness] = known
+        return dataclasses.replace(known, waiting=self.table.waiting())
 
     def groups(
         self, kind: Kind, strictness: int = DEFAULT_STRICTNESS, offset: int = 0, limit: int | None = None
     ) -> list[DuplicateGroup]:
         """A page of the groups of `kind`, largest first, each with its keeper first."""
-        found = self._grouped(kind, strictness)
-        page = found[offset : None if limit is None else offset + limit]
+        page = self._grouped(kind, strictness).page(offset, limit)
         details = self._details({x for ids in page for x in ids}, with_sharpness=kind is Kind.BURST)
         result = []
         for ids in page:
@@ -68,27 +81,36 @@ class Duplicates:
     def count(self, kind: Kind, strictness: int = DEFAULT_STRICTNESS) -> int:
         return len(self._grouped(kind, strictness))
 
-    def _grouped(self, kind: Kind, strictness: int) -> list[list[int]]:
+    def _grouped(self, kind: Kind, strictness: int) -> Groups:
         if strictness not in STRICTNESS:
             raise ValueError(f"strictness is one of {', '.join(map(str, STRICTNESS))}")
         version = int(self.catalog.read("SELECT version FROM duplicates_version")[0][0])
         with self._lock:
+            if version != self._version:  # the pairs changed: everything worked out from them goes
+                self._version, self._pairs, self._groups, self._summaries = version, None, {}, {}
             cached = self._groups.get((kind, strictness))
-            if cached is not None and cached[0] == version:
-                return cached[1]
-        found = group(self.table.pairs(), kind, strictness)
+            if cached is not None:
+                return cached
+            pairs = self._pairs
+        if pairs is None:
+            pairs = self.table.pairs()
+            with self._lock:
+                if version == self._version:
+                    self._pairs = pairs
+        found = group(*pairs, kind, strictness)
         with self._lock:
-            self._groups[(kind, strictness)] = (version, found)
+            if version == self._version:
+                self._groups[(kind, strictness)] = found
         return found
 
-    def _sizes(self, ids: set[int]) -> dict[int, int]:
-        sizes: dict[int, int] = {}
-        ordered = sorted(ids)
-        for start in range(0, len(ordered), BATCH):
-            part = ordered[start : start + BATCH]
-            rows = self.catalog.read(f"SELECT id, size FROM photos WHERE id IN ({','.join('?' * len(part))})", part)
-            sizes.update((int(i), int(size)) for i, size in rows)
-        return sizes
+    def _sizes(self) -> dict[int, int]:
+        """The file sizes of every photo in a pair, in one read."""
+        rows = self.catalog.read(
+            "SELECT id, size FROM photos WHERE id IN (SELECT a FROM duplicate_pairs WHERE model=?"
+            " UNION SELECT b FROM duplicate_pairs WHERE model=?)",
+            (self.table.model, self.table.model),
+        )
+        return {int(i): int(size) for i, size in rows}
 
     def _details(self, ids: set[int], with_sharpness: bool) -> dict[int, Candidate]:
         details: dict[int, Candidate] = {}
