@@ -53,6 +53,7 @@ def test_every_module_belongs_to_a_room_or_is_shared() -> None:
         "photosearch.places",
         "photosearch.durations",
         "photosearch.privacy",
+        "photosearch.trash",
         "photosearch.launcher",
     }
     for name in _modules():

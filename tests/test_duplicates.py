@@ -74,6 +74,20 @@ def grouped(photo_set: PhotoSet, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return home
 
 
+def _as_before_duplicates(grouped: Path, home: Path, looks: bool) -> dict[str, list[list[str]]]:
+    """A copy of the grouped library as a release before duplicates left it: no pairs, nothing
+    grouped (and without `looks`, no looks either). Returns the groups it had, per kind."""
+    shutil.copytree(grouped, home)
+    with Library(home, model="tiny-shapes") as library:
+        expected = {kind: _names(library.duplicate_groups(kind)) for kind in ("exact", "same", "burst")}
+        with library.catalog.transaction() as db:
+            if not looks:
+                db.execute("UPDATE photos SET look=NULL")
+            db.execute("DELETE FROM duplicate_pairs")
+            db.execute("DELETE FROM duplicates_progress")
+    return expected
+
+
 def test_a_photos_look_barely_moves_in_its_other_forms_and_lies_far_from_other_photos(photo_set: PhotoSet) -> None:
     forms = photo_set.forms
 
@@ -180,13 +194,8 @@ def test_not_duplicates_is_remembered(tmp_path: Path) -> None:
 def test_an_existing_library_is_grouped_a_slice_at_a_time_with_looks_from_its_thumbnails(grouped: Path, tmp_path: Path) -> None:
     """A library indexed before duplicates existed: no looks, no pairs, nothing grouped."""
     home = tmp_path / "library"
-    shutil.copytree(grouped, home)
+    expected = _as_before_duplicates(grouped, home, looks=False)
     with Library(home, model="tiny-shapes") as library:
-        expected = {kind: _names(library.duplicate_groups(kind)) for kind in ("exact", "same", "burst")}
-        with library.catalog.transaction() as db:
-            db.execute("UPDATE photos SET look=NULL")
-            db.execute("DELETE FROM duplicate_pairs")
-            db.execute("DELETE FROM duplicates_progress")
         total = library.duplicates_waiting()
         assert total == library.status().photos.indexed
         library.claim_writer()
@@ -212,12 +221,7 @@ with Library(Path(sys.argv[1]), model="tiny-shapes") as library:
 
 def test_a_kill_while_grouping_loses_nothing_and_repeats_nothing(grouped: Path, tmp_path: Path) -> None:
     home = tmp_path / "library"
-    shutil.copytree(grouped, home)
-    with Library(home, model="tiny-shapes") as library:
-        expected = {kind: _names(library.duplicate_groups(kind)) for kind in ("exact", "same", "burst")}
-        with library.catalog.transaction() as db:
-            db.execute("DELETE FROM duplicate_pairs")
-            db.execute("DELETE FROM duplicates_progress")
+    expected = _as_before_duplicates(grouped, home, looks=True)
     worker = subprocess.Popen([sys.executable, "-c", GROUP_ONE_AT_A_TIME, str(home)], stdout=subprocess.PIPE, text=True)
     assert worker.stdout is not None
     for _ in range(3):
@@ -256,12 +260,8 @@ def test_the_command_line_lists_groups_for_people_and_scripts_and_deletes_nothin
 
 def test_a_thumbnail_that_cannot_be_read_leaves_the_photo_without_a_look(grouped: Path, tmp_path: Path) -> None:
     home = tmp_path / "library"
-    shutil.copytree(grouped, home)
+    _as_before_duplicates(grouped, home, looks=False)
     with Library(home, model="tiny-shapes") as library:
-        with library.catalog.transaction() as db:
-            db.execute("UPDATE photos SET look=NULL")
-            db.execute("DELETE FROM duplicate_pairs")
-            db.execute("DELETE FROM duplicates_progress")
         for thumbnail in (home / "thumbnails").rglob("*.jpg"):
             thumbnail.write_bytes(b"not a jpeg")
         library.claim_writer()

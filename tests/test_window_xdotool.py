@@ -10,6 +10,7 @@ window shows what it painted. So the preview is looked at through its own window
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -130,6 +131,26 @@ def _wait_title(env: dict[str, str], window: str, wanted: str, timeout: float = 
     raise AssertionError(f"the window's title never said {wanted!r}; last: {title!r}")
 
 
+@contextlib.contextmanager
+def _window_app(env: dict[str, str], home: Path) -> Iterator[subprocess.Popen[str]]:
+    """`photosearch gui` on the library, killed if the test left it running; it must end
+    without a traceback."""
+    app = subprocess.Popen(
+        [sys.executable, "-m", "photosearch", "gui", "--library", str(home)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield app
+    finally:
+        if app.poll() is None:
+            app.kill()
+        _, stderr = app.communicate(timeout=30)
+    assert "Traceback" not in stderr, stderr
+
+
 def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[str, str], tmp_path: Path) -> None:
     photos, home = tmp_path / "photos", tmp_path / "library"
     for i in range(30):
@@ -139,14 +160,7 @@ def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[st
     with Library(home, model="tiny-shapes", threads=2) as library:
         library.add_folder(photos)
         library.index()
-    app = subprocess.Popen(
-        [sys.executable, "-m", "photosearch", "gui", "--library", str(home)],
-        env=display,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with _window_app(display, home) as app:
         window = _find(display, "^photosearch$")
         _xdotool(display, "windowfocus", "--sync", window)  # no window manager here to activate it
         time.sleep(1.0)  # the worker reports the library
@@ -172,11 +186,6 @@ def test_a_user_types_scrolls_searches_again_previews_and_quits(display: dict[st
         time.sleep(0.5)
         assert not _xdotool(display, "search", "--onlyvisible", "--name", "^Preview"), "Escape closed the preview"
         _quit_with_keys(display, window, app)
-    finally:
-        if app.poll() is None:
-            app.kill()
-        _, stderr = app.communicate(timeout=30)
-    assert "Traceback" not in stderr, stderr
     for shot in ("after-end.xwd", "preview.xwd"):
         assert (tmp_path / shot).stat().st_size > 10_000
 
@@ -255,10 +264,7 @@ def test_a_user_reviews_duplicates_trashes_and_undoes(display: dict[str, str], t
         library.index()
     env = dict(display, XDG_DATA_HOME=str(tmp_path / "data"))
     trashed = tmp_path / "data" / "Trash" / "files" / "pier copy.jpg"
-    app = subprocess.Popen(
-        [sys.executable, "-m", "photosearch", "gui", "--library", str(home)], env=env, text=True, stderr=subprocess.PIPE
-    )
-    try:
+    with _window_app(env, home) as app:
         window = _find(env, "^photosearch$")
         _xdotool(env, "windowfocus", "--sync", window)
         time.sleep(1.0)  # the worker reports the library
@@ -282,9 +288,4 @@ def test_a_user_reviews_duplicates_trashes_and_undoes(display: dict[str, str], t
         time.sleep(0.5)
         assert not _xdotool(env, "search", "--onlyvisible", "--name", "^Duplicates"), "Escape closed it"
         _quit_with_keys(env, window, app)
-    finally:
-        if app.poll() is None:
-            app.kill()
-        _, stderr = app.communicate(timeout=30)
-    assert "Traceback" not in stderr, stderr
     assert (tmp_path / "duplicates.xwd").stat().st_size > 10_000
