@@ -36,6 +36,7 @@ class SearchHit:
     width: int = 0
     height: int = 0
     size: int = 0
+    folded: int = 1  # results this cell stands for: the photo and its copies and other forms (when folded)
 
 
 HitRow = tuple[int, str, float | None, int, int, int]  # photo id, path, taken, width, height, size
@@ -60,6 +61,7 @@ class SearchResults(Sequence[SearchHit]):
     widths: array = field(default_factory=lambda: _column("i"))  # upright pixels
     heights: array = field(default_factory=lambda: _column("i"))
     sizes: array = field(default_factory=lambda: _column("q"))  # bytes
+    folded: array = field(default_factory=lambda: _column("i"))  # see SearchHit.folded; empty: 1 each
 
     @classmethod
     def of(cls, hits: Iterable[SearchHit]) -> SearchResults:
@@ -100,6 +102,7 @@ class SearchResults(Sequence[SearchHit]):
                 self.widths[index],
                 self.heights[index],
                 self.sizes[index],
+                self.folded[index] if len(self.folded) else self.folded,
             )
         taken = self.taken[index]
         return SearchHit(
@@ -110,6 +113,20 @@ class SearchResults(Sequence[SearchHit]):
             int(self.widths[index]),
             int(self.heights[index]),
             int(self.sizes[index]),
+            int(self.folded[index]) if len(self.folded) else 1,
+        )
+
+    def picked(self, rows: Sequence[int], folded: Sequence[int]) -> SearchResults:
+        """These rows, in this order, each standing for `folded` results."""
+        return SearchResults(
+            _column("q", (self.ids[i] for i in rows)),
+            tuple(self.paths[i] for i in rows),
+            _column("f", (self.scores[i] for i in rows)),
+            _column("d", (self.taken[i] for i in rows)),
+            _column("i", (self.widths[i] for i in rows)),
+            _column("i", (self.heights[i] for i in rows)),
+            _column("q", (self.sizes[i] for i in rows)),
+            _column("i", folded),
         )
 
     def __iter__(self) -> Iterator[SearchHit]:

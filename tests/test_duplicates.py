@@ -322,3 +322,19 @@ def test_kinds_nest_and_each_listing_holds_together() -> None:
     assert group(a, b, measured, Kind.BURST, 2).page() == [[4, 5, 6]]
     assert group(a, b, measured, Kind.BURST, 2).space({4: 10, 5: 30, 6: 20}) == 30  # all but the largest
     assert group(a[:0], b[:0], MeasuredPairs.of([]), Kind.SAME, 2).page() == []
+
+
+def test_search_results_can_fold_a_photos_copies_and_forms_into_one_hit(grouped: Path, photo_set: PhotoSet) -> None:
+    burst = {str(p) for p in photo_set.burst}
+    with Library(grouped, model="tiny-shapes") as library:
+        (beach,) = library.duplicate_groups("same")
+        one_photo = {p.path for p in beach.photos}  # its forms and copies, as grouped at the default strictness
+        wider = library.search("", images=[photo_set.forms["resized"]], k=60)  # what folding 30 looks through
+        folded = library.search("", images=[photo_set.forms["resized"]], k=30, fold=True)
+        shots = library.search("", images=[photo_set.burst[0]], k=30, fold=True)
+    assert all(h.folded == 1 for h in wider)
+    first = folded[0]
+    assert first.path == wider[0].path in one_photo
+    assert first.folded == len(one_photo & {h.path for h in wider}) > 5, "the best-ranked form stands for all of them"
+    assert not {h.path for h in folded[1:]} & one_photo and len(folded) == min(30, len(wider) - first.folded + 1)
+    assert len({h.path for h in shots} & burst) == len(burst), "a burst's shots are different photos: never folded"

@@ -143,3 +143,31 @@ def test_opened_before_the_worker_answers_it_waits_and_then_shows_the_groups(qtb
     finally:
         win.close()
         qapp.processEvents()
+
+
+def test_results_fold_a_photos_forms_into_one_cell_with_a_badge_when_asked(
+    qtbot: Any, window: MainWindow, qapp: QApplication, space: Path
+) -> None:
+    from dataclasses import replace
+
+    from photosearch.gui.results_model import FOLDED_ROLE
+    from photosearch.gui.settings import Preferences, SettingsDialog
+
+    lake = str(space / "photos" / "lake.jpg")
+    window.search_similar(lake)
+    assert wait_for(qapp, lambda: len(window.model.results) >= 3, 60)
+    plain = window.model.paths()
+    assert {Path(p).name for p in plain[:3]} >= {"lake.jpg", "lake copy.jpg"}
+    assert all(window.model.index(r).data(FOLDED_ROLE) == 1 for r in range(window.model.rowCount()))
+
+    dialog = SettingsDialog(window.preferences, [], ())
+    assert not dialog.fold.isChecked()
+    dialog.fold.setChecked(True)
+    window.apply_preferences(dialog.preferences())
+    assert Preferences.load(window.store).fold_duplicates, "remembered"
+    assert wait_for(qapp, lambda: window.model.index(0).data(FOLDED_ROLE) == 3, 60), "lake, its copy and its smaller self"
+    folded_paths = window.model.paths()
+    assert len(folded_paths) == len(plain) - 2 and "other form" in str(window.model.index(0).data(Qt.ItemDataRole.ToolTipRole))
+    window.grid.viewport().grab()  # the badge paints
+    window.apply_preferences(replace(window.preferences, fold_duplicates=False))
+    assert wait_for(qapp, lambda: window.model.paths() == plain, 60)

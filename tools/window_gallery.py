@@ -4,8 +4,8 @@
 
 Offscreen Qt (no display needed): makes the demo library in a temporary folder, opens the
 window on it, searches, then saves the window, the preview, the settings, library and about
-dialogs, the first-run page, an elided long notice and the Duplicates window (on duplicates
-written beside the demo's photos) as PNGs in OUT_DIR. `--dark` uses a dark
+dialogs, the first-run page, an elided long notice, the Duplicates window (on duplicates
+written beside the demo's photos) and results with duplicates folded as PNGs in OUT_DIR. `--dark` uses a dark
 palette (as a dark desktop gives); `--scale` sets the device pixel ratio (HiDPI).
 Open the PNGs: a test can check a layout, only a person sees that it looks right.
 """
@@ -54,6 +54,8 @@ def _gallery(work: Path, out: Path, dark: bool, width: int, height: int) -> int:
     own = scenes(2, seed=6)  # duplicates for the Duplicates window: the worker indexes them as they arrive
     write_forms(own[0], folder / "duplicates", "harbour", datetime(2024, 8, 3, 18, 40))
     write_burst(own[1], folder / "duplicates" / "burst", "kite", datetime(2024, 8, 4, 11, 5), shots=4)
+    from dataclasses import replace
+
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication, QWidget
 
@@ -135,6 +137,12 @@ def _gallery(work: Path, out: Path, dark: bool, width: int, height: int) -> int:
         wait(lambda: True, 0.5)
         save(dialog, name)
     dialog.close()
+    window.apply_preferences(replace(window.preferences, fold_duplicates=True))
+    window.search.clear_images(notify=False)
+    window.search_similar(str(folder / "duplicates" / "harbour.jpg"))
+    wait(lambda: len(window.model.results) > 0 and window.model.results.folded and window.model.results.folded[0] > 1, 30)
+    wait(lambda: True, 1.0)
+    save(window, "results-folded")
     window.close()
     return 0
 

@@ -85,6 +85,7 @@ __all__ = [
 # (an existing library is grouped mostly when idle: GROUPING_SLICE at a time)
 ARRIVALS_BACKLOG = 16
 GROUPING_SLICE = 200
+FOLD_EXTRA = 200  # results asked for beyond k when folding duplicates (a photo in many forms)
 KEPT_TEXT_QUERIES = 200  # the user's latest text queries (their vectors) kept with the library
 TIMED_EVERYDAY_QUERIES = 12  # encoded one by one to time the text encoder, when no query was timed yet
 repair_library = maintenance.repair_library
@@ -588,12 +589,18 @@ class Library:
         exclude: set[str] | None = None,
         ef: int | None = None,
         where: SearchFilter | None = None,
+        fold: bool = False,
     ) -> SearchResults:
-        """The k photos nearest `vector` (of those `where` allows), as columns, best first."""
-        return search.nearest(self.store, self.catalog, self.spec.name, vector, k, cutoff, exclude, ef, where)
+        """The k photos nearest `vector` (of those `where` allows), as columns, best first; with
+        `fold`, a photo's exact copies and other forms fold into its best-ranked cell."""
+        if not fold:
+            return search.nearest(self.store, self.catalog, self.spec.name, vector, k, cutoff, exclude, ef, where)
+        wider = k + min(k, FOLD_EXTRA)  # folding takes results away: ask for more, keep k
+        found = search.nearest(self.store, self.catalog, self.spec.name, vector, wider, cutoff, exclude, ef, where)
+        return self.duplicates.fold(found)[:k]
 
     def search_terms(
-        self, terms: list[Term], k: int = 20, cutoff: float | None = None, where: SearchFilter | None = None
+        self, terms: list[Term], k: int = 20, cutoff: float | None = None, where: SearchFilter | None = None, fold: bool = False
     ) -> SearchResults:
         """Search by parsed terms, as wide as this graph's calibration says each kind needs (a
         query with words in it sits across the modality gap, far from every photo, where HNSW
@@ -602,7 +609,8 @@ class Library:
         vector = self.query_vector(terms)
         if words:
             self._unkept_text.append(vector)  # real text queries make the next calibration truer
-        return self.search_vector(vector, k, cutoff, ef=self.store.search_ef("text" if words else "image"), where=where)
+        ef = self.store.search_ef("text" if words else "image")
+        return self.search_vector(vector, k, cutoff, ef=ef, where=where, fold=fold)
 
     def search(
         self,
@@ -612,24 +620,26 @@ class Library:
         cutoff: float | None = None,
         base: Path | None = None,
         where: SearchFilter | None = None,
+        fold: bool = False,
     ) -> SearchResults:
         """Text in the query syntax (`beach -people`, `"2:sunset" + ./photo.jpg`) plus image
-        paths, among the photos `where` allows."""
+        paths, among the photos `where` allows; `fold`: see `search_vector`."""
         where = self._checked(where)
         terms = parse_query(query, base) if query.strip() else []
         terms += [Term("image", str(Path(image).expanduser().resolve())) for image in images]
         if not terms:
             raise QuerySyntaxError("the query is empty")
-        return self.search_terms(terms, k, cutoff, where)
+        return self.search_terms(terms, k, cutoff, where, fold)
 
-    def similar(self, image: Path, k: int = 20, cutoff: float | None = None, where: SearchFilter | None = None) -> SearchResults:
+    def similar(
+        self, image: Path, k: int = 20, cutoff: float | None = None, where: SearchFilter | None = None, fold: bool = False
+    ) -> SearchResults:
         where = self._checked(where)
         image = image.expanduser().resolve()
         if not image.is_file():
             raise QueryError(f"no such image: {image}")
-        return self.search_vector(
-            self.image_vector(image), k, cutoff, exclude={str(image)}, ef=self.store.search_ef("image"), where=where
-        )
+        ef = self.store.search_ef("image")
+        return self.search_vector(self.image_vector(image), k, cutoff, exclude={str(image)}, ef=ef, where=where, fold=fold)
 
     def _checked(self, where: SearchFilter | None) -> SearchFilter | None:
         """The filter made absolute and checked: bad dates, and folders that hold none of the

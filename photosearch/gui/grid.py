@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+
+from .results_model import FOLDED_ROLE
 
 MARGIN = 4
 DEFAULT_CELL = 160
@@ -44,8 +46,21 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawPixmap(target, pixmap)
         else:
             painter.fillRect(inner.adjusted(8, 8, -8, -8), palette.color(QPalette.ColorRole.Midlight))
+        folded = index.data(FOLDED_ROLE)
+        if isinstance(folded, int) and folded > 1:  # a badge: this cell stands for its copies and forms too
+            badge = f"×{folded}"
+            metrics = painter.fontMetrics()
+            box = QRect(0, 0, metrics.horizontalAdvance(badge) + 10, metrics.height() + 4)
+            box.moveTopRight(inner.topRight() + QPoint(-4, 4))
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(palette.color(QPalette.ColorRole.Highlight))
+            painter.drawRoundedRect(box, 6, 6)
+            painter.setPen(palette.color(QPalette.ColorRole.HighlightedText))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, badge)
         if state & QStyle.StateFlag.State_HasFocus:
             painter.setPen(palette.color(QPalette.ColorRole.Highlight).darker(130))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(rect.adjusted(0, 0, -1, -1))
         painter.restore()
 

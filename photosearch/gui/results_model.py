@@ -23,6 +23,7 @@ PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 3
 TAKEN_ROLE = Qt.ItemDataRole.UserRole + 4
+FOLDED_ROLE = Qt.ItemDataRole.UserRole + 5  # how many results the cell stands for (duplicates folded)
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -103,6 +104,8 @@ class ResultsModel(QStringListModel):
             return float(self.results.scores[at])
         if role == TAKEN_ROLE:
             return taken_text(self.results.taken[at])
+        if role == FOLDED_ROLE:
+            return int(self.results.folded[at]) if len(self.results.folded) else 1
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

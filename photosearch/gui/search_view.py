@@ -50,6 +50,7 @@ class SearchView(QObject):
         self.session = SearchSession()
         self.bridge, self.search, self.filters, self.grid, self.model, self.pages = bridge, search, filters, grid, model, pages
         self.library: LibraryStatus | None = None  # the latest status: its photo count is the hint's
+        self.fold = False  # a photo's copies and other forms folded into one cell (a preference)
         self._started = 0.0
         self._slow = _timer(self, SEARCHING_NOTE_MS, self._still_searching)
         self._live = _timer(self, LIVE_RESULTS_MS, self._answer_again)
@@ -80,6 +81,12 @@ class SearchView(QObject):
         """Photos came or went: the shown query is answered again, at most once a second."""
         if not self._live.isActive():
             self._live.start(LIVE_RESULTS_MS if self.session.k <= FIRST_PAGE else LIVE_LARGE_RESULTS_MS)
+
+    def set_fold(self, fold: bool) -> None:
+        """Fold duplicates in results, or not: the shown query is answered again the new way."""
+        if fold != self.fold:
+            self.fold = fold
+            self.answer_again()
 
     def answer_again(self) -> None:
         """The library changed and the user is waiting for it (folders excluded): now."""
@@ -117,7 +124,7 @@ class SearchView(QObject):
         self._started = time.perf_counter()
         query = ask.query
         self.bridge.request(
-            p.Search(text=query.text, images=query.images, k=ask.k, where=query.where),
+            p.Search(text=query.text, images=query.images, k=ask.k, where=query.where, fold=self.fold),
             lambda results: self._answered(ask, results),
             lambda reason: self._failed(ask, reason),
         )

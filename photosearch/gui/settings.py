@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -38,6 +39,7 @@ class Preferences:
     device: str = "auto"
     backend: str = "auto"
     cell: int = DEFAULT_CELL
+    fold_duplicates: bool = False  # a photo's copies and other forms shown as one cell in results
 
     @classmethod
     def load(cls, store: QSettings) -> Preferences:
@@ -54,6 +56,7 @@ class Preferences:
             device=text("worker/device", "auto") if text("worker/device", "auto") in DEVICES else "auto",
             backend=text("worker/backend", "auto") if text("worker/backend", "auto") in INFERENCE_BACKENDS else "auto",
             cell=max(MIN_CELL, min(MAX_CELL, cell)),
+            fold_duplicates=str(store.value("results/fold_duplicates", "false")).lower() == "true",
         )
 
     def worker_settings(self, base: WorkerSettings) -> WorkerSettings:
@@ -67,6 +70,7 @@ class Preferences:
         store.setValue("worker/device", self.device)
         store.setValue("worker/backend", self.backend)
         store.setValue("grid/cell", self.cell)
+        store.setValue("results/fold_duplicates", "true" if self.fold_duplicates else "false")
 
 
 class SettingsDialog(QDialog):
@@ -108,6 +112,9 @@ class SettingsDialog(QDialog):
         self.cell.setRange(MIN_CELL, MAX_CELL)
         self.cell.setValue(preferences.cell)
         form.addRow("&Thumbnail size", self.cell)
+        self.fold = QCheckBox("Show each photo &once: its copies and other forms fold into one cell", self)
+        self.fold.setChecked(preferences.fold_duplicates)
+        form.addRow("Duplicates", self.fold)
         self.excluded = QPlainTextEdit("\n".join(excluded), self)
         self.excluded.setPlaceholderText("One folder per line, inside a library folder: its photos are left out of the library")
         form.addRow("&Excluded folders", self.excluded)
@@ -122,6 +129,7 @@ class SettingsDialog(QDialog):
             device=str(self.device.currentData() or "auto"),
             backend=str(self.backend.currentData() or "auto"),
             cell=self.cell.value(),
+            fold_duplicates=self.fold.isChecked(),
         )
 
     def excluded_folders(self) -> tuple[str, ...]:

@@ -21,4 +21,6 @@ def size_text(size: float) -> str:
 
 def hit_text(hit: SearchHit) -> str:
     """A result's path and details, for its tooltip and the preview."""
-    return f"{hit.path}\n{taken_text(hit.taken)} · {hit.width}×{hit.height} · {size_text(hit.size)} · score {hit.score:.3f}"
+    folded = f"\nand {hit.folded - 1} other form{'s' * (hit.folded > 2)} of this photo" if hit.folded > 1 else ""
+    details = f"{taken_text(hit.taken)} · {hit.width}×{hit.height} · {size_text(hit.size)} · score {hit.score:.3f}"
+    return f"{hit.path}\n{details}{folded}"

@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
         self.preview = self.results_actions.preview
         self.searching = SearchView(self.bridge, self.search, self.filters, self.grid, self.model, self.pages)
         self.session = self.searching.session
+        self.searching.fold = self.preferences.fold_duplicates
         self.models = ModelActions(self.bridge, self.commands, self.empty, self.pages, self)
 
         self._status_timer = QTimer(self)
@@ -421,6 +422,7 @@ class MainWindow(QMainWindow):
         self.preferences = preferences
         preferences.save(self.store)
         self.filters.cell.setValue(preferences.cell)
+        self.searching.set_fold(preferences.fold_duplicates)
         if restart:
             self.status_area.show_state("Restarting the worker with the new settings…")
             self.bridge.restart(preferences.worker_settings(self.bridge_settings))

@@ -100,6 +100,7 @@ class Search(Command):
     k: int = 20
     cutoff: float | None = None
     where: SearchFilter = EVERYWHERE
+    fold: bool = False  # a photo's exact copies and other forms folded into one hit
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class Similar(Command):
     k: int = 20
     cutoff: float | None = None
     where: SearchFilter = EVERYWHERE
+    fold: bool = False
 
 
 @dataclass(frozen=True)

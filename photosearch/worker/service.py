@@ -257,10 +257,14 @@ class Worker:
                     self.emit(p.Reply(command.request_id, page))
                     return
                 if isinstance(command, p.Search):
-                    results = self.library.search(command.text, command.images, command.k, command.cutoff, where=command.where)
+                    results = self.library.search(
+                        command.text, command.images, command.k, command.cutoff, where=command.where, fold=command.fold
+                    )
                 else:
                     assert isinstance(command, p.Similar)
-                    results = self.library.similar(Path(command.path), command.k, command.cutoff, where=command.where)
+                    results = self.library.similar(
+                        Path(command.path), command.k, command.cutoff, where=command.where, fold=command.fold
+                    )
             self._stats["queries"] += 1
             self.emit(p.Results(command.request_id, results, (time.perf_counter() - started) * 1000))
         except UserError as exc:  # a bad query is the user's problem to read about, never a crash

@@ -44,10 +44,12 @@ class Groups:
 NO_GROUPS = Groups(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
 
 
-def group(a: np.ndarray, b: np.ndarray, measured: MeasuredPairs, kind: Kind, strictness: int) -> Groups:
+def group(a: np.ndarray, b: np.ndarray, measured: MeasuredPairs, kind: Kind, strictness: int, listed: bool = True) -> Groups:
     """The groups of `kind` at `strictness` among the pairs (a[i], b[i]), largest first (then
-    by their smallest photo id). Components by label propagation with pointer jumping: a few
-    passes over the pairs as arrays (duplicate groups are shallow), no loop per pair."""
+    by their smallest photo id); `listed=False`: every group joined by pairs of that kind or
+    stricter, whatever its loosest pair (folding search results). Components by label
+    propagation with pointer jumping: a few passes over the pairs as arrays (duplicate groups
+    are shallow), no loop per pair."""
     level = ORDER.index(kind)
     ranks = ranks_of(measured, strictness)
     keep = (ranks != NOT_DUPLICATES) & (ranks <= level)
@@ -67,7 +69,7 @@ def group(a: np.ndarray, b: np.ndarray, measured: MeasuredPairs, kind: Kind, str
             break
     loosest = np.full(len(nodes), -1, dtype=np.int8)
     np.maximum.at(loosest, label[first], ranks)
-    chosen = np.flatnonzero(loosest[label] == level)  # listed under the loosest kind among its pairs
+    chosen = np.flatnonzero(loosest[label] == level if listed else loosest[label] >= 0)  # listed: under its loosest kind
     if not len(chosen):
         return NO_GROUPS
     roots, sizes = np.unique(label[chosen], return_counts=True)  # a root is its group's smallest node

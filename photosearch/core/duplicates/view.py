@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from photosearch.records import DuplicateGroup, DuplicatePhoto, DuplicateSummary
+from photosearch.records import DuplicateGroup, DuplicatePhoto, DuplicateSummary, SearchResults
 
 from ..catalog import Catalog
 from ..index.store import IndexStore
@@ -29,7 +29,7 @@ class Duplicates:
         # what was read and worked out at a version of the pairs (the catalog bumps it on every change)
         self._version = -1
         self._pairs: tuple[np.ndarray, np.ndarray, MeasuredPairs] | None = None
-        self._groups: dict[tuple[Kind, int], Groups] = {}
+        self._groups: dict[tuple[Kind, int, bool], Groups] = {}
         self._summaries: dict[int, DuplicateSummary] = {}
         self._lock = threading.Lock()
 
@@ -78,17 +78,38 @@ class Duplicates:
             result.append(DuplicateGroup(kind.value, tuple(_record(p) for p in ordered), because))
         return result
 
+    def fold(self, results: SearchResults, strictness: int = DEFAULT_STRICTNESS) -> SearchResults:
+        """Results with each photo's exact copies and other forms folded into its best-ranked
+        cell (which counts them); bursts stay apart: they are different photos."""
+        groups = self._grouped(Kind.SAME, strictness, listed=False)
+        if not len(groups) or not len(results):
+            return results
+        order = np.argsort(groups.members)
+        sorted_members = groups.members[order]
+        group_of = np.repeat(np.arange(len(groups)), np.diff(np.append(groups.starts, len(groups.members))))[order]
+        ids = np.asarray(results.ids, dtype=np.int64)
+        at = np.clip(np.searchsorted(sorted_members, ids), 0, len(sorted_members) - 1)
+        found = np.where(sorted_members[at] == ids, group_of[at], -1 - np.arange(len(ids)))  # alone: a group of its own
+        rows: list[int] = []
+        counts: dict[int, int] = {}
+        for row, key in enumerate(found.tolist()):
+            if key not in counts:
+                rows.append(row)
+                counts[key] = 0
+            counts[key] += 1
+        return results.picked(rows, [counts[int(found[row])] for row in rows])
+
     def count(self, kind: Kind, strictness: int = DEFAULT_STRICTNESS) -> int:
         return len(self._grouped(kind, strictness))
 
-    def _grouped(self, kind: Kind, strictness: int) -> Groups:
+    def _grouped(self, kind: Kind, strictness: int, listed: bool = True) -> Groups:
         if strictness not in STRICTNESS:
             raise ValueError(f"strictness is one of {', '.join(map(str, STRICTNESS))}")
         version = int(self.catalog.read("SELECT version FROM duplicates_version")[0][0])
         with self._lock:
             if version != self._version:  # the pairs changed: everything worked out from them goes
                 self._version, self._pairs, self._groups, self._summaries = version, None, {}, {}
-            cached = self._groups.get((kind, strictness))
+            cached = self._groups.get((kind, strictness, listed))
             if cached is not None:
                 return cached
             pairs = self._pairs
@@ -97,10 +118,10 @@ class Duplicates:
             with self._lock:
                 if version == self._version:
                     self._pairs = pairs
-        found = group(*pairs, kind, strictness)
+        found = group(*pairs, kind, strictness, listed)
         with self._lock:
             if version == self._version:
-                self._groups[(kind, strictness)] = found
+                self._groups[(kind, strictness, listed)] = found
         return found
 
     def _sizes(self) -> dict[int, int]:
