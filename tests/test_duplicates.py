@@ -319,6 +319,9 @@ def test_kinds_nest_and_each_listing_holds_together() -> None:
     measured = MeasuredPairs.of([p[2] for p in pairs])
     assert group(a, b, measured, Kind.EXACT, 2).page() == [[1, 2]]
     assert group(a, b, measured, Kind.SAME, 2).page() == [[1, 2, 3], [5, 6]]  # 6 is 5 resized
+    assert group(a, b, measured, Kind.SAME, 2).page(1, 5) == [[5, 6]] and len(group(a, b, measured, Kind.SAME, 2)) == 2
+    assert group(a, b, measured, Kind.SAME, 2, listed=False).page() == [[1, 2, 3], [5, 6]]
+    assert group(a, b, measured, Kind.EXACT, 2).page(1) == []
     assert group(a, b, measured, Kind.BURST, 2).page() == [[4, 5, 6]]
     assert group(a, b, measured, Kind.BURST, 2).space({4: 10, 5: 30, 6: 20}) == 30  # all but the largest
     assert group(a[:0], b[:0], MeasuredPairs.of([]), Kind.SAME, 2).page() == []

@@ -127,6 +127,7 @@ class DuplicatesWindow(QDialog):
         self.kind, self.strictness = KINDS[0][0], DEFAULT_DUPLICATE_STRICTNESS
         self.groups: list[DuplicateGroup] = []
         self.total = 0
+        self._loaded = 0  # groups the worker has sent, from the first
         self._asking = False
         self._undo: list[list[Trashed]] = []
         self._gone: dict[str, int] = {}  # photos moved to the trash (path → id) that the worker may still list
@@ -210,8 +211,8 @@ class DuplicatesWindow(QDialog):
         self.load()
 
     def load(self, keep_place: bool = False) -> None:
-        """Ask for the groups again from the start (as many as are shown, when `keep_place`)."""
-        count = max(PAGE, len(self.groups)) if keep_place else PAGE
+        """Ask for the groups again from the start (as many as were sent, when `keep_place`)."""
+        count = max(PAGE, self._loaded) if keep_place else PAGE
         self._ask(0, count, replace=True)
 
     def _ask(self, offset: int, limit: int, replace: bool) -> None:
@@ -249,13 +250,14 @@ class DuplicatesWindow(QDialog):
             self.groups = fresh
         else:
             self.groups.extend(fresh)
+        self._loaded = page.offset + len(page.groups)  # the worker's count: some shown ones may be hidden here
         self.total = page.total
         self._fill_list(current)
 
     def _maybe_more(self, value: int) -> None:
         bar = self.list.verticalScrollBar()
-        if value >= bar.maximum() - 4 and len(self.groups) < self.total:
-            self._ask(len(self.groups), PAGE, replace=False)
+        if value >= bar.maximum() - 4 and self._loaded < self.total:
+            self._ask(self._loaded, PAGE, replace=False)
 
     def _worker_ready(self, _: object) -> None:
         if self.isVisible():  # opened before the worker answered, or its worker was replaced
