@@ -14,12 +14,11 @@ import os
 import threading
 from pathlib import Path
 
-from PIL import Image
-
 from ..catalog import Catalog
 from ..index.store import IndexStore
-from ..look import look_distance, look_hash
+from ..look import look_distance
 from ..thumbnails import ThumbnailStore
+from .keeper import thumbnail_look
 from .kinds import CANDIDATE_COSINE, Measures, worth_keeping
 from .table import DuplicateTable, Pair, PhotoFacts
 
@@ -98,11 +97,9 @@ class DuplicateFinder:
         looks: dict[int, int] = {}
         for fact in facts.values():
             if fact.look is None and fact.photo_id not in looks:
-                try:
-                    with Image.open(self.thumbnails.path(fact.photo_id)) as thumbnail:
-                        looks[fact.photo_id] = look_hash(thumbnail)
-                except (OSError, ValueError, Image.DecompressionBombError):
-                    continue
+                look = thumbnail_look(self.thumbnails.path(fact.photo_id))
+                if look is not None:
+                    looks[fact.photo_id] = look
         return looks
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
+from ..look import look_hash
 from .kinds import Kind
 
 # names that copies and edits get from phones, file managers and editors
@@ -71,13 +72,33 @@ def _best_of_equals(photos: list[Candidate]) -> tuple[Candidate, str]:
     return keeper, "the least compressed (the largest file)"
 
 
+THUMBNAIL_PIXELS = 4096 * 4096  # far above any thumbnail: a bigger file in its place is not decoded
+
+
+def _thumbnail(path: Path) -> Image.Image | None:
+    """A thumbnail's grey pixels, or None: the thumbnails are ours, but read as if damaged (a
+    truncated, replaced or hostile file gives None, never an exception)."""
+    try:
+        with Image.open(path, formats=["JPEG"]) as image:
+            if image.width * image.height > THUMBNAIL_PIXELS:
+                return None
+            return image.convert("L")
+    except Exception:
+        return None
+
+
+def thumbnail_look(path: Path) -> int | None:
+    """The look of a photo indexed before looks were kept, from its thumbnail (a 320-pixel JPEG
+    decodes in about a millisecond); None without a readable thumbnail."""
+    grey = _thumbnail(path)
+    return look_hash(grey) if grey is not None else None
+
+
 def sharpness(thumbnail: Path) -> float | None:
     """How sharp a photo looks: the variance of the Laplacian of its thumbnail's grey pixels
     (higher is sharper; only comparable between shots of one scene)."""
-    try:
-        with Image.open(thumbnail) as image:
-            grey = image.convert("L")
-            edges = np.asarray(grey.filter(ImageFilter.Kernel((3, 3), (0, 1, 0, 1, -4, 1, 0, 1, 0), 1, 128)), dtype=np.float32)
-    except (OSError, ValueError, Image.DecompressionBombError):
+    grey = _thumbnail(thumbnail)
+    if grey is None:
         return None
+    edges = np.asarray(grey.filter(ImageFilter.Kernel((3, 3), (0, 1, 0, 1, -4, 1, 0, 1, 0), 1, 128)), dtype=np.float32)
     return float(edges.var())
