@@ -79,6 +79,37 @@ def test_the_nsis_script_compiles_against_a_stand_in_payload(tmp_path: Path) -> 
     assert output.read_bytes()[:2] == b"MZ" and output.stat().st_size > 50_000
 
 
+def test_the_windows_installer_compiles_as_the_release_workflow_runs_makensis(tmp_path: Path) -> None:
+    """The release workflow's own makensis command, run from a checkout's root with its relative
+    payload and icon (makensis changes into the script's folder unless told not to, and the
+    relative paths then miss: issue 29)."""
+    from PIL import Image
+    from ruamel.yaml import YAML
+
+    workflow = YAML(typ="safe").load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    script = next(
+        step["run"] for job in workflow["jobs"].values() for step in job["steps"] if step.get("name") == "Build the installer"
+    )
+    command = script.replace("\\\n", " ").split("\n")
+    makensis = next(line for line in command if "makensis.exe" in line).strip()
+    makensis = makensis.replace('"/c/Program Files (x86)/NSIS/makensis.exe"', _tool("makensis")).replace("$version", "0.1.0")
+    checkout = tmp_path / "checkout"
+    payload = checkout / "build" / "pyinstaller" / "dist" / "photosearch"
+    notices = payload / "_internal" / "photosearch" / "resources" / "licenses"
+    notices.mkdir(parents=True)
+    shutil.copy(ROOT / "photosearch" / "resources" / "licenses" / "THIRD_PARTY_NOTICES.md", notices)
+    for program in ("photosearch.exe", "photosearchw.exe"):
+        (payload / program).write_bytes(b"MZ stand-in")
+    (checkout / "build" / "icons").mkdir(parents=True)
+    Image.new("RGBA", (48, 48), (40, 120, 200, 255)).save(checkout / "build" / "icons" / "photosearch.ico", sizes=[(48, 48)])
+    (checkout / "installers" / "windows").mkdir(parents=True)
+    shutil.copy(INSTALLERS / "windows" / "photosearch.nsi", checkout / "installers" / "windows")
+    (checkout / "dist").mkdir()
+    result = subprocess.run(["bash", "-c", makensis], cwd=checkout, capture_output=True, text=True)
+    assert result.returncode == 0, makensis + "\n" + result.stdout + result.stderr
+    assert (checkout / "dist" / "photosearch-0.1.0-setup.exe").read_bytes()[:2] == b"MZ"
+
+
 @pytest.mark.parametrize("name", ["release.yml", "ci.yml"])
 def test_the_workflows_validate_against_the_github_schema(name: str) -> None:
     workflow = ROOT / ".github" / "workflows" / name

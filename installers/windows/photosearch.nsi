@@ -1,6 +1,6 @@
 ; photosearch for Windows: a per-user installer (no administrator rights) made with NSIS 3.
 ;
-;   makensis /DVERSION=0.1.0 /DPAYLOAD=build\pyinstaller\dist\photosearch /DOUTFILE=dist\photosearch-0.1.0-setup.exe ^
+;   makensis /NOCD /DVERSION=0.1.0 /DPAYLOAD=build\pyinstaller\dist\photosearch /DOUTFILE=dist\photosearch-0.1.0-setup.exe ^
 ;            /DICON=build\icons\photosearch.ico installers\windows\photosearch.nsi
 ;
 ; PAYLOAD is the frozen folder (installers/freeze.py): photosearchw.exe (the window, no console),
