@@ -19,7 +19,7 @@ from ..index.store import IndexStore
 from ..look import look_distance
 from ..thumbnails import ThumbnailStore
 from .keeper import thumbnail_look
-from .kinds import CANDIDATE_COSINE, Measures, worth_keeping
+from .kinds import CANDIDATE_COSINE, MeasuredPairs, Measures, worth_keeping
 from .table import DuplicateTable, Pair, PhotoFacts
 
 NEIGHBOURS = 10  # a burst of any length is joined up through each shot's nearest ones
@@ -52,7 +52,7 @@ class DuplicateFinder:
             return 0
         facts = self.table.facts_by_label({x for found in neighbours.values() for x, _ in found} | set(neighbours))
         looks = self._missing_looks(facts)
-        pairs: dict[tuple[int, int], Pair] = {}
+        candidates: dict[tuple[int, int], Measures] = {}
         for label, found in neighbours.items():
             mine = facts.get(label)
             if mine is None:  # the photo left meanwhile
@@ -60,26 +60,29 @@ class DuplicateFinder:
             for other_label, similarity in found:
                 other = facts.get(other_label)
                 if other is not None and other.photo_id != mine.photo_id:
-                    self._judge(mine, other, similarity, looks, pairs)
+                    self._measure(mine, other, similarity, looks, candidates)
             # candidates for exact copies, whatever the graph says
             for other in self.table.facts_by_fingerprint(mine.fingerprint, NEIGHBOURS) if mine.fingerprint else []:
                 if other.photo_id != mine.photo_id:
-                    self._judge(mine, other, None, looks, pairs)  # a copy, or nothing
-        self.table.record(pairs.values(), looks, grouped_up_to=max(neighbours))
+                    self._measure(mine, other, None, looks, candidates)  # a copy, or nothing
+        measured = list(candidates.values())
+        kept = worth_keeping(MeasuredPairs.of(measured))  # judged all at once
+        pairs = [Pair(a, b, m) for (a, b), m, keep in zip(candidates, measured, kept, strict=True) if keep]
+        self.table.record(pairs, looks, grouped_up_to=max(neighbours))
         return len(neighbours)
 
-    def _judge(
+    def _measure(
         self,
         mine: PhotoFacts,
         other: PhotoFacts,
         similarity: float | None,
         looks: dict[int, int],
-        pairs: dict[tuple[int, int], Pair],
+        candidates: dict[tuple[int, int], Measures],
     ) -> None:
-        """Measure one candidate pair and keep it if it may be duplicates. `similarity`: the
-        model's, or None for a pair that only shares a fingerprint (kept if the bytes are equal)."""
+        """Measure one candidate pair (once). `similarity`: the model's, or None for a pair that
+        only shares a fingerprint (a candidate only if the bytes are equal)."""
         key = (min(mine.photo_id, other.photo_id), max(mine.photo_id, other.photo_id))
-        if key in pairs:
+        if key in candidates:
             return
         same_bytes = bool(mine.fingerprint) and mine.fingerprint == other.fingerprint and _same_bytes(mine, other)
         if similarity is None and not same_bytes:
@@ -87,9 +90,7 @@ class DuplicateFinder:
         a, b = looks.get(mine.photo_id, mine.look), looks.get(other.photo_id, other.look)
         apart = abs(mine.taken - other.taken) if mine.taken is not None and other.taken is not None else None
         distance = look_distance(a, b) if a is not None and b is not None else None
-        measures = Measures(same_bytes, 1.0 if similarity is None else similarity, distance, apart)
-        if worth_keeping(measures):
-            pairs[key] = Pair(key[0], key[1], measures)
+        candidates[key] = Measures(same_bytes, 1.0 if similarity is None else similarity, distance, apart)
 
     def _missing_looks(self, facts: dict[int, PhotoFacts]) -> dict[int, int]:
         """Looks of photos indexed before looks were kept, from their thumbnails (a 320-pixel

@@ -102,12 +102,6 @@ def ranks_of(pairs: MeasuredPairs, strictness: int = DEFAULT_STRICTNESS) -> np.n
     return ranks
 
 
-def kind_of(measures: Measures, strictness: int = DEFAULT_STRICTNESS) -> Kind | None:
-    """One pair's kind at `strictness`, or None (not duplicates): see `ranks_of`."""
-    rank = int(ranks_of(MeasuredPairs.of([measures]), strictness)[0])
-    return None if rank == NOT_DUPLICATES else list(Kind)[rank]
-
-
-def worth_keeping(measures: Measures) -> bool:
-    """Whether a candidate pair may be duplicates at some strictness (else it is not stored)."""
-    return kind_of(measures, max(STRICTNESS)) is not None
+def worth_keeping(measured: MeasuredPairs) -> np.ndarray:
+    """Which candidate pairs may be duplicates at some strictness (the others are not stored)."""
+    return ranks_of(measured, max(STRICTNESS)) != NOT_DUPLICATES

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 
@@ -16,7 +15,11 @@ from ..path_text import from_db
 from .kinds import MeasuredPairs, Measures
 
 BATCH = 500  # ids per IN (...) list
-FACTS = "SELECT p.id, e.id, p.path, p.size, p.fingerprint, p.look, p.taken FROM embeddings e JOIN photos p ON p.id = e.photo_id"
+# `taken` as seconds on the camera's clock, EXIF's only (only differences between two mean anything)
+FACTS = (
+    "SELECT p.id, e.id, p.path, p.size, p.fingerprint, p.look, CAST(strftime('%s', p.taken) AS REAL)"
+    " FROM embeddings e JOIN photos p ON p.id = e.photo_id"
+)
 
 
 @dataclass(frozen=True)
@@ -37,16 +40,6 @@ class Pair:
     a: int  # photo ids, a < b
     b: int
     measures: Measures
-
-
-def seconds_of(taken: str | None) -> float | None:
-    """'YYYY-MM-DD HH:MM:SS' as seconds on the camera's clock (only differences mean anything)."""
-    if not taken:
-        return None
-    try:
-        return datetime.fromisoformat(taken).timestamp()
-    except ValueError:
-        return None
 
 
 class DuplicateTable:
@@ -92,7 +85,7 @@ class DuplicateTable:
 
     def _rows(self, sql: str, args: Sequence[object]) -> list[PhotoFacts]:
         return [
-            PhotoFacts(int(photo), int(label), from_db(path), int(size), print_, look_from_db(look), seconds_of(taken))
+            PhotoFacts(int(photo), int(label), from_db(path), int(size), print_, look_from_db(look), taken)
             for photo, label, path, size, print_, look, taken in self.catalog.read(sql, args)
         ]
 
