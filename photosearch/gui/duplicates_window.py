@@ -103,16 +103,23 @@ class PhotoCard(QFrame):
         self._changed()
 
     def _changed(self) -> None:
-        self.setStyleSheet("" if self.keep.isChecked() else "PhotoCard { background: palette(mid); }")
+        self._restyle()
         self.toggled.emit()
 
+    def _restyle(self) -> None:
+        """Grey when it goes to the trash; a highlighted border while it has the keys (the
+        frame's own line was invisible in some styles)."""
+        background = "" if self.keep.isChecked() else "background: palette(mid);"
+        border = "border: 3px solid palette(highlight);" if self.hasFocus() else "border: 1px solid palette(dark);"
+        self.setStyleSheet(f"PhotoCard {{ {background} {border} }}")
+
     def focusInEvent(self, event: QFocusEvent) -> None:
-        self.setLineWidth(3)
         super().focusInEvent(event)
+        self._restyle()
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
-        self.setLineWidth(1)
         super().focusOutEvent(event)
+        self._restyle()
 
 
 class DuplicatesWindow(QDialog):
@@ -401,9 +408,8 @@ class DuplicatesWindow(QDialog):
             super().keyPressEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """The keys, read where they arrive (the list and the cards) rather than as window
-        shortcuts, which never fired for real X key presses in this window under Xvfb (the
-        xdotool test) while the presses themselves arrived."""
+        """The keys, read where they arrive: the list and the cards (arrows, Space) and the
+        window's own keys (Delete, N, Ctrl+Z), whichever has the focus."""
         if event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
             key = event.key()
@@ -425,11 +431,13 @@ class DuplicatesWindow(QDialog):
         return super().eventFilter(watched, event)
 
     def _act_on_key(self, event: QKeyEvent) -> bool:
+        # the keypad's Delete (and X's mapping of Delete, as xdotool sends it) carries the keypad flag
+        plain = not (event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
         if event.matches(QKeySequence.StandardKey.Undo):
             self.undo()
-        elif event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not event.modifiers():
+        elif event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and plain:
             self.trash_unkept()
-        elif event.key() == Qt.Key.Key_N and not event.modifiers():
+        elif event.key() == Qt.Key.Key_N and plain:
             self.not_duplicates()
         else:
             return False
