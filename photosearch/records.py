@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import sys
 import unicodedata
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,13 +38,26 @@ class SearchHit:
     height: int = 0
     size: int = 0
     folded: int = 1  # results this cell stands for: the photo and its copies and other forms (when folded)
+    kind: str = "photo"  # MEDIA_KINDS: a photo, a RAW file (alone or developed beside it), a video
+    at: float | None = None  # a video: the seconds into it of the frame that matched best
+    duration: float | None = None  # a video's length in seconds
+    companions: tuple[str, ...] = ()  # the item's other files: the RAW beside its JPEG, a Live Photo's clip
 
 
-HitRow = tuple[int, str, float | None, int, int, int]  # photo id, path, taken, width, height, size
+# photo id, path, taken, width, height, size, kind, frame time, duration, companions
+HitRow = tuple[int, str, float | None, int, int, int, str, float | None, float | None, tuple[str, ...]]
 
 
 def _column(typecode: str, values: Iterable[Any] = ()) -> array:
     return array(typecode, values)
+
+
+def _nan_column(values: Iterable[float | None]) -> array:
+    return array("d", (math.nan if v is None else v for v in values))
+
+
+def _or_none(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
 
 
 @dataclass(frozen=True)
@@ -62,27 +76,38 @@ class SearchResults(Sequence[SearchHit]):
     heights: array = field(default_factory=lambda: _column("i"))
     sizes: array = field(default_factory=lambda: _column("q"))  # bytes
     folded: array = field(default_factory=lambda: _column("i"))  # see SearchHit.folded; empty: 1 each
+    kinds: tuple[str, ...] = ()  # see SearchHit.kind (one interned string per row: pickled once)
+    at: array = field(default_factory=lambda: _column("d"))  # see SearchHit.at, NaN for stills
+    durations: array = field(default_factory=lambda: _column("d"))  # NaN for stills
+    companions: tuple[tuple[str, ...], ...] = ()
 
     @classmethod
     def of(cls, hits: Iterable[SearchHit]) -> SearchResults:
         listed = list(hits)
-        return cls.from_rows([(h.id, h.path, h.taken, h.width, h.height, h.size) for h in listed], [h.score for h in listed])
+        return cls.from_rows(
+            [(h.id, h.path, h.taken, h.width, h.height, h.size, h.kind, h.at, h.duration, h.companions) for h in listed],
+            [h.score for h in listed],
+        )
 
     @classmethod
     def from_rows(cls, rows: Sequence[HitRow], scores: Sequence[float]) -> SearchResults:
-        """Columns from (id, path, taken, width, height, size) rows and their scores, without a
-        SearchHit object per row (a search of 100,000 results builds them this way)."""
+        """Columns from HitRow rows and their scores, without a SearchHit object per row (a search
+        of 100,000 results builds them this way)."""
         if not rows:
             return cls()
-        ids, paths, taken, widths, heights, sizes = zip(*rows, strict=True)
+        ids, paths, taken, widths, heights, sizes, kinds, at, durations, companions = zip(*rows, strict=True)
         return cls(
             _column("q", ids),
             paths,
             _column("f", scores),
-            _column("d", (math.nan if t is None else t for t in taken)),
+            _nan_column(taken),
             _column("i", widths),
             _column("i", heights),
             _column("q", sizes),
+            kinds=tuple(sys.intern(k) for k in kinds),
+            at=_nan_column(at),
+            durations=_nan_column(durations),
+            companions=companions,
         )
 
     def __len__(self) -> int:
@@ -103,17 +128,24 @@ class SearchResults(Sequence[SearchHit]):
                 self.heights[index],
                 self.sizes[index],
                 self.folded[index] if len(self.folded) else self.folded,
+                self.kinds[index],
+                self.at[index],
+                self.durations[index],
+                self.companions[index],
             )
-        taken = self.taken[index]
         return SearchHit(
             self.paths[index],
             float(self.scores[index]),
             int(self.ids[index]),
-            None if math.isnan(taken) else float(taken),
+            _or_none(self.taken[index]),
             int(self.widths[index]),
             int(self.heights[index]),
             int(self.sizes[index]),
             int(self.folded[index]) if len(self.folded) else 1,
+            self.kinds[index] if self.kinds else "photo",
+            _or_none(self.at[index]) if len(self.at) else None,
+            _or_none(self.durations[index]) if len(self.durations) else None,
+            self.companions[index] if self.companions else (),
         )
 
     def picked(self, rows: Sequence[int], folded: Sequence[int]) -> SearchResults:
@@ -127,7 +159,16 @@ class SearchResults(Sequence[SearchHit]):
             _column("i", (self.heights[i] for i in rows)),
             _column("q", (self.sizes[i] for i in rows)),
             _column("i", folded),
+            tuple(self.kinds[i] for i in rows) if self.kinds else (),
+            _column("d", (self.at[i] for i in rows)) if len(self.at) else _column("d"),
+            _column("d", (self.durations[i] for i in rows)) if len(self.durations) else _column("d"),
+            tuple(self.companions[i] for i in rows) if self.companions else (),
         )
+
+    def paths_of(self, row: int) -> tuple[str, ...]:
+        """Every file of a row's item: the shown one first, then its companions (what a drag
+        out or a copy carries)."""
+        return (self.paths[row], *(self.companions[row] if self.companions else ()))
 
     def __iter__(self) -> Iterator[SearchHit]:
         return (self[i] for i in range(len(self)))
@@ -136,24 +177,36 @@ class SearchResults(Sequence[SearchHit]):
 @dataclass(frozen=True)
 class SearchFilter:
     """Which photos a search may return: below any of `folders` (all when empty), taken in the
-    periods `after` … `before` names, both included ("2024", "2024-06", "2024-06-30 18:00")."""
+    periods `after` … `before` names, both included ("2024", "2024-06", "2024-06-30 18:00"), of
+    the `kinds` named: "photo" (stills, a RAW developed beside them included), "raw" (items with
+    a RAW file), "video" (clips that are not a Live Photo's)."""
 
     folders: tuple[str, ...] = ()
     after: str | None = None
     before: str | None = None
+    kinds: tuple[str, ...] = ()  # MEDIA_KINDS the results may be (all when empty)
 
     @property
     def active(self) -> bool:
-        return bool(self.folders or self.after or self.before)
+        return bool(self.folders or self.after or self.before or self.kinds)
 
 
 EVERYWHERE = SearchFilter()  # no filter
 
 
-def thumbnail_file(folder: str, photo_id: int) -> str:
+def thumbnail_file(folder: str, photo_id: int, at: float | None = None) -> str:
     """Where the thumbnail of a photo lies in a library's thumbnail folder (the worker writes it,
-    the window reads it: both processes name it with this one function)."""
-    return os.path.join(folder, f"{photo_id // 1000:05d}", f"{photo_id}.jpg")
+    the window reads it: both processes name it with this one function). A video's frame `at`
+    seconds has its own, in the video's own folder (removed with it in one step)."""
+    bucket = os.path.join(folder, f"{photo_id // 1000:05d}")
+    if at is None:
+        return os.path.join(bucket, f"{photo_id}.jpg")
+    return os.path.join(bucket, str(photo_id), f"{frame_ms(at)}.jpg")
+
+
+def frame_ms(at: float) -> int:
+    """A frame's time as the catalog keys it: whole milliseconds."""
+    return round(at * 1000)
 
 
 @dataclass(frozen=True)
@@ -208,6 +261,27 @@ class PhotoCounts:
 PHOTO_SUFFIXES: frozenset[str] = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif", ".heic", ".heif", ".hif", ".avif"}
 )
+# camera RAW files LibRaw reads (core/raw.py)
+RAW_SUFFIXES: frozenset[str] = frozenset(
+    {".dng", ".nef", ".nrw", ".cr2", ".cr3", ".crw", ".arw", ".srf", ".sr2", ".raf", ".rw2", ".orf", ".pef", ".srw", ".x3f"}
+    | {".3fr", ".iiq", ".rwl", ".erf", ".mrw", ".kdc", ".dcr", ".mef", ".mos"}
+)
+# videos, read by FFmpeg through PyAV (core/video.py)
+VIDEO_SUFFIXES: frozenset[str] = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".3gp", ".3g2"})
+MEDIA_SUFFIXES: frozenset[str] = PHOTO_SUFFIXES | RAW_SUFFIXES | VIDEO_SUFFIXES
+MEDIA_KINDS = ("photo", "raw", "video")
+
+
+def kind_of_path(path: str) -> str | None:
+    """ "photo", "raw" or "video" by the file's name; None for a file a library does not take."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in PHOTO_SUFFIXES:
+        return "photo"
+    if suffix in RAW_SUFFIXES:
+        return "raw"
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    return None
 
 
 class WorkerState(StrEnum):
@@ -379,6 +453,7 @@ class LibraryStatus:
     excluded: tuple[str, ...] = ()  # folders inside library folders that are left out of it
     int8: str = ""  # whether the int8 image graph makes this library's vectors, and why (one line)
     duplicates: DuplicateSummary | None = None  # None: not asked for (it may take a moment)
+    kinds: dict[str, PhotoCounts] = field(default_factory=dict)  # files per kind: photo, raw, video
 
     @property
     def searchable(self) -> bool:

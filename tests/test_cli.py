@@ -48,7 +48,8 @@ def test_search_json(indexed: tuple[Path, Path, list[Path]]) -> None:
     result = run("search", "a", "yellow", "triangle", "--json", "-k", "3", "--library", str(library))
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert len(rows) == 3 and set(rows[0]) == {"path", "score", "id", "taken", "width", "height", "size"}
+    assert len(rows) == 3 and set(rows[0]) == {"path", "score", "id", "taken", "width", "height", "size", "kind"}
+    assert rows[0]["kind"] == "photo"
     assert "yellow-triangle" in rows[0]["path"]
 
 

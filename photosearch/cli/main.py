@@ -21,11 +21,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from photosearch.durations import duration_text
 from photosearch.errors import UsageError, UserError
 from photosearch.logs import log_unexpected, setup_logging
 from photosearch.privacy import keep_new_files_private
 from photosearch.records import (
     INFERENCE_BACKENDS,
+    MEDIA_KINDS,
     FolderState,
     SearchCalibration,
     SearchFilter,
@@ -164,12 +166,22 @@ def _result_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--after", metavar="DATE", help="only photos taken in or after DATE (YYYY, YYYY-MM, YYYY-MM-DD[ HH:MM])")
     p.add_argument("--before", metavar="DATE", help="only photos taken in or before DATE (the period it names is included)")
     p.add_argument(
-        "--json", action="store_true", help='print a JSON list of {"path", "score", "id", "taken", "width", "height", "size"}'
+        "--kind",
+        action="append",
+        choices=MEDIA_KINDS,
+        default=[],
+        help="only photos, RAW files (alone or beside their JPEG) or videos (repeat for several)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print a JSON list of {"path", "score", "id", "taken", "width", "height", "size", "kind"}, '
+        'with "at" and "duration" (seconds) for videos and "companions" for a RAW or a Live Photo clip beside the photo',
     )
 
 
 def _filter(args: argparse.Namespace) -> SearchFilter:
-    return SearchFilter(tuple(args.folder), args.after, args.before)
+    return SearchFilter(tuple(args.folder), args.after, args.before, tuple(dict.fromkeys(args.kind)))
 
 
 def _library(args: argparse.Namespace, for_reading: bool = False) -> Library:
@@ -236,14 +248,16 @@ def _print_results(results: Sequence[SearchHit], as_json: bool) -> None:
     if not results:
         print("no results (is the library indexed? see `photosearch status`)", file=sys.stderr)
     for r in results:
-        print(f"{r.score:.3f}  {printable(r.path)}")
+        at = f"  at {duration_text(r.at)}" if r.at is not None else ""
+        extra = "".join(f"  + {printable(os.path.basename(c))}" for c in r.companions)
+        print(f"{r.score:.3f}  {printable(r.path)}{at}{extra}")
 
 
 def _hit_json(hit: SearchHit) -> dict[str, Any]:
     taken = None
     if hit.taken is not None:  # wall-clock seconds: shown as the camera's clock read
         taken = datetime.fromtimestamp(hit.taken, UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return {
+    found: dict[str, Any] = {
         "path": hit.path,
         "score": round(hit.score, 6),
         "id": hit.id,
@@ -251,7 +265,14 @@ def _hit_json(hit: SearchHit) -> dict[str, Any]:
         "width": hit.width,
         "height": hit.height,
         "size": hit.size,
+        "kind": hit.kind,
     }
+    if hit.kind == "video":
+        found["at"] = hit.at
+        found["duration"] = hit.duration
+    if hit.companions:
+        found["companions"] = list(hit.companions)
+    return found
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -279,6 +300,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"library: {printable(status.library)}")
     print(f"model:   {status.model} (weights {status.model_weights})")
     print(f"photos:  {photos.indexed} indexed, {photos.skipped} skipped, {photos.pending} pending")
+    for kind, label in (("raw", "RAW"), ("video", "videos")):
+        counts = status.kinds.get(kind)
+        if counts is not None and counts.indexed + counts.skipped + counts.pending:
+            print(f"  of which {label}: {counts.indexed} indexed, {counts.skipped} skipped, {counts.pending} pending")
     state = "healthy" if index.healthy else "NEEDS REPAIR (run `photosearch index`)"
     print(f"index:   {index.vectors} vectors, {index.deleted} deleted, {state} ({index.note})")
     if index.search:

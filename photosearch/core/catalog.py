@@ -1,7 +1,8 @@
 """The catalog: one SQLite file (WAL) that is the single source of truth of a library.
 
-It holds the folders, every photo seen (indexed, skipped with a reason, or pending), one
-embedding per photo per model, and a change log that the vector index replays. Embedding row
+It holds the folders, every photo, RAW file and video seen (indexed, skipped with a reason, or
+pending), one embedding per photo per model (one per kept frame of a video), and a change log
+that the vector index replays. Embedding row
 ids are the vector index labels and are never reused (AUTOINCREMENT): a re-embedded photo gets a
 new label, so a stale label can never alias a new vector. Triggers write the change log in the
 same transaction as the embedding change, so the two can never disagree after a crash.
@@ -25,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from photosearch.errors import UserError
-from photosearch.records import FolderState, HitRow
+from photosearch.records import MEDIA_KINDS, FolderState, HitRow, frame_ms, kind_of_path
 
 from .catalog_schema import SCHEMA_VERSION, migrate
 from .look import to_db as looks_to_db
@@ -138,16 +139,18 @@ class Skip:
 
 @dataclass(frozen=True)
 class Embedded:
-    """One photo's successful result, ready to commit."""
+    """One photo's (or video's) successful result, ready to commit."""
 
     photo: PendingPhoto
-    vector: np.ndarray
+    vector: np.ndarray  # (dim,) for a still; (frames, dim) for a video
     fingerprint: str
     width: int
     height: int
     taken: str | None
     thumbnail: bool = False  # a thumbnail of this version of the photo was written
     look: int | None = None  # its perceptual hash (core/look.py)
+    frames: tuple[float, ...] | None = None  # a video: each vector's frame time, seconds
+    duration: float | None = None  # a video's length, seconds
 
 
 _PHOTO_COLUMNS = "id, folder_id, path, size, mtime_ns, fingerprint, status, skip_reason"
@@ -286,6 +289,19 @@ class Catalog:
                     "run `photosearch index` once where it is writable"
                 )
             migrate(self._db, version)
+            if version < 8:
+                self._fill_stems()
+
+    def _fill_stems(self) -> None:
+        """Schema 8 pairs files by name: the photos of a library from before it get their stems."""
+        last = 0
+        while True:
+            rows = self._query("SELECT id, path FROM photos WHERE id>? ORDER BY id LIMIT 20000", (last,))
+            if not rows:
+                return
+            last = int(rows[-1][0])
+            with self.transaction() as db:
+                db.executemany("UPDATE photos SET stem=? WHERE id=?", [(os.path.splitext(path)[0], i) for i, path in rows])
 
     # -- meta -----------------------------------------------------------------------------
 
@@ -386,23 +402,39 @@ class Catalog:
             gone_ids = [(pid,) for pid in gone]
             db.executemany("DELETE FROM embeddings WHERE photo_id=?", gone_ids)
             db.executemany("DELETE FROM photos WHERE id=?", gone_ids)
+            moved = list(moved)
+            new = list(new)
+            stems = {
+                stem for (stem,) in db.execute(f"SELECT stem FROM photos WHERE id IN ({_marks(moved)})", [m.id for m in moved])
+            }
+            stems.update(_stem(m.path) for m in moved)
+            stems.update(_stem(n.path) for n in new)
             db.executemany(
-                "UPDATE photos SET path=?, size=?, mtime_ns=?, folder_id=?, updated_at=? WHERE id=?",
-                [(to_db(m.path), m.size, m.mtime_ns, m.folder_id, now, m.id) for m in moved],
+                "UPDATE photos SET path=?, stem=?, size=?, mtime_ns=?, folder_id=?, updated_at=? WHERE id=?",
+                [(to_db(m.path), _stem(m.path), m.size, m.mtime_ns, m.folder_id, now, m.id) for m in moved],
             )
             db.executemany(
-                "UPDATE photos SET size=?, mtime_ns=?, status='pending', skip_reason=NULL, thumbnail=0, updated_at=? WHERE id=?",
+                "UPDATE photos SET size=?, mtime_ns=?, skip_reason=NULL, thumbnail=0, updated_at=?,"
+                f" status={_PENDING_UNLESS_JOINED} WHERE id=?",
                 [(c.size, c.mtime_ns, now, c.id) for c in changed],
             )
             db.executemany(
-                "INSERT INTO photos(folder_id, path, size, mtime_ns, status, updated_at) VALUES(?, ?, ?, ?, 'pending', ?)",
-                [(n.folder_id, to_db(n.path), n.size, n.mtime_ns, now) for n in new],
+                "INSERT INTO photos(folder_id, path, stem, kind, size, mtime_ns, status, updated_at)"
+                " VALUES(?, ?, ?, ?, ?, ?, 'pending', ?)",
+                [
+                    (n.folder_id, to_db(n.path), _stem(n.path), kind_of_path(n.path) or "photo", n.size, n.mtime_ns, now)
+                    for n in new
+                ],
             )
+            _pair(db, stems)
 
-    def pending(self, after_id: int = 0, limit: int = 1_000_000) -> list[PendingPhoto]:
-        """Pending photos in id order, from after `after_id` (the pipeline pages through them)."""
+    def pending(self, after_id: int = 0, limit: int = 1_000_000, videos: bool | None = None) -> list[PendingPhoto]:
+        """Pending photos in id order, from after `after_id` (the pipeline pages through them);
+        `videos`: only videos (True) or only stills (False; they go first)."""
+        kind = "" if videos is None else (" AND kind='video'" if videos else " AND kind!='video'")
         rows = self._query(
-            "SELECT id, path, size, mtime_ns FROM photos WHERE status='pending' AND id>? ORDER BY id LIMIT ?", (after_id, limit)
+            f"SELECT id, path, size, mtime_ns FROM photos WHERE status='pending' AND id>?{kind} ORDER BY id LIMIT ?",
+            (after_id, limit),
         )
         return [PendingPhoto(i, from_db(p), size, mtime) for i, p, size, mtime in rows]
 
@@ -439,11 +471,17 @@ class Catalog:
                 # a photo embedded again is grouped again (its new vector is past every model's progress)
                 db.execute("DELETE FROM duplicate_pairs WHERE a=? OR b=?", (photo.id, photo.id))
                 db.execute("DELETE FROM embeddings WHERE photo_id=? AND model=?", (photo.id, model))
-                vector = np.ascontiguousarray(item.vector, dtype=np.float32)
-                db.execute(
-                    "INSERT INTO embeddings(photo_id, model, vector, size, mtime_ns, graph) VALUES(?, ?, ?, ?, ?, ?)",
-                    (photo.id, model, vector.tobytes(), photo.size, photo.mtime_ns, graph),
+                vectors = np.ascontiguousarray(item.vector, dtype=np.float32).reshape(-1, item.vector.shape[-1])
+                times = [-1] * len(vectors) if item.frames is None else [frame_ms(t) for t in item.frames]
+                db.executemany(
+                    "INSERT INTO embeddings(photo_id, model, vector, size, mtime_ns, graph, at_ms) VALUES(?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (photo.id, model, v.tobytes(), photo.size, photo.mtime_ns, graph, t)
+                        for v, t in zip(vectors, times, strict=True)
+                    ],
                 )
+                if item.duration is not None:
+                    db.execute("UPDATE photos SET duration=? WHERE id=?", (item.duration, photo.id))
             for skip in skipped:
                 photo = skip.photo
                 cur = db.execute(
@@ -462,7 +500,8 @@ class Catalog:
         with self.transaction() as db:
             # a vector from before schema 3 (no size recorded) still counts, as it always did
             db.execute(
-                "UPDATE photos SET status='pending' WHERE status='indexed' AND NOT EXISTS "
+                "UPDATE photos SET status='pending' WHERE status='indexed' AND NOT (kind='raw' AND primary_id IS NOT NULL)"
+                " AND NOT EXISTS "
                 f"(SELECT 1 FROM embeddings e WHERE e.photo_id=photos.id AND e.model=? {usable}"
                 " AND (e.size IS NULL OR (e.size=photos.size AND e.mtime_ns=photos.mtime_ns)))",
                 (model,),
@@ -526,6 +565,19 @@ class Catalog:
             counts[str(status)] = int(count)
         return counts
 
+    def kind_counts(self) -> dict[str, dict[str, int]]:
+        """Files per kind and status ("photo", "raw", "video" → indexed/skipped/pending): RAW
+        files and videos counted through their own index, photos as what is left of the totals
+        (status stays instant at a million photos)."""
+        counts: dict[str, dict[str, int]] = {kind: {"indexed": 0, "skipped": 0, "pending": 0} for kind in MEDIA_KINDS}
+        counts["photo"] = self.counts()
+        for kind, status, count in self._query(
+            "SELECT kind, status, COUNT(*) FROM photos WHERE kind != 'photo' GROUP BY kind, status"
+        ):
+            counts.setdefault(str(kind), {})[str(status)] = int(count)
+            counts["photo"][str(status)] -= int(count)
+        return counts
+
     def pending_count(self) -> int:
         """Uses the status index: cheap enough for every progress report of a big library."""
         return int(self._query("SELECT COUNT(*) FROM photos WHERE status='pending'")[0][0])
@@ -573,22 +625,47 @@ class Catalog:
     # -- embeddings -----------------------------------------------------------------------
 
     def hit_details(self, labels: Sequence[int]) -> dict[int, HitRow]:
-        """label → (photo id, path, taken, width, height, size) for a search's labels. `taken` is
-        wall-clock seconds (see records.SearchHit): the EXIF time, else the file's local mtime.
-        Sorted lookups in large chunks: 100,000 labels take about a third of a second."""
+        """label → HitRow for a search's labels. `taken` is wall-clock seconds (see
+        records.SearchHit): the EXIF time, else the file's local mtime. A label of a file that
+        belongs to another's item (a Live Photo's clip) names that item; a video's names its
+        frame's time. Sorted lookups in large chunks: 100,000 labels take about a third of a second."""
         out: dict[int, HitRow] = {}
         ordered = sorted(int(x) for x in labels)
         for start in range(0, len(ordered), 5000):
             chunk = ordered[start : start + 5000]
-            marks = ",".join("?" * len(chunk))
             rows = self._query(
-                f"SELECT e.id, p.id, p.path, CAST(strftime('%s', {_TAKEN}) AS REAL), p.width, p.height, p.size"
-                f" FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE e.id IN ({marks})",
+                f"SELECT e.id, p.id, p.path, CAST(strftime('%s', {_TAKEN}) AS REAL), p.width, p.height, p.size, p.kind,"
+                " CASE WHEN e.at_ms >= 0 AND f.id = p.id THEN e.at_ms END, p.duration"
+                f" FROM embeddings e {_ITEM_OF_VECTOR} WHERE e.id IN ({_marks(chunk)})",
                 chunk,
             )
-            for label, photo, path, taken, width, height, size in rows:
-                out[int(label)] = (int(photo), from_db(path), taken, int(width or 0), int(height or 0), int(size or 0))
+            others = self._companions({int(row[1]) for row in rows})
+            for label, photo, path, taken, width, height, size, kind, at_ms, duration in rows:
+                out[int(label)] = (
+                    int(photo),
+                    from_db(path),
+                    taken,
+                    int(width or 0),
+                    int(height or 0),
+                    int(size or 0),
+                    str(kind),
+                    None if at_ms is None else at_ms / 1000,
+                    duration if kind == "video" else None,
+                    others.get(int(photo), ()),
+                )
         return out
+
+    def _companions(self, ids: set[int]) -> dict[int, tuple[str, ...]]:
+        """The other files of these items (RAW files beside their photo, Live Photo clips)."""
+        found: dict[int, list[str]] = {}
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), 5000):
+            chunk = ordered[start : start + 5000]
+            for primary, path in self._query(
+                f"SELECT primary_id, path FROM photos WHERE primary_id IN ({_marks(chunk)}) ORDER BY path", chunk
+            ):
+                found.setdefault(int(primary), []).append(from_db(path))
+        return {key: tuple(paths) for key, paths in found.items()}
 
     def labels_where(
         self,
@@ -596,10 +673,15 @@ class Catalog:
         folders: Sequence[str] = (),
         after: str | None = None,
         before: str | None = None,
+        kinds: Sequence[str] = (),
     ) -> np.ndarray:
         """The labels of `model`'s vectors whose photos lie in one of `folders` (at any depth),
-        taken at or after `after` and before `before` ("YYYY-MM-DD HH:MM:SS", local time)."""
+        taken at or after `after` and before `before` ("YYYY-MM-DD HH:MM:SS", local time), of
+        the `kinds` named (see records.SearchFilter). A clip that is part of a Live Photo is
+        filtered as its photo is (the date, the kind, the folder of the photo)."""
         where, args = ["e.model = ?"], [model]
+        if kinds and set(kinds) != set(MEDIA_KINDS):
+            where.append("(" + " OR ".join(_KIND_TESTS[k] for k in kinds if k in _KIND_TESTS) + ")")
         if folders:
             where.append("(" + " OR ".join("(p.path >= ? AND p.path < ?)" for _ in folders) + ")")
             args += [bound for folder in folders for bound in _below(folder)]
@@ -609,18 +691,25 @@ class Catalog:
         if before is not None:
             where.append(f"{_TAKEN} < ?")
             args.append(before)
-        rows = self._query(f"SELECT e.id FROM embeddings e JOIN photos p ON p.id = e.photo_id WHERE {' AND '.join(where)}", args)
+        rows = self._query(
+            f"SELECT e.id FROM embeddings e {_ITEM_OF_VECTOR} WHERE {' AND '.join(where)}",
+            args,
+        )
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def vector_for_path(self, model: str, path: str) -> np.ndarray | None:
+        """A file's vector; a video's is the mean direction of its frames'."""
         rows = self._query(
             "SELECT e.vector FROM embeddings e JOIN photos p ON p.id=e.photo_id WHERE p.path=? AND e.model=?",
             (to_db(path), model),
         )
-        blob = rows[0][0] if rows else None
-        if not isinstance(blob, bytes) or len(blob) % 4:
+        blobs = [row[0] for row in rows]
+        if not blobs or any(not isinstance(b, bytes) or len(b) % 4 or len(b) != len(blobs[0]) for b in blobs):
             return None  # none, or damaged: the caller embeds the photo instead
-        return np.frombuffer(blob, dtype=np.float32).copy()
+        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+        mean = vectors.mean(axis=0)
+        norm = float(np.linalg.norm(mean))
+        return (mean / norm).astype(np.float32) if len(blobs) > 1 and norm > 0 else mean.copy()
 
     def requeue_embeddings(self, labels: Sequence[int]) -> int:
         """Drop these vectors and queue their photos to be embedded again; returns how many photos."""
@@ -713,6 +802,57 @@ class Catalog:
                     time.time(),
                 ),
             )
+
+
+# a vector's file (f) and the item it stands for (p): itself, or the photo it belongs to
+_ITEM_OF_VECTOR = "JOIN photos f ON f.id = e.photo_id JOIN photos p ON p.id = COALESCE(f.primary_id, f.id)"
+
+# a changed file is embedded again, unless it is a RAW whose developed photo stands for it
+_PENDING_UNLESS_JOINED = "CASE WHEN kind = 'raw' AND primary_id IS NOT NULL THEN 'indexed' ELSE 'pending' END"
+
+# how each kind of item is told apart (p: the item's own row; see records.SearchFilter)
+_KIND_TESTS = {
+    "photo": "p.kind = 'photo'",
+    "raw": "(p.kind = 'raw' OR EXISTS (SELECT 1 FROM photos r WHERE r.primary_id = p.id AND r.kind = 'raw'))",
+    "video": "p.kind = 'video'",
+}
+
+
+def _marks(items: Sequence[object]) -> str:
+    return ",".join("?" * len(items))
+
+
+def _stem(path: str) -> str:
+    """A file's path without its suffix: files of one item share it (IMG_1.HEIC, IMG_1.MOV)."""
+    return os.path.splitext(to_db(path))[0]
+
+
+def _pair(db: sqlite3.Connection, stems: set[str]) -> None:
+    """RAW files and clips beside a photo of the same name join its item (within the scan's
+    transaction). A RAW that joins is not embedded (its developed photo is what is shown and
+    searched); one whose photo went is embedded itself. A Live Photo's clip keeps its frames'
+    vectors: they find the photo."""
+    ordered = sorted(stems)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        rows = db.execute(f"SELECT id, kind, stem, primary_id FROM photos WHERE stem IN ({_marks(chunk)})", chunk).fetchall()
+        photos: dict[str, int] = {}
+        for photo_id, kind, stem, _ in rows:
+            if kind == "photo":
+                photos[stem] = min(photos.get(stem, photo_id), photo_id)
+        for photo_id, kind, stem, primary in rows:
+            if kind == "photo" or photos.get(stem) == primary:
+                continue
+            joins = photos.get(stem)
+            db.execute("UPDATE photos SET primary_id=? WHERE id=?", (joins, photo_id))
+            if kind != "raw":
+                continue
+            if joins is not None:  # nothing of its own to index: its photo stands for it
+                db.execute("DELETE FROM embeddings WHERE photo_id=?", (photo_id,))
+                db.execute("DELETE FROM duplicate_pairs WHERE a=? OR b=?", (photo_id, photo_id))
+                db.execute("UPDATE photos SET status='indexed', skip_reason=NULL WHERE id=?", (photo_id,))
+            else:
+                db.execute("UPDATE photos SET status='pending', thumbnail=0 WHERE id=?", (photo_id,))
 
 
 def schema_version(path: Path, still: bool = False) -> int:

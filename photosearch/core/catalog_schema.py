@@ -153,6 +153,54 @@ MIGRATIONS: dict[int, str] = {
         UPDATE duplicates_version SET version = version + 1;
     END;
     """,
+    8: """
+    -- RAW files and videos (core/raw.py, core/video.py). Each file's kind, its name without the
+    -- suffix (a RAW or a clip beside a developed photo of the same name is one item with it:
+    -- `primary_id` names that photo), a video's length; a video has one vector per kept frame,
+    -- keyed by the frame's time (`at_ms`; -1 for a still). SQLite cannot drop the old
+    -- UNIQUE (photo_id, model), so the embeddings move to a new table, keeping their ids (the
+    -- index's labels) and the id sequence (a label is never issued twice).
+    ALTER TABLE photos ADD COLUMN kind TEXT NOT NULL DEFAULT 'photo';
+    ALTER TABLE photos ADD COLUMN stem TEXT;
+    ALTER TABLE photos ADD COLUMN primary_id INTEGER;
+    ALTER TABLE photos ADD COLUMN duration REAL;
+    CREATE INDEX photos_stem ON photos(stem) WHERE stem IS NOT NULL;
+    CREATE INDEX photos_primary ON photos(primary_id) WHERE primary_id IS NOT NULL;
+    CREATE INDEX photos_kind ON photos(kind) WHERE kind != 'photo';
+    -- the photo a RAW was developed into went away: the RAW is embedded itself
+    CREATE TRIGGER photo_primary_gone AFTER DELETE ON photos BEGIN
+        UPDATE photos SET primary_id = NULL, status = CASE WHEN kind = 'raw' THEN 'pending' ELSE status END,
+            thumbnail = CASE WHEN kind = 'raw' THEN 0 ELSE thumbnail END
+        WHERE primary_id = OLD.id;
+    END;
+    CREATE TABLE frame_sequence_keep (seq INTEGER);
+    INSERT INTO frame_sequence_keep SELECT seq FROM sqlite_sequence WHERE name = 'embeddings';
+    CREATE TABLE embeddings_v8 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        size INTEGER,
+        mtime_ns INTEGER,
+        graph TEXT NOT NULL DEFAULT 'exact',
+        at_ms INTEGER NOT NULL DEFAULT -1,
+        UNIQUE (photo_id, model, at_ms)
+    );
+    INSERT INTO embeddings_v8 (id, photo_id, model, vector, size, mtime_ns, graph)
+        SELECT id, photo_id, model, vector, size, mtime_ns, graph FROM embeddings ORDER BY id;
+    DROP TABLE embeddings;
+    ALTER TABLE embeddings_v8 RENAME TO embeddings;
+    UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT seq FROM frame_sequence_keep), 0)) WHERE name = 'embeddings';
+    DROP TABLE frame_sequence_keep;
+    CREATE INDEX embeddings_model ON embeddings(model, id);
+    CREATE INDEX embeddings_int8 ON embeddings(model) WHERE graph = 'int8';
+    CREATE TRIGGER embedding_added AFTER INSERT ON embeddings BEGIN
+        INSERT INTO changes (model, label, op) VALUES (NEW.model, NEW.id, 'add');
+    END;
+    CREATE TRIGGER embedding_removed AFTER DELETE ON embeddings BEGIN
+        INSERT INTO changes (model, label, op) VALUES (OLD.model, OLD.id, 'remove');
+    END;
+    """,
 }
 
 SCHEMA_VERSION = max(MIGRATIONS)

@@ -8,11 +8,12 @@ past the last representable moment (`--before 9999`) is no bound.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from photosearch.records import SearchFilter
+from photosearch.records import MEDIA_KINDS, SearchFilter
 
 from .query import QuerySyntaxError
 
@@ -62,7 +63,10 @@ def date_bounds(after: str | None, before: str | None) -> tuple[str | None, str 
 
 
 def check_filter(search_filter: SearchFilter) -> SearchFilter:
-    """The filter with its folders made absolute; raises QuerySyntaxError for a bad date."""
+    """The filter with its folders made absolute; raises QuerySyntaxError for a bad date or kind."""
     date_bounds(search_filter.after, search_filter.before)
+    unknown = [kind for kind in search_filter.kinds if kind not in MEDIA_KINDS]
+    if unknown:
+        raise QuerySyntaxError(f"no such kind: {unknown[0]} (use {', '.join(MEDIA_KINDS)})")
     folders = tuple(str(Path(f).expanduser().resolve()) for f in search_filter.folders)
-    return SearchFilter(folders, search_filter.after, search_filter.before)
+    return dataclasses.replace(search_filter, folders=folders)

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from photosearch.records import PHOTO_SUFFIXES
+from photosearch.records import MEDIA_SUFFIXES
 
 from .memory_budget import SHARED_BUDGET, MemoryBudget
 from .thumbnails import make_thumbnail
@@ -95,15 +95,24 @@ class PhotoInfo:
     taken: str | None  # EXIF DateTimeOriginal as "YYYY-MM-DD HH:MM:SS", when present
     thumbnail: bytes | None = None  # an upright JPEG thumbnail, when asked for
     look: int | None = None  # the thumbnail's perceptual hash (core/look.py), with it
+    duration: float | None = None  # a video's length in seconds
 
 
-def is_photo_path(path: Path) -> bool:
-    return path.suffix.lower() in PHOTO_SUFFIXES
+def is_media_path(path: Path) -> bool:
+    """Whether a library takes the file by its name: a photo, a RAW file or a video."""
+    return path.suffix.lower() in MEDIA_SUFFIXES
 
 
 def _exif_taken(image: Image.Image) -> str | None:
     try:
-        exif = image.getexif()
+        return exif_taken(image.getexif())
+    except Exception:
+        return None
+
+
+def exif_taken(exif: Image.Exif) -> str | None:
+    """EXIF's DateTimeOriginal (else DateTime) as "YYYY-MM-DD HH:MM:SS"; None when absent or unset."""
+    try:
         raw = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)  # DateTimeOriginal, DateTime
     except Exception:
         return None
@@ -202,9 +211,11 @@ def load_for_model(
     budget: MemoryBudget | None = None,
     thumbnail: int = 0,
     time_limit: float | None = None,
+    orientation: int | None = None,
 ) -> tuple[np.ndarray, PhotoInfo]:
     """Decode a photo (a path, or a binary file open at its start) to a (size, size, 3) uint8
-    array, upright, as the model should see it. Pixels are only decoded once `budget` (the
+    array, upright, as the model should see it. `orientation`: the EXIF orientation to apply
+    instead of the file's own (a RAW's preview is turned as the RAW says). Pixels are only decoded once `budget` (the
     process's shared one when None) holds what they will need, known from the header before
     anything is allocated. With `thumbnail` (pixels on the long side), the same decode also
     yields a thumbnail JPEG. A decode that reads for longer than `time_limit` seconds
@@ -215,7 +226,7 @@ def load_for_model(
     limit = DECODE_SECONDS if time_limit is None else time_limit
     try:
         with open(source, "rb") if isinstance(source, str | Path) else nullcontext(source) as handle:
-            return _load(_TimedReader(handle, limit), size, budget or SHARED_BUDGET, thumbnail)
+            return _load(_TimedReader(handle, limit), size, budget or SHARED_BUDGET, thumbnail, orientation)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
@@ -292,7 +303,9 @@ def decode_cost(width: int, height: int, mode: str) -> int:
 _WORKSPACE = 16 * 1024**2  # resampling and encoding buffers, whatever the picture
 
 
-def _load(source: _TimedReader, size: int, budget: MemoryBudget, thumbnail: int = 0) -> tuple[np.ndarray, PhotoInfo]:
+def _load(
+    source: _TimedReader, size: int, budget: MemoryBudget, thumbnail: int = 0, turned: int | None = None
+) -> tuple[np.ndarray, PhotoInfo]:
     if not source.read(1):
         raise DecodeError("file is empty (0 bytes)")
     source.seek(0)
@@ -318,7 +331,7 @@ def _load(source: _TimedReader, size: int, budget: MemoryBudget, thumbnail: int 
             with budget.reserve(decode_cost(*image.size, image.mode)):
                 source.restart()  # the wait for the budget is not the decode's time
                 try:
-                    orientation = _orientation(image)
+                    orientation = _orientation(image) if turned is None else turned
                     taken = _exif_taken(image)
                     image.load()  # a truncated file raises (Pillow's LOAD_TRUNCATED_IMAGES stays off)
                     flat = _flatten(image)

@@ -46,11 +46,12 @@ from .duplicates.kinds import DEFAULT_STRICTNESS
 from .duplicates.view import Duplicates, kind_named
 from .everyday_queries import EVERYDAY_QUERIES
 from .filters import check_filter
-from .images import DecodeError, load_for_model
+from .images import DecodeError
 from .index.calibration import SAMPLE as CALIBRATION_SAMPLE
 from .index.calibration import TextSample
 from .index.store import IndexStore, recorded_health
 from .layout import LibraryError, LibraryLayout, LibraryMissing, LibraryReadOnly, default_library_home
+from .media import decode_media
 from .model_weights import download_model, import_model, list_models, weights_present
 from .models.gpu import gpu_possible
 from .models.int8_trial import TRIAL_PHOTOS, Int8Choice, Int8Trial
@@ -556,9 +557,11 @@ class Library:
             if cancel is not None and cancel.is_set():
                 break
             try:
-                _, info = load_for_model(Path(photo.path), 16, thumbnail=THUMBNAIL_SIZE)
-                assert info.thumbnail is not None
-                self.thumbnails.write(photo.id, info.thumbnail)
+                decoded = decode_media(photo.path, 16, thumbnail=THUMBNAIL_SIZE)
+                assert decoded.info.thumbnail is not None
+                self.thumbnails.write(photo.id, decoded.info.thumbnail)
+                if decoded.frames is not None:
+                    self.thumbnails.write_frames(photo.id, zip(decoded.frames, decoded.frame_thumbnails, strict=True))
                 made.append(photo)
             except (DecodeError, OSError) as exc:
                 log.info("no thumbnail for %s: %s", photo.path, exc)
@@ -696,6 +699,7 @@ class Library:
             model_weights="present" if weights_present(self.spec) else "not downloaded",
             folders=tuple(self.folders()),
             photos=_photo_counts(self.catalog.counts()),
+            kinds={kind: _photo_counts(counts) for kind, counts in self.catalog.kind_counts().items()},
             index=health,
             catalog=catalog_health,
             skipped=tuple(SkippedFile(p, r) for p, r in self.catalog.skipped()),

@@ -15,7 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,8 +26,9 @@ from photosearch.records import IndexReport, Progress
 from .catalog import Catalog, Embedded, PendingPhoto, Skip
 from .cpu import DECODE_NICE, decode_threads, make_current_thread_background
 from .fingerprint import fingerprint_of
-from .images import DecodeError, PhotoInfo, load_for_model, read_error_reason
+from .images import DecodeError, PhotoInfo, read_error_reason
 from .index.store import IndexStore
+from .media import decode_media
 from .memory_budget import SHARED_BUDGET, MemoryBudget
 from .thumbnails import THUMBNAIL_SIZE, ThumbnailStore
 
@@ -39,10 +40,15 @@ PENDING_CHUNK = 2000  # photos fetched from the catalog at a time (bounds memory
 @dataclass(frozen=True)
 class _Decoded:
     photo: PendingPhoto
-    pixels: np.ndarray
+    pixels: np.ndarray  # (size, size, 3); a video's (frames, size, size, 3)
     info: PhotoInfo
     fingerprint: str
     thumbnail: bool  # written to the thumbnail store
+    frames: tuple[float, ...] | None = None  # a video's frame times
+
+    @property
+    def pictures(self) -> int:
+        return 1 if self.frames is None else len(self.frames)
 
 
 @dataclass(frozen=True)
@@ -53,20 +59,24 @@ class _Failed:
 
 
 def _decode(photo: PendingPhoto, size: int, budget: MemoryBudget, thumbnails: ThumbnailStore | None) -> _Decoded | _Failed:
-    """Fingerprint, decode and make the thumbnail from one open: the file is read once."""
+    """Fingerprint, decode and make the thumbnail from one open: the file is read once (a RAW or
+    a video is read again by its own library, after the fingerprint)."""
     try:
         with open(photo.path, "rb") as handle:
             print_ = fingerprint_of(handle)
             handle.seek(0)
-            pixels, info = load_for_model(handle, size, budget, thumbnail=THUMBNAIL_SIZE if thumbnails else 0)
+            decoded = decode_media(photo.path, size, budget, THUMBNAIL_SIZE if thumbnails else 0, opened=handle)
+        info = decoded.info
         written = False
         if thumbnails is not None and info.thumbnail is not None:
             try:
                 thumbnails.write(photo.id, info.thumbnail)
+                if decoded.frames is not None:
+                    thumbnails.write_frames(photo.id, zip(decoded.frames, decoded.frame_thumbnails, strict=True))
                 written = True
             except OSError as exc:  # a full disk costs the thumbnail, never the photo's place in search
                 log.warning("cannot write the thumbnail of %s: %s", photo.path, exc)
-        return _Decoded(photo, pixels, info, print_, written)
+        return _Decoded(photo, decoded.pixels, info, print_, written, decoded.frames)
     except DecodeError as exc:
         return _Failed(photo, str(exc), exc.retry)
     except OSError as exc:  # opening or fingerprinting failed: the file went away or became unreadable
@@ -164,7 +174,7 @@ class Indexer:
                         failures.append(item)
                     else:
                         batch.append(item)
-                    if len(batch) >= self.batch_size or len(failures) >= 256:
+                    if sum(b.pictures for b in batch) >= self.batch_size or len(failures) >= 256:
                         done, skipped = done + len(batch) + len(failures), skipped + len(failures)
                         self._commit(batch, failures)
                         batch, failures = [], []
@@ -195,10 +205,23 @@ class Indexer:
             return
         if self.before_batch is not None and batch:
             self.before_batch()
-        vectors, graph = self._encode(np.stack([b.pixels for b in batch])) if batch else (np.zeros((0, 0)), "exact")
+        pictures = np.concatenate([b.pixels.reshape(-1, *b.pixels.shape[-3:]) for b in batch]) if batch else None
+        vectors, graph = self._encode(pictures) if pictures is not None else (np.zeros((0, 0)), "exact")
+        ends = np.cumsum([b.pictures for b in batch])
         embedded = [
-            Embedded(b.photo, vectors[i], b.fingerprint, b.info.width, b.info.height, b.info.taken, b.thumbnail, b.info.look)
-            for i, b in enumerate(batch)
+            Embedded(
+                b.photo,
+                vectors[end - 1] if b.frames is None else vectors[end - b.pictures : end],
+                b.fingerprint,
+                b.info.width,
+                b.info.height,
+                b.info.taken,
+                b.thumbnail,
+                b.info.look,
+                b.frames,
+                b.info.duration,
+            )
+            for b, end in zip(batch, ends.tolist(), strict=True)
         ]
         self.catalog.commit_results(self.model, embedded, [Skip(f.photo, f.reason, f.retry) for f in failures], graph)
         if self.after_commit is not None and embedded:
@@ -211,7 +234,10 @@ class Indexer:
 
 
 class _DecodeQueue:
-    """Pending photos, decoded by the pool at most `ahead` photos in front of the consumer, in order."""
+    """Pending files, decoded by the pool at most `ahead` in front of the consumer, handed over
+    as they finish. Photos go first; videos after them, a few at a time (each holds many
+    frames), and photos that arrive meanwhile go before the next video: a long video never
+    holds up the photos around it."""
 
     def __init__(
         self,
@@ -221,6 +247,7 @@ class _DecodeQueue:
         budget: MemoryBudget,
         ahead: int,
         thumbnails: ThumbnailStore | None = None,
+        videos_ahead: int = 2,
     ) -> None:
         self.catalog = catalog
         self.thumbnails = thumbnails
@@ -228,25 +255,59 @@ class _DecodeQueue:
         self.size = size
         self.budget = budget
         self.ahead = max(1, ahead)
-        self.in_flight: deque[Future[_Decoded | _Failed]] = deque()
-        self.waiting: deque[PendingPhoto] = deque()
-        self.after_id = 0
-        self.exhausted = False
+        self.videos_ahead = max(1, videos_ahead)
+        self.in_flight: set[Future[_Decoded | _Failed]] = set()
+        self.videos_in_flight: set[Future[_Decoded | _Failed]] = set()
+        self.stills: deque[PendingPhoto] = deque()
+        self.videos: deque[PendingPhoto] = deque()
+        self.after_still = self.after_video = 0
+
+    def _fetch_stills(self) -> None:
+        if not self.stills:
+            chunk = self.catalog.pending(self.after_still, PENDING_CHUNK, videos=False)
+            if chunk:
+                self.after_still = chunk[-1].id
+                self.stills.extend(chunk)
+
+    def _fetch_videos(self) -> None:
+        if not self.videos:
+            chunk = self.catalog.pending(self.after_video, 100, videos=True)
+            if chunk:
+                self.after_video = chunk[-1].id
+                self.videos.extend(chunk)
+
+    def _submit(self, photo: PendingPhoto) -> Future[_Decoded | _Failed]:
+        future = self.pool.submit(_decode, photo, self.size, self.budget, self.thumbnails)
+        self.in_flight.add(future)
+        return future
+
+    def _fill(self) -> None:
+        self._fetch_stills()
+        while self.stills and len(self.in_flight) < self.ahead:
+            self._submit(self.stills.popleft())
+            self._fetch_stills()
+        if self.stills:
+            return
+        self._fetch_videos()
+        while self.videos and len(self.videos_in_flight) < self.videos_ahead and len(self.in_flight) < self.ahead:
+            self.videos_in_flight.add(self._submit(self.videos.popleft()))
+            self._fetch_videos()
 
     def __iter__(self) -> Iterator[_Decoded | _Failed]:
         while True:
-            if not self.waiting and not self.exhausted:
-                chunk = self.catalog.pending(self.after_id, PENDING_CHUNK)
-                self.exhausted = not chunk
-                if chunk:
-                    self.after_id = chunk[-1].id
-                    self.waiting.extend(chunk)
-            while self.waiting and len(self.in_flight) < self.ahead:
-                self.in_flight.append(self.pool.submit(_decode, self.waiting.popleft(), self.size, self.budget, self.thumbnails))
+            self._fill()
             if not self.in_flight:
                 return
-            yield self.in_flight.popleft().result()
+            done, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: _order(f.result())):
+                self.in_flight.discard(future)
+                self.videos_in_flight.discard(future)
+                yield future.result()
 
     def cancel(self) -> None:
         for future in self.in_flight:
             future.cancel()
+
+
+def _order(item: _Decoded | _Failed) -> int:
+    return item.photo.id

@@ -20,7 +20,7 @@ from typing import Literal
 
 from photosearch.errors import UsageError, UserError
 
-from .images import is_photo_path
+from .images import is_media_path
 
 NEGATIVE_WEIGHT = -0.5  # a negative term pulls away without cancelling the whole query
 MAX_WEIGHT = 100.0  # beyond this one term drowns every other (and huge ones overflow float32)
@@ -58,7 +58,7 @@ def _make_term(token: str, weight: float | None, base: Path) -> Term:
     candidate = Path(token).expanduser()
     if not candidate.is_absolute():
         candidate = base / candidate
-    if is_photo_path(candidate) and candidate.is_file():
+    if is_media_path(candidate) and candidate.is_file():
         return Term("image", str(candidate.resolve()), weight)
     return Term("text", token.strip(), weight)
 
@@ -113,4 +113,4 @@ def _looks_like_file(token: str, base: Path) -> bool:
     path = Path(token).expanduser()
     if not path.is_absolute():
         path = base / path
-    return is_photo_path(path) and path.is_file()
+    return is_media_path(path) and path.is_file()

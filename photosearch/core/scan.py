@@ -20,11 +20,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-from photosearch.records import FolderState, SyncReport
+from photosearch.records import MEDIA_SUFFIXES, FolderState, SyncReport
 
 from .catalog import Catalog, ChangedPhoto, Folder, MovedPhoto, NewPhoto, PhotoRow
 from .fingerprint import fingerprint
-from .images import PHOTO_SUFFIXES
 from .layout import is_library_folder
 
 SKIPPED_DIR_NAMES = frozenset(
@@ -103,7 +102,7 @@ def walk_photos(
                         stack.append(entry.path)
                     continue
                 if (
-                    os.path.splitext(name)[1].lower() not in PHOTO_SUFFIXES
+                    os.path.splitext(name)[1].lower() not in MEDIA_SUFFIXES
                     or entry.path in excluded
                     or not entry.is_file(follow_symlinks=True)
                 ):
@@ -244,7 +243,7 @@ def _photos_at(
         if scope == root or scope not in roots:
             yield from walk_photos(Path(scope), roots, unreadable, excluded)
         return
-    if os.path.splitext(scope)[1].lower() not in PHOTO_SUFFIXES:
+    if os.path.splitext(scope)[1].lower() not in MEDIA_SUFFIXES:
         return
     try:
         stat = os.stat(scope)

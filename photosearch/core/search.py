@@ -16,8 +16,9 @@ from photosearch.records import HitRow, SearchFilter, SearchResults
 
 from .catalog import Catalog
 from .filters import date_bounds
-from .images import DecodeError, load_for_model
+from .images import DecodeError
 from .index.store import IndexStore
+from .media import decode_media
 from .query import QueryError, Term
 
 if TYPE_CHECKING:
@@ -52,10 +53,12 @@ def photo_vector(catalog: Catalog, model: str, dim: int, embedder: Callable[[], 
         raise QueryError(f"no such photo: {path}")
     encoder = embedder()
     try:
-        pixels, _ = load_for_model(path, encoder.image_size)
+        pictures = decode_media(path, encoder.image_size).pictures
     except DecodeError as exc:
         raise QueryError(f"cannot use {path} as a query: {exc}") from None
-    return encoder.encode_images(pixels[None])[0]
+    vectors = encoder.encode_images(pictures)
+    mean = vectors.mean(axis=0)  # a video: the direction its frames share
+    return (mean / max(1e-12, float(np.linalg.norm(mean)))).astype(np.float32)
 
 
 def nearest(
@@ -76,19 +79,39 @@ def nearest(
     allowed = None
     if where is not None and where.active:
         after, before = date_bounds(where.after, where.before)
-        allowed = catalog.labels_where(model, where.folders, after, before)
-    labels, scores = store.index.search(vector, k + extra, allowed=allowed, ef=ef)
-    details = catalog.hit_details(labels.tolist())
+        allowed = catalog.labels_where(model, where.folders, after, before, where.kinds)
+    available = len(store.index) if allowed is None else len(allowed)
+    wanted = k + extra
+    while True:  # a video's frames share one result: look further until k items are found
+        labels, scores = store.index.search(vector, wanted, allowed=allowed, ef=ef)
+        rows, kept, short = _items(catalog.hit_details(labels.tolist()), labels.tolist(), scores.tolist(), k, cutoff, exclude)
+        if not short or wanted >= available or len(labels) < wanted:
+            return SearchResults.from_rows(rows, kept)
+        wanted = min(available, wanted * 4)
+
+
+def _items(
+    details: dict[int, HitRow],
+    labels: list[int],
+    scores: list[float],
+    k: int,
+    cutoff: float | None,
+    exclude: set[str] | None,
+) -> tuple[list[HitRow], list[float], bool]:
+    """The best-ranked label of each item, best first, up to k; and whether more labels
+    might still add items (k not reached before the labels or the cutoff ran out)."""
     rows: list[HitRow] = []
     kept: list[float] = []
-    for label, score in zip(labels.tolist(), scores.tolist(), strict=True):
+    seen: set[int] = set()
+    for label, score in zip(labels, scores, strict=True):
         row = details.get(label)
-        if row is None or (exclude and row[1] in exclude):
+        if row is None or row[0] in seen or (exclude and row[1] in exclude):
             continue
         if cutoff is not None and kept and score < kept[0] * cutoff:
-            break  # best first: every later one is below the floor too
+            return rows, kept, False  # best first: every later one is below the floor too
+        seen.add(row[0])
         rows.append(row)
         kept.append(score)
         if len(rows) == k:
-            break
-    return SearchResults.from_rows(rows, kept)
+            return rows, kept, False
+    return rows, kept, True

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -56,11 +57,18 @@ class ThumbnailStore:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def path(self, photo_id: int) -> Path:
-        return Path(thumbnail_file(str(self.folder), photo_id))
+    def path(self, photo_id: int, at: float | None = None) -> Path:
+        return Path(thumbnail_file(str(self.folder), photo_id, at))
 
-    def write(self, photo_id: int, data: bytes) -> None:
-        target = self.path(photo_id)
+    def write_frames(self, photo_id: int, frames: Iterable[tuple[float, bytes]]) -> None:
+        """A video's frame thumbnails (each search hit shows the frame that matched), replacing
+        those of an earlier version of the video."""
+        shutil.rmtree(self.path(photo_id, 0.0).parent, ignore_errors=True)
+        for at, data in frames:
+            self.write(photo_id, data, at)
+
+    def write(self, photo_id: int, data: bytes, at: float | None = None) -> None:
+        target = self.path(photo_id, at)
         target.parent.mkdir(parents=True, exist_ok=True)
         staged = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
@@ -78,6 +86,9 @@ class ThumbnailStore:
                 removed += 1
             except FileNotFoundError:
                 pass
+            frames = self.path(photo_id, 0.0).parent
+            if frames.is_dir():  # a video's frames
+                shutil.rmtree(frames, ignore_errors=True)
         return removed
 
     def has(self, photo_id: int) -> bool:

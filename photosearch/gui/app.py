@@ -184,8 +184,9 @@ class _Script:
         window = self.window
         painted = largest = 0
         for row in window.grid.visible_rows():
-            photo = int(window.model.results.ids[window.model.order[row]])
-            pixmap = window.loader.pixmap(photo)
+            position = window.model.order[row]
+            photo = int(window.model.results.ids[position])
+            pixmap = window.model.thumbnail(position)
             if pixmap is not None:
                 painted += 1
                 largest = max(largest, pixmap.width(), pixmap.height())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -12,6 +13,26 @@ from PySide6.QtGui import QDesktopServices, QGuiApplication
 
 def open_file(path: str) -> bool:
     return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+# players that can start a video at a given second, and how they are told (the system's default
+# player is opened through the desktop, which has no way to say where to start)
+_PLAYERS_WITH_START = (("mpv", "--start={:.2f}"), ("vlc", "--start-time={:.2f}"), ("celluloid", "--mpv-start={:.2f}"))
+
+
+def open_video_at(path: str, seconds: float) -> bool | None:
+    """Play a video from `seconds` in a player that can be told where to start: True when one
+    started, None when none is installed (the caller opens it the usual way, from the start)."""
+    for name, option in _PLAYERS_WITH_START:
+        program = shutil.which(name)
+        if program is None:
+            continue
+        try:
+            subprocess.Popen([program, option.format(seconds), path], stdin=subprocess.DEVNULL, start_new_session=True)
+            return True
+        except OSError:
+            continue
+    return None
 
 
 def reveal(path: str) -> bool:

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 from PySide6.QtCore import QMimeData, QObject, Signal
 
-from photosearch.records import PHOTO_SUFFIXES
+from photosearch.records import MEDIA_SUFFIXES
 
 from .main_thread import to_main
 
@@ -40,8 +40,10 @@ def accepts(mime: QMimeData) -> bool:
 def _photo_or_reason(path: str) -> Dropped:
     """A dropped file, taken as a photo only if it can be one (the reason, else)."""
     name = os.path.basename(path)
-    if os.path.splitext(path)[1].lower() not in PHOTO_SUFFIXES:
-        return Dropped("refused", f"{name} is not a photo this app can read (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC, AVIF)")
+    if os.path.splitext(path)[1].lower() not in MEDIA_SUFFIXES:
+        return Dropped(
+            "refused", f"{name} is not a photo or video this app can read (JPEG, PNG, WebP, TIFF, HEIC, AVIF, RAW, MP4, MOV…)"
+        )
     try:
         empty = os.path.getsize(path) == 0
     except OSError:

@@ -1,4 +1,4 @@
-"""The row under the search field: sort, folder and date filters, what the grid shows, size.
+"""The row under the search field: sort, folder, kind and date filters, what the grid shows, size.
 
 The folder list names each folder by as much of its path as tells it apart from the others
 (two "Holidays" folders read "2019/Holidays" and "Phone/Holidays"), with the whole path in
@@ -49,6 +49,10 @@ class FiltersBar(QWidget):
         self.folder.setToolTip("Only photos in this folder")
         self.folder.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.folder.setMinimumContentsLength(12)
+        self.kind = QComboBox(self)
+        for label, kind in (("Photos and videos", ""), ("Photos", "photo"), ("RAW", "raw"), ("Videos", "video")):
+            self.kind.addItem(label, kind)
+        self.kind.setToolTip("Only photos (a RAW developed beside them included), RAW files, or videos")
         self.after = QLineEdit(self)
         self.after.setPlaceholderText("from (YYYY-MM-DD)")
         self.after.setToolTip("Only photos taken in or after this year, month or day")
@@ -65,13 +69,14 @@ class FiltersBar(QWidget):
         self.cell.setMaximumWidth(160)
         self.cell.setToolTip("Thumbnail size")
         self.cell.setAccessibleName("thumbnail size")
-        for widget in (self.sort, self.folder, self.after, self.before):
+        for widget in (self.sort, self.folder, self.kind, self.after, self.before):
             row.addWidget(widget)
         row.addWidget(self.header, 1)
         row.addWidget(QLabel("Size", self))
         row.addWidget(self.cell)
         self.sort.currentIndexChanged.connect(self.sort_changed.emit)
         self.folder.currentIndexChanged.connect(lambda _: self.filter_changed.emit())
+        self.kind.currentIndexChanged.connect(lambda _: self.filter_changed.emit())
         self.after.editingFinished.connect(self.filter_changed.emit)
         self.before.editingFinished.connect(self.filter_changed.emit)
         self.cell.valueChanged.connect(self.cell_changed.emit)
@@ -79,9 +84,10 @@ class FiltersBar(QWidget):
     def current_filter(self) -> SearchFilter:
         folder = str(self.folder.currentData() or "")
         after, before = self.after.text().strip() or None, self.before.text().strip() or None
-        if not (folder or after or before):
+        kind = str(self.kind.currentData() or "")
+        if not (folder or after or before or kind):
             return EVERYWHERE
-        return SearchFilter((folder,) if folder else (), after, before)
+        return SearchFilter((folder,) if folder else (), after, before, (kind,) if kind else ())
 
     def show_folders(self, paths: list[str]) -> None:
         current = self.folder.currentData()

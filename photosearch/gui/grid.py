@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QPainter, QPalette, QPixmap, QPolygon
 from PySide6.QtWidgets import QAbstractItemView, QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from .results_model import FOLDED_ROLE
+from .results_model import FOLDED_ROLE, MEDIA_ROLE
 
 MARGIN = 4
 DEFAULT_CELL = 160
@@ -58,11 +58,36 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(box, 6, 6)
             painter.setPen(palette.color(QPalette.ColorRole.HighlightedText))
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, badge)
+        media = index.data(MEDIA_ROLE)
+        if isinstance(media, tuple) and media[1]:
+            _paint_media(painter, inner, bool(media[0]), str(media[1]))
         if state & QStyle.StateFlag.State_HasFocus:
             painter.setPen(palette.color(QPalette.ColorRole.Highlight).darker(130))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRect(rect.adjusted(0, 0, -1, -1))
         painter.restore()
+
+
+def _paint_media(painter: QPainter, inner: QRect, video: bool, label: str) -> None:
+    """A video's play mark and length, or a RAW/Live Photo label, in the cell's lower left
+    corner on a dark plate (legible on any picture)."""
+    metrics = painter.fontMetrics()
+    mark = metrics.height() if video else 0
+    box = QRect(0, 0, mark + metrics.horizontalAdvance(label) + 12, metrics.height() + 4)
+    box.moveBottomLeft(inner.bottomLeft() + QPoint(4, -4))
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor(0, 0, 0, 170))
+    painter.drawRoundedRect(box, 5, 5)
+    painter.setBrush(QColor(255, 255, 255))
+    if video:
+        top, side = box.top() + 4, metrics.height() - 4
+        left = box.left() + 6
+        painter.drawPolygon(
+            QPolygon([QPoint(left, top), QPoint(left, top + side), QPoint(left + side * 7 // 8, top + side // 2)])
+        )
+    painter.setPen(QColor(255, 255, 255))
+    painter.drawText(box.adjusted(mark + 4, 0, -4, 0), Qt.AlignmentFlag.AlignCenter, label)
 
 
 class ResultsGrid(QListView):

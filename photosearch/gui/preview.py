@@ -41,7 +41,9 @@ class PreviewDialog(QDialog):
         screen = self.screen().availableGeometry().size() if self.screen() else QSize(1280, 800)
         ratio = self.devicePixelRatioF()
         box = QSize(int(screen.width() * 0.8 * ratio), int(screen.height() * 0.75 * ratio))
-        image = read_scaled(hit.path, box) or read_scaled(thumbnail, box)
+        # a video, or a RAW whose first picture Qt would show unturned: their thumbnails (a
+        # video's the frame that matched) are what can be shown
+        image = (read_scaled(hit.path, box) if hit.kind == "photo" else None) or read_scaled(thumbnail, box)
         if image is not None:
             pixmap = QPixmap.fromImage(image)
             pixmap.setDevicePixelRatio(ratio)

@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMenu, QMessageBox
 
+from photosearch.durations import duration_text
 from photosearch.records import thumbnail_file
 from photosearch.worker import protocol as p
 
@@ -56,20 +57,22 @@ class ResultsActions(QObject):
             self.grid.setCurrentIndex(index)
         rows = self.selected_rows() or [index.row()]
         paths = [self.model.path(r) for r in rows]
+        files = [path for r in rows for path in self.model.files(r)]
         menu = QMenu(self.grid)
         menu.addAction("&Open", lambda: self.open(rows))
         menu.addAction("&Reveal in file manager", lambda: self._desktop(desktop.reveal, paths[0]))
         menu.addAction("Pre&view", lambda: self.show_preview(rows[0]))
         menu.addSeparator()
-        menu.addAction("&Copy", lambda: desktop.copy_files(paths))
-        menu.addAction("Copy &path", lambda: desktop.copy_paths(paths))
+        menu.addAction("&Copy", lambda: desktop.copy_files(files))
+        menu.addAction("Copy &path", lambda: desktop.copy_paths(files))
         menu.addSeparator()
         menu.addAction("Find &similar", lambda: self.search.set_query("", (paths[0],)))
         menu.popup(self.grid.viewport().mapToGlobal(point))
 
     def open(self, rows: list[int]) -> None:
         """Open photos in the system's viewer; more than a handful only when the user says so."""
-        paths = [self.model.path(r) for r in rows if 0 <= r < self.model.rowCount()]
+        rows = [r for r in rows if 0 <= r < self.model.rowCount()]
+        paths = [self.model.path(r) for r in rows]
         if len(paths) > OPEN_WITHOUT_ASKING:
             answer = QMessageBox.question(
                 self.grid.window(),
@@ -79,9 +82,20 @@ class ResultsActions(QObject):
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return
-        for path in paths:
+        for row, path in zip(rows, paths, strict=True):
+            at = self.model.hit(row).at
+            if at is not None and at > 0 and self._open_at(path, at):
+                continue
             if not self._desktop(desktop.open_file, path):
                 break
+
+    def _open_at(self, path: str, at: float) -> bool:
+        """A video from the moment that matched, where a player can be told so; else the user
+        hears where to look."""
+        if desktop.open_video_at(path, at):
+            return True
+        self.show_notice(f"{os.path.basename(path)} opens from the start: the match is at {duration_text(at)}")
+        return False
 
     def _desktop(self, action: Any, path: str) -> bool:
         """Hand a photo to the desktop; when it has nothing to do that with, say so and offer its path."""
@@ -94,7 +108,7 @@ class ResultsActions(QObject):
     def show_preview(self, row: int) -> None:
         if 0 <= row < self.model.rowCount():
             hit = self.model.hit(row)
-            self.preview.show_hit(hit, thumbnail_file(self.loader.folder, hit.id))
+            self.preview.show_hit(hit, thumbnail_file(self.loader.folder, hit.id, hit.at))
 
     def _step_preview(self, delta: int) -> None:
         row = self.grid.currentIndex().row() + delta

@@ -16,7 +16,7 @@ from PySide6.QtCore import QMimeData, QModelIndex, QPersistentModelIndex, QStrin
 
 from photosearch.records import SearchHit, SearchResults
 
-from .text import hit_text, taken_text
+from .text import hit_text, media_label, taken_text
 from .thumbnails import ThumbnailLoader
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -24,6 +24,7 @@ ID_ROLE = Qt.ItemDataRole.UserRole + 2
 SCORE_ROLE = Qt.ItemDataRole.UserRole + 3
 TAKEN_ROLE = Qt.ItemDataRole.UserRole + 4
 FOLDED_ROLE = Qt.ItemDataRole.UserRole + 5  # how many results the cell stands for (duplicates folded)
+MEDIA_ROLE = Qt.ItemDataRole.UserRole + 6  # (is a video, its corner label: a duration, "RAW", "LIVE"…)
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -77,6 +78,19 @@ class ResultsModel(QStringListModel):
     def path(self, row: int) -> str:
         return self.results.paths[self.order[row]]
 
+    def at(self, position: int) -> float | None:
+        """A video result's frame time (seconds), by position in `results`; None for a still."""
+        at = self.results.at[position] if len(self.results.at) else math.nan
+        return None if math.isnan(at) else float(at)
+
+    def thumbnail(self, position: int) -> Any:
+        """The loader's pixmap for the result at `position` (a video's matching frame)."""
+        return self.loader.pixmap(int(self.results.ids[position]), self.at(position))
+
+    def files(self, row: int) -> list[str]:
+        """Every file of a row's item: the shown one, then a RAW or a Live Photo's clip beside it."""
+        return list(self.results.paths_of(self.order[row]))
+
     def paths(self, first: int = 0, count: int | None = None) -> list[str]:
         rows = self.order[first : None if count is None else first + count]
         return [self.results.paths[i] for i in rows]
@@ -91,7 +105,7 @@ class ResultsModel(QStringListModel):
             return None
         at = self.order[row]
         if role == Qt.ItemDataRole.DecorationRole:
-            return self.loader.pixmap(int(self.results.ids[at]))
+            return self.thumbnail(at)
         if role == Qt.ItemDataRole.DisplayRole:
             return os.path.basename(self.results.paths[at])
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -106,6 +120,9 @@ class ResultsModel(QStringListModel):
             return taken_text(self.results.taken[at])
         if role == FOLDED_ROLE:
             return int(self.results.folded[at]) if len(self.results.folded) else 1
+        if role == MEDIA_ROLE:
+            hit = self.results[at]
+            return (hit.kind == "video", media_label(hit))
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -120,10 +137,11 @@ class ResultsModel(QStringListModel):
         return ["text/uri-list"]
 
     def mimeData(self, indexes: Any) -> QMimeData:
-        """Dragged photos leave as file URLs (percent-encoded): file managers, mail and chat copy them."""
+        """Dragged photos leave as file URLs (percent-encoded): file managers, mail and chat copy
+        them, with the RAW file or Live Photo clip that belongs to each."""
         mime = QMimeData()
         rows = sorted({i.row() for i in indexes if i.isValid()})
-        mime.setUrls([QUrl.fromLocalFile(self.path(r)) for r in rows])
+        mime.setUrls([QUrl.fromLocalFile(path) for r in rows for path in self.files(r)])
         return mime
 
     def supportedDragActions(self) -> Qt.DropAction:

@@ -3,8 +3,9 @@ for the cells being painted only, newest request first.
 
 `QImage` is made in the pool and `QPixmap` only in the GUI thread (where Qt requires it; no
 test here would catch the mistake, so loader code never names QPixmap outside the GUI-thread
-slot). Pixmaps are sized for the screen's device pixel ratio and cached by photo; changing the
-cell size or the ratio empties the cache. A file that is missing is reported once (`missing`),
+slot). Pixmaps are sized for the screen's device pixel ratio and cached by photo (a video's by
+photo and frame: each result shows the frame that matched, else the video's cover); changing
+the cell size or the ratio empties the cache. A file that is missing is reported once (`missing`),
 so the worker can make it again; until then the cell shows a placeholder.
 """
 
@@ -18,12 +19,18 @@ from collections import OrderedDict, deque
 from PySide6.QtCore import QFile, QFileDevice, QIODevice, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QImage, QImageIOHandler, QImageReader, QPixmap
 
-from photosearch.records import thumbnail_file
+from photosearch.records import frame_ms, thumbnail_file
 
 from .main_thread import to_main
 
 CACHE_LIMIT = 3000  # pixmaps kept (several screens of cells at the largest size)
 THREADS = 2
+
+Key = tuple[int, int]  # photo id, and a video frame's milliseconds (-1: the photo's own thumbnail)
+
+
+def key_of(photo_id: int, at: float | None) -> Key:
+    return (photo_id, -1 if at is None or at != at else frame_ms(at))  # at != at: NaN, a still
 
 
 def read_scaled(path: str, box: QSize) -> QImage | None:
@@ -83,9 +90,9 @@ class _Drain(QRunnable):
             job = loader._next_job()
             if job is None:
                 return
-            photo_id, path, box, generation = job
-            image = read_scaled(path, box)
-            loader.hand_over(photo_id, image, generation)
+            key, paths, box, generation = job
+            image = next((found for found in (read_scaled(path, box) for path in paths) if found is not None), None)
+            loader.hand_over(key, image, generation)
 
 
 class ThumbnailLoader(QObject):
@@ -97,9 +104,9 @@ class ThumbnailLoader(QObject):
         self.folder = ""
         self.box = QSize(160, 160)
         self.ratio = 1.0
-        self._cache: OrderedDict[int, QPixmap] = OrderedDict()
-        self._queue: deque[int] = deque()
-        self._queued: set[int] = set()
+        self._cache: OrderedDict[Key, QPixmap] = OrderedDict()
+        self._queue: deque[Key] = deque()
+        self._queued: set[Key] = set()
         self._absent: set[int] = set()
         self._lock = threading.Lock()
         self._generation = 0
@@ -131,18 +138,20 @@ class ThumbnailLoader(QObject):
 
     # -- the grid's side ------------------------------------------------------------------
 
-    def pixmap(self, photo_id: int) -> QPixmap | None:
-        """The cached pixmap, or None after queueing it (at the front: it is being painted now)."""
-        cached = self._cache.get(photo_id)
+    def pixmap(self, photo_id: int, at: float | None = None) -> QPixmap | None:
+        """The cached pixmap (of a video's frame `at` seconds), or None after queueing it (at
+        the front: it is being painted now)."""
+        key = key_of(photo_id, at)
+        cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(photo_id)
+            self._cache.move_to_end(key)
             return cached
         if not self.folder or photo_id in self._absent:
             return None
         with self._lock:
-            if photo_id not in self._queued:
-                self._queued.add(photo_id)
-                self._queue.append(photo_id)
+            if key not in self._queued:
+                self._queued.add(key)
+                self._queue.append(key)
             start = self._drains < THREADS
             if start:
                 self._drains += 1
@@ -152,9 +161,10 @@ class ThumbnailLoader(QObject):
 
     def refresh(self, photo_ids: tuple[int, ...]) -> None:
         """These photos' thumbnails were written anew: read them again when next painted."""
-        for photo_id in photo_ids:
-            self._absent.discard(photo_id)
-            self._cache.pop(photo_id, None)
+        again = set(photo_ids)
+        self._absent -= again
+        for key in [key for key in self._cache if key[0] in again]:
+            del self._cache[key]
 
     def forget_pending(self) -> None:
         """Drop queued requests (the cells scrolled away); what is visible asks again on paint."""
@@ -175,23 +185,27 @@ class ThumbnailLoader(QObject):
 
     # -- pool side --------------------------------------------------------------------------
 
-    def _next_job(self) -> tuple[int, str, QSize, int] | None:
+    def _next_job(self) -> tuple[Key, tuple[str, ...], QSize, int] | None:
         with self._lock:
             if not self._queue:
                 self._drains -= 1
                 return None
-            photo_id = self._queue.pop()  # newest first
-            return photo_id, thumbnail_file(self.folder, photo_id), QSize(self.box), self._generation
+            key = self._queue.pop()  # newest first
+            photo_id, ms = key
+            cover = thumbnail_file(self.folder, photo_id)
+            paths = (cover,) if ms < 0 else (thumbnail_file(self.folder, photo_id, ms / 1000), cover)
+            return key, paths, QSize(self.box), self._generation
 
-    def hand_over(self, photo_id: int, image: QImage | None, generation: int) -> None:
+    def hand_over(self, key: Key, image: QImage | None, generation: int) -> None:
         """From a loading thread: the image goes to the GUI thread, where pixmaps are made."""
-        to_main(lambda: self._arrived(photo_id, image, generation))
+        to_main(lambda: self._arrived(key, image, generation))
 
-    def _arrived(self, photo_id: int, image: QImage | None, generation: int) -> None:
+    def _arrived(self, key: Key, image: QImage | None, generation: int) -> None:
+        photo_id = key[0]
         with self._lock:
             if generation != self._generation:
                 return
-            self._queued.discard(photo_id)
+            self._queued.discard(key)
         if image is None:
             if photo_id not in self._absent:
                 self._absent.add(photo_id)
@@ -199,7 +213,7 @@ class ThumbnailLoader(QObject):
             return
         pixmap = QPixmap.fromImage(image)
         pixmap.setDevicePixelRatio(self.ratio)
-        self._cache[photo_id] = pixmap
+        self._cache[key] = pixmap
         while len(self._cache) > CACHE_LIMIT:
             self._cache.popitem(last=False)
         self.loaded.emit(photo_id)

@@ -18,8 +18,8 @@ BATCH = 500  # ids per IN (...) list
 # `taken` as seconds on the camera's clock, EXIF's only (only differences between two mean anything)
 FACTS = (
     "SELECT p.id, e.id, p.path, p.size, p.fingerprint, p.look, CAST(strftime('%s', p.taken) AS REAL)"
-    " FROM embeddings e JOIN photos p ON p.id = e.photo_id"
-)
+    " FROM embeddings e JOIN photos p ON p.id = e.photo_id AND e.at_ms < 0"
+)  # stills only: a video's frames are not grouped (at_ms, schema 8)
 
 
 @dataclass(frozen=True)
@@ -56,13 +56,15 @@ class DuplicateTable:
     def waiting(self) -> int:
         """How many of the model's vectors are not grouped yet."""
         return int(
-            self.catalog.read("SELECT COUNT(*) FROM embeddings WHERE model=? AND id>?", (self.model, self.progress()))[0][0]
+            self.catalog.read(
+                "SELECT COUNT(*) FROM embeddings WHERE model=? AND id>? AND at_ms < 0", (self.model, self.progress())
+            )[0][0]
         )
 
     def ungrouped(self, limit: int) -> list[tuple[int, int, np.ndarray]]:
         """(label, photo id, vector) of the next vectors to group, oldest first."""
         rows = self.catalog.read(
-            "SELECT id, photo_id, vector FROM embeddings WHERE model=? AND id>? ORDER BY id LIMIT ?",
+            "SELECT id, photo_id, vector FROM embeddings WHERE model=? AND id>? AND at_ms < 0 ORDER BY id LIMIT ?",
             (self.model, self.progress(), limit),
         )
         return [(int(label), int(photo), np.frombuffer(blob, dtype=np.float32)) for label, photo, blob in rows]
