@@ -103,10 +103,12 @@ def write_dng(
     orientation: int = 1,
     preview: int | None = 1024,
     taken: str | None = "2024:06:30 18:05:00",
+    preview_picture: Image.Image | None = None,
 ) -> Path:
     """Write `display` (the picture as it should be seen) as a DNG whose sensor data is stored
     turned as `orientation` says, with a JPEG preview `preview` pixels on its long side (None:
-    no preview) and an EXIF DateTimeOriginal `taken` ("YYYY:MM:DD HH:MM:SS"; None: none)."""
+    no preview) and an EXIF DateTimeOriginal `taken` ("YYYY:MM:DD HH:MM:SS"; None: none).
+    `preview_picture`: another picture for the preview (tests tell which one was read)."""
     stored = stored_pixels(display.convert("RGB"), orientation)
     width, height = stored.size
     width, height = width - width % 2, height - height % 2
@@ -145,7 +147,7 @@ def write_dng(
     if preview is None:
         return _write(path, tiff.finish(tiff.ifd(raw_entries + camera)))
     sub_ifd = tiff.ifd(raw_entries)
-    small = stored.copy()
+    small = stored.copy() if preview_picture is None else stored_pixels(preview_picture.convert("RGB"), orientation)
     small.thumbnail((preview, preview))
     jpeg = io.BytesIO()
     small.save(jpeg, "JPEG", quality=90)

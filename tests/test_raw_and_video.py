@@ -1,0 +1,309 @@
+"""RAW files and videos are searched like photos: LibRaw previews and half-size development,
+PyAV keyframes with their times, RAW+JPEG and Live Photo pairs as one item, the kind filter,
+and the files that are not what their names say. Real DNGs (our own writer), real videos
+(encoded by PyAV), the real tiny model."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from worker_helpers import converge
+
+from photosearch.core.catalog_schema import MIGRATIONS
+from photosearch.core.images import DecodeError, load_for_model
+from photosearch.core.library import Library
+from photosearch.core.raw import load_raw
+from photosearch.core.video import MAX_FRAMES, frame_count, load_video
+from photosearch.records import SearchFilter, thumbnail_file
+from photosearch.samples import synthetic
+from photosearch.samples.raw_files import write_dng
+from photosearch.samples.synthetic import ShapeLabel
+from photosearch.samples.videos import write_video
+from photosearch.worker.client import WorkerClient
+from photosearch.worker.protocol import WorkerSettings
+
+LAYOUTS = {label.key: label for label in synthetic.layout_labels()}
+RED_ABOVE_BLUE = LAYOUTS["red above blue"]
+RED_CIRCLE = ShapeLabel("red", "circle")
+
+
+def _render(label: synthetic.Label, size: tuple[int, int] = (800, 600), seed: int = 0) -> Image.Image:
+    return synthetic.render(label, size, random.Random(seed))
+
+
+def _scene_video(path: Path, seconds_before: float = 4.0, rotation: int = 0) -> Path:
+    """Yellow left of green, then a red circle from `seconds_before`, then blue above white."""
+    return write_video(
+        path,
+        [(LAYOUTS["yellow left of green"], seconds_before), (RED_CIRCLE, 3.0), (LAYOUTS["blue above white"], 3.0)],
+        rotation=rotation,
+    )
+
+
+# -- RAW ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("preview", [1024, None, 160], ids=["preview", "no-preview", "small-preview"])
+def test_a_raw_file_reads_upright_with_its_capture_time_through_its_preview_or_its_sensor_data(
+    tmp_path: Path, preview: int | None
+) -> None:
+    display = _render(RED_ABOVE_BLUE, (900, 600))
+    path = write_dng(tmp_path / "sideways.dng", display, orientation=6, preview=preview)
+    pixels, info = load_raw(path, 64, thumbnail=320)
+    assert (info.width, info.height) == (900, 600) and info.taken == "2024-06-30 18:05:00"
+    top, bottom = pixels[:20].reshape(-1, 3).mean(axis=0), pixels[-20:].reshape(-1, 3).mean(axis=0)
+    assert top[0] > top[2] + 60 and bottom[2] > bottom[0] + 60, (top, bottom)  # red above blue: upright
+    assert info.thumbnail is not None
+    thumbnail = Image.open(io.BytesIO(info.thumbnail))
+    # a 160-pixel preview is too small for a 320-pixel thumbnail: the sensor data was developed
+    assert thumbnail.size == (320, 213)
+
+
+def test_the_preview_is_what_is_read_when_it_is_large_enough(tmp_path: Path) -> None:
+    """The camera's JPEG, not the sensor data: a preview showing another picture tells them apart."""
+    green_on_top = _render(LAYOUTS["green above yellow"])
+    big = write_dng(tmp_path / "big.dng", _render(RED_ABOVE_BLUE), preview=1024, preview_picture=green_on_top)
+    small = write_dng(tmp_path / "small.dng", _render(RED_ABOVE_BLUE), preview=160, preview_picture=green_on_top)
+    from_preview, _ = load_raw(big, 64)
+    from_sensor, _ = load_raw(small, 64, thumbnail=320)  # 160 pixels: too small for a 320-pixel thumbnail
+    top_of = lambda pixels: pixels[12:24, 16:48].reshape(-1, 3).mean(axis=0)  # noqa: E731
+    assert top_of(from_preview)[1] > top_of(from_preview)[0] + 40  # green on top: the preview
+    assert top_of(from_sensor)[0] > top_of(from_sensor)[1] + 40  # red on top: developed
+
+
+def test_files_that_are_not_what_their_names_say_are_skipped_with_reasons(tmp_path: Path) -> None:
+    text = tmp_path / "notes.nef"
+    text.write_text("this is not a photo at all\n" * 50)
+    with pytest.raises(DecodeError, match="not a RAW file"):
+        load_raw(text, 64)
+    video = _scene_video(tmp_path / "clip.mp4")
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
+    with pytest.raises(DecodeError, match="truncated or damaged"):
+        load_video(cut, 64)
+    (tmp_path / "empty.mov").write_bytes(b"")
+    with pytest.raises(DecodeError):
+        load_video(tmp_path / "empty.mov", 64)
+
+
+# -- video --------------------------------------------------------------------------------------
+
+
+def test_frames_grow_with_the_length_and_are_capped() -> None:
+    counts = [frame_count(s) for s in (0.5, 10, 60, 600, 3600, 36_000)]
+    assert counts == sorted(counts) and counts[0] >= 1 and counts[-1] == MAX_FRAMES
+    assert 8 <= frame_count(10) <= 12  # about one a second for a short clip
+
+
+def test_a_video_gives_a_picture_per_distinct_keyframe_upright_with_its_time(tmp_path: Path) -> None:
+    video = load_video(_scene_video(tmp_path / "phone.mov", rotation=90), 64, thumbnail=320)
+    assert video.times == (0.0, 4.0, 7.0)  # repeats of a still scene dropped
+    assert (video.info.width, video.info.height) == (320, 240)  # stored sideways, shown upright
+    assert video.info.duration == pytest.approx(10.0, abs=0.2) and video.info.taken is not None
+    assert len(video.thumbnails) == 3 and Image.open(io.BytesIO(video.thumbnails[1])).size == (320, 240)
+    circle = video.pixels[1]
+    assert circle[32, 32, 0] > 150 and circle[32, 32, 1] < 90  # the red circle, in the middle
+
+
+def test_a_video_with_no_length_is_read_in_order(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "a.webm", [(RED_CIRCLE, 2.0), (RED_ABOVE_BLUE, 2.0)])
+    assert load_video(path, 64).times[:2] == (0.0, 2.0)
+
+
+# -- the library --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> Path:
+    """A folder of every kind: photos, a RAW alone, a RAW+JPEG pair, a video, a Live Photo, and
+    two files that are not what their names say."""
+    folder = tmp_path / "media"
+    rng = random.Random(5)
+    synthetic.write_photo(folder / "square.jpg", ShapeLabel("blue", "square"), (640, 480), rng)
+    synthetic.write_photo(folder / "triangle.jpg", ShapeLabel("green", "triangle"), (640, 480), rng)
+    write_dng(folder / "raw_alone.dng", _render(ShapeLabel("yellow", "circle")), orientation=6, preview=None)
+    synthetic.write_photo(folder / "DSC_0001.jpg", ShapeLabel("black", "square"), (640, 480), rng)
+    write_dng(folder / "DSC_0001.dng", _render(ShapeLabel("black", "square")))
+    _scene_video(folder / "beach.mp4")
+    synthetic.write_photo(folder / "IMG_0001.jpg", ShapeLabel("white", "triangle"), (640, 480), rng)
+    write_video(folder / "IMG_0001.mov", [(ShapeLabel("white", "triangle"), 1.0), (ShapeLabel("green", "circle"), 2.0)])
+    (folder / "text.cr2").write_text("not a raw file\n")
+    clip = (folder / "beach.mp4").read_bytes()
+    (folder / "cut.mp4").write_bytes(clip[: len(clip) // 2])
+    return folder
+
+
+def _names(results: object) -> list[str]:
+    return [Path(hit.path).name for hit in results]  # type: ignore[attr-defined]
+
+
+def test_the_tiny_model_finds_a_red_circle_in_a_video_at_the_second_it_appears(library: Library, media: Path) -> None:
+    library.add_folder(media)
+    library.index()
+    hits = library.search("a red circle", k=3)
+    best = hits[0]
+    assert Path(best.path).name == "beach.mp4" and best.kind == "video"
+    assert best.at == 4.0 and best.duration == pytest.approx(10.0, abs=0.2)
+    assert _names(hits).count("beach.mp4") == 1  # its other frames do not crowd out other results
+    frame = Path(thumbnail_file(str(library.layout.thumbnails), best.id, best.at))
+    centre = Image.open(frame).convert("RGB").getpixel((160, 120))
+    assert frame.is_file() and isinstance(centre, tuple) and centre[0] > 150  # the frame that matched
+    assert library.search("a yellow circle", k=1)[0].kind == "raw"  # the RAW with no preview, turned upright
+
+
+def test_raw_and_jpeg_pairs_and_live_photos_are_one_item_each(library: Library, media: Path) -> None:
+    library.add_folder(media)
+    library.index()
+    pair = library.search("a black square", k=3)[0]
+    assert Path(pair.path).name == "DSC_0001.jpg" and [Path(c).name for c in pair.companions] == ["DSC_0001.dng"]
+    live = library.search("a green circle", k=1)[0]  # only the Live Photo's clip shows a green circle
+    assert Path(live.path).name == "IMG_0001.jpg" and live.kind == "photo" and live.at is None
+    assert [Path(c).name for c in live.companions] == ["IMG_0001.mov"]
+    every = _names(library.search("a photo", k=50))
+    assert sorted(every) == ["DSC_0001.jpg", "IMG_0001.jpg", "beach.mp4", "raw_alone.dng", "square.jpg", "triangle.jpg"]
+    vectors = dict(
+        library.catalog.read("SELECT p.path, COUNT(e.id) FROM photos p LEFT JOIN embeddings e ON e.photo_id = p.id GROUP BY p.id")
+    )
+    assert vectors[str(media / "DSC_0001.dng")] == 0 and vectors[str(media / "DSC_0001.jpg")] == 1  # embedded once
+    assert vectors[str(media / "beach.mp4")] == 3
+    # the developed photo goes: the RAW is embedded and found itself
+    (media / "DSC_0001.jpg").unlink()
+    library.index()
+    alone = library.search("a black square", k=1)[0]
+    assert Path(alone.path).name == "DSC_0001.dng" and alone.kind == "raw" and alone.companions == ()
+    # and comes back: one item again, the RAW's vector gone
+    synthetic.write_photo(media / "DSC_0001.jpg", ShapeLabel("black", "square"), (640, 480), random.Random(1))
+    library.index()
+    assert _names(library.search("a black square", k=2))[:1] == ["DSC_0001.jpg"]
+    assert "DSC_0001.dng" not in _names(library.search("a photo", k=50))
+
+
+def test_the_kind_filter_status_counts_and_skips(library: Library, media: Path) -> None:
+    library.add_folder(media)
+    library.index()
+    assert _names(library.search("a red circle", k=5, where=SearchFilter(kinds=("video",)))) == ["beach.mp4"]
+    assert sorted(_names(library.search("a photo", k=9, where=SearchFilter(kinds=("raw",))))) == ["DSC_0001.jpg", "raw_alone.dng"]
+    stills = _names(library.search("a photo", k=9, where=SearchFilter(kinds=("photo",))))
+    assert "beach.mp4" not in stills and "raw_alone.dng" not in stills and "IMG_0001.jpg" in stills
+    status = library.status()
+    assert status.kinds["video"].indexed == 2 and status.kinds["video"].skipped == 1
+    assert status.kinds["raw"].indexed == 2 and status.kinds["raw"].skipped == 1
+    assert status.kinds["photo"].indexed == 4
+    reasons = {Path(s.path).name: s.reason for s in status.skipped}
+    assert reasons == {
+        "cut.mp4": "video is truncated or damaged",
+        "text.cr2": "not a RAW file this app can read (or a damaged one)",
+    }
+
+
+def test_a_video_that_goes_takes_its_vectors_and_frames_with_it(library: Library, media: Path) -> None:
+    library.add_folder(media)
+    library.index()
+    video = library.search("a red circle", k=1)[0]
+    frames = Path(thumbnail_file(str(library.layout.thumbnails), video.id, 0.0)).parent
+    assert len(list(frames.iterdir())) == 3
+    (media / "beach.mp4").unlink()
+    library.index()
+    library.drop_thumbnails()
+    assert "beach.mp4" not in _names(library.search("a red circle", k=10))
+    assert not frames.exists() and library.catalog.read("SELECT COUNT(*) FROM embeddings WHERE at_ms >= 0")[0][0] == 2
+
+
+def test_a_video_can_be_a_query_and_the_command_line_names_the_moment(library: Library, media: Path) -> None:
+    library.add_folder(media)
+    library.index()
+    library.close()
+    found = subprocess.run(
+        [sys.executable, "-m", "photosearch", "search", "a", "red", "circle", "--json", "-k", "2", "--kind", "video"],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "PHOTOSEARCH_HOME": str(library.home)},
+        timeout=120,
+    )
+    assert found.returncode == 0, found.stderr
+    rows = json.loads(found.stdout)
+    assert [(Path(r["path"]).name, r["kind"], r["at"]) for r in rows] == [("beach.mp4", "video", 4.0)]
+    with Library(library.home, model="tiny-shapes", threads=2) as again:
+        similar = again.similar(media / "IMG_0001.mov", k=2)  # a video as the query: its frames' common direction
+        assert Path(similar[0].path).name in {"IMG_0001.jpg", "triangle.jpg"}
+
+
+def test_a_catalog_from_before_videos_keeps_its_labels_and_never_issues_one_twice(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    db = sqlite3.connect(path)
+    for version in range(1, 8):
+        db.executescript(f"{MIGRATIONS[version]};PRAGMA user_version={version};")
+    db.execute("INSERT INTO folders(path, added_at) VALUES('/p', 0)")
+    for index in range(3):
+        db.execute(
+            "INSERT INTO photos(folder_id, path, size, mtime_ns, status, updated_at) VALUES(1, ?, 1, 1, 'indexed', 0)",
+            (f"/p/{index}.jpg",),
+        )
+        db.execute(
+            "INSERT INTO embeddings(photo_id, model, vector) VALUES(?, 'm', ?)", (index + 1, np.ones(4, np.float32).tobytes())
+        )
+    db.execute("DELETE FROM embeddings WHERE id = 3")  # label 3 was issued once: never again
+    db.commit()
+    db.close()
+    from photosearch.core.catalog import Catalog
+
+    catalog = Catalog(path)
+    assert catalog.read("SELECT id, at_ms FROM embeddings ORDER BY id") == [(1, -1), (2, -1)]
+    assert catalog.read("SELECT stem FROM photos ORDER BY id") == [("/p/0",), ("/p/1",), ("/p/2",)]
+    with catalog.transaction() as db:
+        db.execute("INSERT INTO embeddings(photo_id, model, vector) VALUES(3, 'm', ?)", (np.ones(4, np.float32).tobytes(),))
+    assert catalog.read("SELECT MAX(id) FROM embeddings")[0][0] == 4
+    assert catalog.changes_since("m", 0)[-1][1:] == (4, "add")
+    catalog.close()
+
+
+def test_a_photo_is_decoded_the_same_whatever_the_pipeline_reads_beside_it(tmp_path: Path) -> None:
+    """Stills keep the decoder they always had (the kind dispatch changes nothing for them)."""
+    photo = synthetic.write_photo(tmp_path / "p.jpg", RED_CIRCLE, (640, 480), random.Random(2))
+    from photosearch.core.media import decode_media
+
+    pixels, _ = load_for_model(photo, 64)
+    assert np.array_equal(decode_media(photo, 64).pixels, pixels)
+
+
+# -- the live worker ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def worker(tmp_path: Path, tiny_model: None) -> Iterator[tuple[WorkerClient, Path]]:
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    settings = WorkerSettings(home=str(tmp_path / "library"), model="tiny-shapes", threads=1, quiet_s=0.3, settle_s=0.8)
+    client = WorkerClient(settings).start()
+    client.add_folder(folder)
+    yield client, folder
+    client.shutdown()
+
+
+def test_a_video_copied_into_a_watched_folder_is_found_at_its_moment_and_photos_are_not_held_up(
+    worker: tuple[WorkerClient, Path],
+) -> None:
+    client, folder = worker
+    started = time.monotonic()
+    video = write_video(
+        folder / "long.mp4",
+        [(LAYOUTS["yellow left of green"], 30.0), (RED_CIRCLE, 5.0), (LAYOUTS["blue above white"], 25.0)],
+        fps=5,
+    )
+    photo = synthetic.write_photo(folder / "after.jpg", ShapeLabel("blue", "triangle"), (640, 480), random.Random(3))
+    converge(client, folder, {video, photo}, timeout=90)
+    hit = client.search("a red circle", k=1).hits[0]
+    assert Path(hit.path).name == "long.mp4" and 29.0 <= (hit.at or 0) <= 31.0
+    assert client.search("a blue triangle", k=1).hits[0].path == str(photo)
+    assert time.monotonic() - started < 90
