@@ -97,6 +97,43 @@ def test_files_that_are_not_what_their_names_say_are_skipped_with_reasons(tmp_pa
         load_video(tmp_path / "empty.mov", 64)
 
 
+def test_a_playlist_named_like_a_video_opens_nothing_else(tmp_path: Path) -> None:
+    """FFmpeg reads playlists (HLS, concat) that name other files and addresses: a file named .mp4
+    gets the MP4 demuxer and the file itself, never a fetch (a local server counts the tries)."""
+    import http.server
+    import threading
+
+    asked: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_error(404)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        address = f"http://127.0.0.1:{server.server_address[1]}"
+        for name, text in (
+            (
+                "hls.mp4",
+                f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\n{address}/segment.ts\n#EXT-X-ENDLIST\n",
+            ),
+            ("concat.mkv", f"ffconcat version 1.0\nfile '{address}/part.mp4'\n"),
+        ):
+            (tmp_path / name).write_text(text)
+            with pytest.raises(DecodeError):
+                load_video(tmp_path / name, 64)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert asked == []
+
+
 # -- video --------------------------------------------------------------------------------------
 
 
@@ -275,6 +312,44 @@ def test_a_photo_is_decoded_the_same_whatever_the_pipeline_reads_beside_it(tmp_p
 
     pixels, _ = load_for_model(photo, 64)
     assert np.array_equal(decode_media(photo, 64).pixels, pixels)
+
+
+_CRASHING_DECODER = """
+import ctypes, sys
+from pathlib import Path
+import photosearch.core.media as media
+media.load_video = lambda *args, **kwargs: ctypes.string_at(0)  # a read of address 0 in C: a decoder's segfault
+from photosearch.core.library import Library
+with Library(Path(sys.argv[1]), model="tiny-shapes", threads=1) as library:
+    library.add_folder(Path(sys.argv[2]))
+    library.index()
+"""
+
+
+def test_a_video_that_crashes_its_decoder_twice_is_skipped_not_retried_for_ever(tmp_path: Path, tiny_model: None) -> None:
+    """A decoder that kills the process (a segfault in FFmpeg) must not make a crash loop of the
+    worker's restarts: the file is skipped with the reason, the photos beside it are indexed."""
+    folder = tmp_path / "media"
+    _scene_video(folder / "poison.mp4")
+    synthetic.write_photo(folder / "fine.jpg", RED_CIRCLE, (640, 480), random.Random(1))
+    home = tmp_path / "library"
+    for _ in range(2):
+        crashed = subprocess.run(
+            [sys.executable, "-c", _CRASHING_DECODER, str(home), str(folder)], capture_output=True, text=True, timeout=120
+        )
+        assert crashed.returncode == -11, crashed.stderr[-2000:]
+    with Library(home, model="tiny-shapes", threads=1) as library:
+        library.index()
+        reasons = {Path(path).name: reason for path, reason in library.catalog.skipped()}
+        assert reasons == {"poison.mp4": "its decoder stopped the app while reading it (a damaged or hostile file?)"}
+        assert _names(library.search("a red circle", k=5)) == ["fine.jpg"]
+        assert not list(library.layout.decoding.iterdir())
+    # one death mid-decode (a kill, a power cut) is not taken for a crashing file
+    (folder / "poison.mp4").touch()
+    subprocess.run([sys.executable, "-c", _CRASHING_DECODER, str(home), str(folder)], capture_output=True, timeout=120)
+    with Library(home, model="tiny-shapes", threads=1) as library:
+        library.index()
+        assert library.catalog.skipped() == [] and "poison.mp4" in _names(library.search("a red circle", k=5))
 
 
 # -- the live worker ---------------------------------------------------------------------------

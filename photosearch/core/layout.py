@@ -79,6 +79,11 @@ class LibraryLayout:
         return self.home / "thumbnails"
 
     @property
+    def decoding(self) -> Path:
+        """Marks of RAW and video decodes in progress (core/decode_guard.py)."""
+        return self.home / "decoding"
+
+    @property
     def writer_lock(self) -> Path:
         return self.home / "writer.lock"
 

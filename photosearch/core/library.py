@@ -42,6 +42,7 @@ from photosearch.records import (
 
 from . import maintenance, search
 from .catalog import Catalog, CatalogDamaged, CatalogError, Folder
+from .decode_guard import DecodeGuard
 from .duplicates.kinds import DEFAULT_STRICTNESS
 from .duplicates.view import Duplicates, kind_named
 from .everyday_queries import EVERYDAY_QUERIES
@@ -437,6 +438,7 @@ class Library:
             final_save=final_save,
             thumbnails=self.thumbnails,
             after_commit=lambda arrived: self.group_duplicates(arrived + ARRIVALS_BACKLOG, cancel),
+            guard=DecodeGuard(self.layout.decoding),
         ).run()
 
     def index(

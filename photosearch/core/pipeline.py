@@ -10,6 +10,7 @@ by the next run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -21,10 +22,12 @@ from typing import Protocol
 
 import numpy as np
 
-from photosearch.records import IndexReport, Progress
+from photosearch.records import IndexReport, Progress, kind_of_path
 
+from . import decode_guard
 from .catalog import Catalog, Embedded, PendingPhoto, Skip
 from .cpu import DECODE_NICE, decode_threads, make_current_thread_background
+from .decode_guard import DecodeGuard
 from .fingerprint import fingerprint_of
 from .images import DecodeError, PhotoInfo, read_error_reason
 from .index.store import IndexStore
@@ -58,14 +61,18 @@ class _Failed:
     retry: bool  # the cause lies outside the file: try again at the next scan
 
 
-def _decode(photo: PendingPhoto, size: int, budget: MemoryBudget, thumbnails: ThumbnailStore | None) -> _Decoded | _Failed:
+def _decode(
+    photo: PendingPhoto, size: int, budget: MemoryBudget, thumbnails: ThumbnailStore | None, guard: DecodeGuard | None
+) -> _Decoded | _Failed:
     """Fingerprint, decode and make the thumbnail from one open: the file is read once (a RAW or
-    a video is read again by its own library, after the fingerprint)."""
+    a video is read again by its own library, after the fingerprint, under the `guard`)."""
     try:
         with open(photo.path, "rb") as handle:
             print_ = fingerprint_of(handle)
             handle.seek(0)
-            decoded = decode_media(photo.path, size, budget, THUMBNAIL_SIZE if thumbnails else 0, opened=handle)
+            guarded = guard is not None and kind_of_path(photo.path) in ("raw", "video")
+            with guard.decoding(photo.id) if guarded else contextlib.nullcontext():  # type: ignore[union-attr]
+                decoded = decode_media(photo.path, size, budget, THUMBNAIL_SIZE if thumbnails else 0, opened=handle)
         info = decoded.info
         written = False
         if thumbnails is not None and info.thumbnail is not None:
@@ -108,6 +115,7 @@ class Indexer:
         decode_budget: int | None = None,
         thumbnails: ThumbnailStore | None = None,
         after_commit: Callable[[int], object] | None = None,
+        guard: DecodeGuard | None = None,
     ) -> None:
         """`before_batch` runs before each inference (the worker applies its jobs and yields to
         queries there); `after_commit(n)` after each batch of n photos is in the catalog (the
@@ -116,8 +124,10 @@ class Indexer:
         `decode_budget`: bytes that all decode threads together may hold for pixels at once
         (None: the process's shared budget, which every other decode counts against too);
         `thumbnails`: where the same decode writes each photo's thumbnail (None: no thumbnails,
-        e.g. benchmarks of the model alone). Decode threads run below the calling thread
-        (DECODE_NICE), so the model never waits on a thread of its own that a decoder displaced."""
+        e.g. benchmarks of the model alone); `guard`: where RAW and video decodes leave their
+        marks (core/decode_guard.py; None: unguarded). Decode threads run below the calling
+        thread (DECODE_NICE), so the model never waits on a thread of its own that a decoder
+        displaced."""
         self.catalog = catalog
         self.store = store
         self.encoder = encoder
@@ -132,6 +142,7 @@ class Indexer:
         self.final_save = final_save
         self.thumbnails = thumbnails
         self.after_commit = after_commit
+        self.guard = guard
 
     def run(self) -> IndexReport:
         started = time.monotonic()
@@ -150,6 +161,7 @@ class Indexer:
             eta = (total - done) / rate if rate > 0 else None
             self.on_progress(Progress(done, total, skipped, rate, eta))
 
+        self._skip_crashers()
         report(force=True)
         cancelled = False
         batch: list[_Decoded] = []
@@ -164,6 +176,7 @@ class Indexer:
                 self.budget,
                 ahead=self.batch_size * 2 + self.decode_workers * 2,
                 thumbnails=self.thumbnails,
+                guard=self.guard,
             )
             try:
                 for item in decoded:
@@ -190,6 +203,21 @@ class Indexer:
             self.store.maybe_save()
         report(force=True)
         return IndexReport(done - skipped, skipped, time.monotonic() - started, cancelled)
+
+    def _skip_crashers(self) -> None:
+        """Pending files whose decode killed the process twice are skipped, with the reason."""
+        if self.guard is None:
+            return
+        crashed = set(self.guard.crashed())
+        if not crashed:
+            return
+        pending = [photo for photo in self.catalog.pending() if photo.id in crashed]
+        self.catalog.commit_results(self.model, [], [Skip(photo, decode_guard.REASON) for photo in pending])
+        self.guard.forget(sorted(crashed))
+        for photo in pending:
+            log.warning("skipped %s: %s", photo.path, decode_guard.REASON)
+            if self.on_skipped is not None:
+                self.on_skipped(photo.path, decode_guard.REASON)
 
     def _encode(self, pixels: np.ndarray) -> tuple[np.ndarray, str]:
         """Vectors and the image graph that made them (an encoder without `index_images`,
@@ -248,9 +276,11 @@ class _DecodeQueue:
         ahead: int,
         thumbnails: ThumbnailStore | None = None,
         videos_ahead: int = 2,
+        guard: DecodeGuard | None = None,
     ) -> None:
         self.catalog = catalog
         self.thumbnails = thumbnails
+        self.guard = guard
         self.pool = pool
         self.size = size
         self.budget = budget
@@ -277,7 +307,7 @@ class _DecodeQueue:
                 self.videos.extend(chunk)
 
     def _submit(self, photo: PendingPhoto) -> Future[_Decoded | _Failed]:
-        future = self.pool.submit(_decode, photo, self.size, self.budget, self.thumbnails)
+        future = self.pool.submit(_decode, photo, self.size, self.budget, self.thumbnails, self.guard)
         self.in_flight.add(future)
         return future
 

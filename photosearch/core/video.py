@@ -31,6 +31,20 @@ from .memory_budget import SHARED_BUDGET, MemoryBudget
 from .thumbnails import make_thumbnail
 
 VIDEO_SECONDS = 120.0  # at most this long spent on one video's frames
+# The only demuxer a file may reach, by its name: FFmpeg would otherwise probe the content and
+# could treat a file named .mp4 as a playlist (HLS, concat) that opens other files or addresses.
+_DEMUXERS = {
+    ".mp4": "mov",
+    ".mov": "mov",
+    ".m4v": "mov",
+    ".3gp": "mov",
+    ".3g2": "mov",
+    ".mkv": "matroska",
+    ".webm": "matroska",
+    ".avi": "avi",
+}
+# …and nothing but the file itself may be opened (no network, no nested protocols)
+_OPEN_OPTIONS = {"protocol_whitelist": "file"}
 MAX_FRAMES = 100
 FRAMES_PER_ROOT_SECOND = 3.0  # frames ≈ this × √(length in seconds)
 _SAME_LOOK = 3.0  # mean difference (8-bit levels) of two 8×8 colour miniatures below which frames repeat
@@ -66,7 +80,10 @@ def load_video(
         raise DecodeError("videos need PyAV, which this installation lacks") from None
     deadline = time.monotonic() + (VIDEO_SECONDS if time_limit is None else time_limit)
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        demuxer = _DEMUXERS.get(Path(path).suffix.lower())
+        if demuxer is None:
+            raise DecodeError("not a video format this app reads")
+        with av.open(str(path), format=demuxer, options=_OPEN_OPTIONS, metadata_errors="ignore") as container:
             streams = [s for s in container.streams.video if not _is_cover_art(s)]
             if not streams:
                 raise DecodeError("no video in this file")
