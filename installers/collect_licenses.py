@@ -3,7 +3,8 @@
 Run with the build environment's Python (it reads that environment's metadata). It walks the
 requirements from photosearch's own pyproject.toml down, leaves out what the bundle excludes,
 and copies each distribution's licence files (torch's, numpy's, pillow's and pillow-heif's
-include the native libraries bundled in their wheels). Qt (through PySide6) ships no licence
+include the native libraries bundled in their wheels; PyAV's FFmpeg and rawpy's LibRaw are named
+by BUNDLED_NATIVE). Qt (through PySide6) ships no licence
 file of its own, so the LGPL and GPL texts come from `installers/licenses/`, and CPython's from
 the interpreter the app is frozen with.
 
@@ -31,6 +32,22 @@ NO_FILE = {  # distributions whose wheels carry no licence text: the texts they 
     "pyside6-essentials": ["LGPL-3.0.txt", "GPL-3.0.txt"],
     "shiboken6": ["LGPL-3.0.txt", "GPL-3.0.txt"],
     "flatbuffers": ["Apache-2.0.txt"],
+}
+# native libraries inside a wheel whose own licence files do not name them: what they are, and
+# the licence the build as shipped is under
+BUNDLED_NATIVE = {
+    "av": (
+        "PyAV's wheel bundles FFmpeg (libavcodec, libavformat, libavutil, libswscale…) built with GPL "
+        "components (libx264, libx265) and with libvpx, dav1d, SVT-AV1, opus, LAME and GnuTLS: the FFmpeg "
+        "libraries as shipped here are under the GNU GPL version 2 or later. Sources: https://ffmpeg.org "
+        "and https://github.com/PyAV-Org/pyav-ffmpeg (the build scripts of these libraries).",
+        ["GPL-2.0.txt"],
+    ),
+    "rawpy": (
+        "rawpy's wheel bundles LibRaw (its licence, LGPL-2.1 or CDDL-1.0, follows as LICENSE.LibRaw), "
+        "with libjpeg, Little CMS, JasPer and libgomp.",
+        [],
+    ),
 }
 RULE = "=" * 100
 
@@ -78,7 +95,11 @@ def licence_texts(distribution: metadata.Distribution) -> list[tuple[str, str]]:
                 texts.append((name, Path(str(file.locate())).read_text(encoding="utf-8", errors="replace")))
             except OSError:
                 continue
-    for extra in NO_FILE.get(canonicalize_name(distribution.metadata["Name"]), []):
+    key = canonicalize_name(distribution.metadata["Name"])
+    note, bundled = BUNDLED_NATIVE.get(key, ("", []))
+    if note:
+        texts.insert(0, ("bundled native libraries", note))
+    for extra in [*NO_FILE.get(key, []), *bundled]:
         texts.append((extra, (HERE / "licenses" / extra).read_text()))
     return texts
 

@@ -52,12 +52,10 @@ def _column(typecode: str, values: Iterable[Any] = ()) -> array:
     return array(typecode, values)
 
 
-def _nan_column(values: Iterable[float | None]) -> array:
-    return array("d", (math.nan if v is None else v for v in values))
-
-
-def _or_none(value: float) -> float | None:
-    return None if math.isnan(value) else float(value)
+def _seconds(column: array, index: int) -> float | None:
+    """A video's time from a column where stills hold -1 (or that is empty: no videos)."""
+    value = float(column[index]) if len(column) else -1.0
+    return None if value < 0 else value
 
 
 @dataclass(frozen=True)
@@ -76,9 +74,11 @@ class SearchResults(Sequence[SearchHit]):
     heights: array = field(default_factory=lambda: _column("i"))
     sizes: array = field(default_factory=lambda: _column("q"))  # bytes
     folded: array = field(default_factory=lambda: _column("i"))  # see SearchHit.folded; empty: 1 each
+    # RAW files and videos: each column is empty when no row needs it (results of photos alone
+    # cost what they always did)
     kinds: tuple[str, ...] = ()  # see SearchHit.kind (one interned string per row: pickled once)
-    at: array = field(default_factory=lambda: _column("d"))  # see SearchHit.at, NaN for stills
-    durations: array = field(default_factory=lambda: _column("d"))  # NaN for stills
+    at: array = field(default_factory=lambda: _column("d"))  # see SearchHit.at, -1 for stills
+    durations: array = field(default_factory=lambda: _column("d"))  # -1 for stills
     companions: tuple[tuple[str, ...], ...] = ()
 
     @classmethod
@@ -96,18 +96,19 @@ class SearchResults(Sequence[SearchHit]):
         if not rows:
             return cls()
         ids, paths, taken, widths, heights, sizes, kinds, at, durations, companions = zip(*rows, strict=True)
+        stills = all(k == "photo" for k in kinds)
         return cls(
             _column("q", ids),
             paths,
             _column("f", scores),
-            _nan_column(taken),
+            _column("d", (math.nan if t is None else t for t in taken)),
             _column("i", widths),
             _column("i", heights),
             _column("q", sizes),
-            kinds=tuple(sys.intern(k) for k in kinds),
-            at=_nan_column(at),
-            durations=_nan_column(durations),
-            companions=companions,
+            kinds=() if stills else tuple(sys.intern(k) for k in kinds),
+            at=_column("d") if stills else _column("d", (-1.0 if a is None else a for a in at)),
+            durations=_column("d") if stills else _column("d", (-1.0 if d is None else d for d in durations)),
+            companions=companions if any(companions) else (),
         )
 
     def __len__(self) -> int:
@@ -133,18 +134,19 @@ class SearchResults(Sequence[SearchHit]):
                 self.durations[index],
                 self.companions[index],
             )
+        taken = self.taken[index]
         return SearchHit(
             self.paths[index],
             float(self.scores[index]),
             int(self.ids[index]),
-            _or_none(self.taken[index]),
+            None if math.isnan(taken) else float(taken),
             int(self.widths[index]),
             int(self.heights[index]),
             int(self.sizes[index]),
             int(self.folded[index]) if len(self.folded) else 1,
             self.kinds[index] if self.kinds else "photo",
-            _or_none(self.at[index]) if len(self.at) else None,
-            _or_none(self.durations[index]) if len(self.durations) else None,
+            _seconds(self.at, index),
+            _seconds(self.durations, index),
             self.companions[index] if self.companions else (),
         )
 

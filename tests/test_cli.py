@@ -166,7 +166,7 @@ def test_help_does_not_import_torch() -> None:
 def test_demo_runs_offline(tmp_path: Path) -> None:
     result = run("demo", "--folder", str(tmp_path / "demo"), "--count", "40", timeout=300)
     assert result.returncode == 0, result.stderr
-    assert 'search "a red circle":' in result.stdout and "indexed 40 photos" in result.stdout
+    assert 'search "a red circle":' in result.stdout and "indexed 49 photos, RAW files and videos" in result.stdout
     assert list((tmp_path / "demo").rglob("*.heic")) and (tmp_path / "demo" / ".photosearch" / "catalog.sqlite3").exists()
 
 

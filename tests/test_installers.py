@@ -38,7 +38,9 @@ def test_the_desktop_entry_is_valid_and_opens_photos() -> None:
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
     fields = dict(line.split("=", 1) for line in entry.read_text().splitlines() if "=" in line)
     assert fields["Exec"] == "photosearch gui %F" and fields["Icon"] == "photosearch"
-    assert {"image/jpeg", "image/png", "image/heic", "image/avif"} <= set(fields["MimeType"].split(";"))
+    assert {"image/jpeg", "image/png", "image/heic", "image/avif", "image/x-adobe-dng", "video/mp4", "video/quicktime"} <= set(
+        fields["MimeType"].split(";")
+    )
 
 
 def test_the_software_centre_entry_is_valid_and_names_this_version() -> None:

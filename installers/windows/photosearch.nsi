@@ -67,7 +67,7 @@ Section "photosearch" SectionApp
 
   CreateShortcut "$SMPROGRAMS\${APP}.lnk" "$INSTDIR\photosearchw.exe" "" "$INSTDIR\photosearchw.exe" 0
 
-  ; "Open with photosearch" for photos: the window searches for others like them.
+  ; "Open with photosearch" for photos, RAW files and videos: the window searches for others like them.
   WriteRegStr HKCU "${OPEN_WITH_KEY}" "FriendlyAppName" "photosearch (find similar photos)"
   WriteRegStr HKCU "${OPEN_WITH_KEY}\shell\open\command" "" '"$INSTDIR\photosearchw.exe" gui "%1"'
   !macro SupportedType EXT
@@ -84,6 +84,22 @@ Section "photosearch" SectionApp
   !insertmacro SupportedType ".tiff"
   !insertmacro SupportedType ".gif"
   !insertmacro SupportedType ".bmp"
+  !insertmacro SupportedType ".dng"
+  !insertmacro SupportedType ".nef"
+  !insertmacro SupportedType ".cr2"
+  !insertmacro SupportedType ".cr3"
+  !insertmacro SupportedType ".arw"
+  !insertmacro SupportedType ".raf"
+  !insertmacro SupportedType ".rw2"
+  !insertmacro SupportedType ".orf"
+  !insertmacro SupportedType ".pef"
+  !insertmacro SupportedType ".mp4"
+  !insertmacro SupportedType ".mov"
+  !insertmacro SupportedType ".m4v"
+  !insertmacro SupportedType ".mkv"
+  !insertmacro SupportedType ".webm"
+  !insertmacro SupportedType ".avi"
+  !insertmacro SupportedType ".3gp"
 
   ; Apps & features: name, version, size, and a quiet uninstall for scripts.
   WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayName" "${APP}"

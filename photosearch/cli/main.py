@@ -439,7 +439,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
             _, report = library.index(on_progress=bar)
         finally:
             bar.finish()
-        print(f"indexed {report.indexed} photos ({report.skipped} skipped) with the bundled '{DEMO_MODEL}' model\n")
+        print(
+            f"indexed {report.indexed} photos, RAW files and videos ({report.skipped} skipped)"
+            f" with the bundled '{DEMO_MODEL}' model\n"
+        )
         for query in DEMO_QUERIES:
             print(f'search "{query}":')
             for result in library.search(query, k=5):

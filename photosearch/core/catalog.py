@@ -594,9 +594,11 @@ class Catalog:
     # -- thumbnails -----------------------------------------------------------------------
 
     def without_thumbnails(self, limit: int) -> list[PendingPhoto]:
-        """Indexed photos that have no thumbnail yet (made in the background)."""
+        """Indexed photos that have no thumbnail yet (made in the background); a RAW or a clip
+        beside its photo needs none (the photo's is shown)."""
         rows = self._query(
-            "SELECT id, path, size, mtime_ns FROM photos WHERE status='indexed' AND thumbnail=0 ORDER BY id DESC LIMIT ?",
+            "SELECT id, path, size, mtime_ns FROM photos WHERE status='indexed' AND thumbnail=0 AND primary_id IS NULL"
+            " ORDER BY id DESC LIMIT ?",
             (limit,),
         )
         return [PendingPhoto(i, from_db(p), size, mtime) for i, p, size, mtime in rows]

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from photosearch.records import MEDIA_SUFFIXES
+from photosearch.records import MEDIA_SUFFIXES, PHOTO_SUFFIXES
 
 from .memory_budget import SHARED_BUDGET, MemoryBudget
 from .thumbnails import make_thumbnail
@@ -96,6 +96,11 @@ class PhotoInfo:
     thumbnail: bytes | None = None  # an upright JPEG thumbnail, when asked for
     look: int | None = None  # the thumbnail's perceptual hash (core/look.py), with it
     duration: float | None = None  # a video's length in seconds
+
+
+def is_photo_path(path: Path) -> bool:
+    """Whether the file is a photo by its name (not a RAW file or a video)."""
+    return path.suffix.lower() in PHOTO_SUFFIXES
 
 
 def is_media_path(path: Path) -> bool:

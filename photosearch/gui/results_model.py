@@ -80,8 +80,8 @@ class ResultsModel(QStringListModel):
 
     def at(self, position: int) -> float | None:
         """A video result's frame time (seconds), by position in `results`; None for a still."""
-        at = self.results.at[position] if len(self.results.at) else math.nan
-        return None if math.isnan(at) else float(at)
+        at = float(self.results.at[position]) if len(self.results.at) else -1.0
+        return None if at < 0 else at
 
     def thumbnail(self, position: int) -> Any:
         """The loader's pixmap for the result at `position` (a video's matching frame)."""

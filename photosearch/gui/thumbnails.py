@@ -30,7 +30,7 @@ Key = tuple[int, int]  # photo id, and a video frame's milliseconds (-1: the pho
 
 
 def key_of(photo_id: int, at: float | None) -> Key:
-    return (photo_id, -1 if at is None or at != at else frame_ms(at))  # at != at: NaN, a still
+    return (photo_id, -1 if at is None or at < 0 else frame_ms(at))
 
 
 def read_scaled(path: str, box: QSize) -> QImage | None:

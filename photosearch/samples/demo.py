@@ -1,8 +1,9 @@
 """`photosearch demo`: a sample library a newcomer can search offline, in under a minute.
 
 It writes a few hundred generated photos (JPEG with EXIF at 1–12 MP, some PNG and HEIC, some
-stored sideways with an EXIF orientation) into a visible folder, indexes them with the bundled
-tiny model, and runs example searches. The photos only show what the tiny model knows:
+stored sideways with an EXIF orientation), a few camera RAW files (one beside its JPEG), two
+videos and a Live Photo into a visible folder, indexes them with the bundled tiny model, and
+runs example searches. The photos only show what the tiny model knows:
 six colours, three shapes and two-colour layouts.
 """
 
@@ -31,8 +32,11 @@ class DemoPhoto:
 DEMO_START = datetime(2024, 6, 1, 9, 0)  # each sample photo has a capture time of its own, hours apart
 
 
-def generate_library(folder: Path, count: int = 240, seed: int = 7, big_every: int = 40, heic: int = 3) -> list[DemoPhoto]:
-    """Write `count` sample photos into `folder` (idempotent: existing files are kept)."""
+def generate_library(
+    folder: Path, count: int = 240, seed: int = 7, big_every: int = 40, heic: int = 3, media: bool = True
+) -> list[DemoPhoto]:
+    """Write `count` sample photos into `folder` (idempotent: existing files are kept), and with
+    `media` the RAW files, videos and Live Photo."""
     rng = random.Random(seed)
     labels = synthetic.all_labels()
     photos: list[DemoPhoto] = []
@@ -51,4 +55,42 @@ def generate_library(folder: Path, count: int = 240, seed: int = 7, big_every: i
         if not path.exists():
             synthetic.write_photo(path, label, size, rng, orientation=orientation, taken=taken)
         photos.append(DemoPhoto(path, label.key))
-    return photos
+    return photos + (_raw_and_video(folder, rng) if media else [])
+
+
+def _raw_and_video(folder: Path, rng: random.Random) -> list[DemoPhoto]:
+    """RAW files (one with no preview, one turned, one beside its JPEG), videos whose scenes
+    change, and a Live Photo: every kind of item a library takes."""
+    from .raw_files import write_dng
+    from .videos import write_video
+
+    layouts = {label.key: label for label in synthetic.layout_labels()}
+    shapes = {label.key: label for label in synthetic.shape_labels()}
+    made: list[DemoPhoto] = []
+    raws = (("red above blue", 1, 1024), ("green left of white", 6, 1024), ("yellow circle", 1, None), ("blue square", 8, 1024))
+    for index, (key, orientation, preview) in enumerate(raws):
+        path = folder / "raw" / f"DSC_{index + 1:04d}.dng"
+        label = layouts.get(key) or shapes[key]
+        if not path.exists():
+            write_dng(path, synthetic.render(label, (1200, 900), rng), orientation=orientation, preview=preview)
+        made.append(DemoPhoto(path, key))
+    developed = folder / "raw" / "DSC_0005.jpg"
+    if not developed.exists():
+        synthetic.write_photo(developed, shapes["white triangle"], (1200, 900), rng)
+        write_dng(developed.with_suffix(".dng"), synthetic.render(shapes["white triangle"], (1200, 900), rng))
+    made.append(DemoPhoto(developed, "white triangle"))
+    clips = (
+        ("beach.mp4", [("yellow left of green", 3.0), ("red above blue", 4.0), ("red circle", 3.0)]),
+        ("garden.mov", [("green square", 2.0), ("blue above white", 3.0)]),
+    )
+    for name, scenes in clips:
+        path = folder / "videos" / name
+        if not path.exists():
+            write_video(path, [(layouts.get(key) or shapes[key], seconds) for key, seconds in scenes], rng=rng)
+        made.append(DemoPhoto(path, scenes[0][0]))
+    live = folder / "videos" / "IMG_0900.jpg"
+    if not live.exists():
+        synthetic.write_photo(live, shapes["black circle"], (1200, 900), rng)
+        write_video(live.with_suffix(".mov"), [(shapes["black circle"], 1.5), (shapes["yellow square"], 1.5)], rng=rng)
+    made.append(DemoPhoto(live, "black circle"))
+    return made
