@@ -446,7 +446,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for query in DEMO_QUERIES:
             print(f'search "{query}":')
             for result in library.search(query, k=5):
-                print(f"  {result.score:.3f}  {printable(os.path.relpath(result.path, folder))}")
+                at = f"  at {duration_text(result.at)}" if result.at is not None else ""
+                print(f"  {result.score:.3f}  {printable(os.path.relpath(result.path, folder))}{at}")
     print(
         f"\ndone in {time.monotonic() - started:.0f} s. Try: photosearch --library {printable(str(home))} search 'white square'"
     )

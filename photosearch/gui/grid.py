@@ -38,12 +38,14 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.fillRect(rect, palette.color(QPalette.ColorRole.Highlight))
         inner = rect.adjusted(MARGIN, MARGIN, -MARGIN, -MARGIN)
         pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+        picture = inner  # where the thumbnail is drawn: the marks sit on its corner
         if isinstance(pixmap, QPixmap) and not pixmap.isNull():
             size = pixmap.deviceIndependentSize().toSize().scaled(inner.size(), Qt.AspectRatioMode.KeepAspectRatio)
             target = QRect(0, 0, size.width(), size.height())
             target.moveCenter(inner.center())
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawPixmap(target, pixmap)
+            picture = target
         else:
             painter.fillRect(inner.adjusted(8, 8, -8, -8), palette.color(QPalette.ColorRole.Midlight))
         folded = index.data(FOLDED_ROLE)
@@ -60,7 +62,7 @@ class ThumbnailDelegate(QStyledItemDelegate):
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, badge)
         media = index.data(MEDIA_ROLE)
         if isinstance(media, tuple) and media[1]:
-            _paint_media(painter, inner, bool(media[0]), str(media[1]))
+            _paint_media(painter, picture, bool(media[0]), str(media[1]))
         if state & QStyle.StateFlag.State_HasFocus:
             painter.setPen(palette.color(QPalette.ColorRole.Highlight).darker(130))
             painter.setBrush(Qt.BrushStyle.NoBrush)

@@ -43,6 +43,18 @@ def run_selftest(say: Callable[[str], None] = print) -> bool:
                 name = f"{layout.key.replace(' ', '-')}-o{orientation}.jpg"
                 truth[str(synthetic.write_photo(folder / name, layout, (1024, 768), rng, orientation))] = layout.key
         (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a photo")
+        # a RAW stored sideways with no preview (LibRaw develops it) and a video whose second
+        # scene is the one asked for: the bundled LibRaw and FFmpeg at work
+        from .raw_files import write_dng
+        from .videos import write_video
+
+        raw_label, clip_label = (
+            synthetic.LayoutLabel("green", "yellow", "vertical"),
+            synthetic.LayoutLabel("white", "black", "horizontal"),
+        )
+        raw = write_dng(folder / "camera.dng", synthetic.render(raw_label, (800, 600), rng), orientation=6, preview=None)
+        clip = write_video(folder / "clip.mp4", [(synthetic.ShapeLabel("blue", "square"), 2.0), (clip_label, 2.0)], rng=rng)
+        truth[str(raw)], truth[str(clip)] = raw_label.key, "a video"
         with Library(Path(scratch) / "library", model=TINY_MODEL_NAME) as library:
             library.add_folder(folder)
             _, report = library.index()
@@ -57,6 +69,11 @@ def run_selftest(say: Callable[[str], None] = print) -> bool:
             check("EXIF orientation applied", found == ["red above blue"] * 4, ", ".join(found))
             similar = library.similar(Path(next(iter(truth))), k=1)
             check("similar-photo search", bool(similar) and truth[similar[0].path] == next(iter(truth.values())))
+            top_raw = library.search(raw_label.key, k=1)
+            check("RAW file (LibRaw)", bool(top_raw) and top_raw[0].path == str(raw) and top_raw[0].kind == "raw")
+            top_clip = library.search(clip_label.key, k=1)
+            at = top_clip[0].at if top_clip and top_clip[0].path == str(clip) else None
+            check("video, at the matching second (FFmpeg)", at == 2.0, f"at {at} s")
             check("index health", library.status().index.healthy)
             backend, note = library.inference_backend
             # torch with no note is what was asked for (a GPU, or --backend torch); a note is a fallback
