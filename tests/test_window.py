@@ -25,7 +25,18 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QMimeData, QPoint, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
-from window_helpers import OTHERS, RED_ABOVE_BLUE, RED_CIRCLE, drop_on, names, search_as_typed, settled, wait_for, write_photo
+from window_helpers import (
+    OTHERS,
+    RED_ABOVE_BLUE,
+    RED_CIRCLE,
+    drop_on,
+    indexed_library,
+    names,
+    open_window,
+    search_as_typed,
+    settled,
+    write_photo,
+)
 
 from photosearch.core.library import Library
 from photosearch.gui.results_model import ResultsModel
@@ -47,20 +58,13 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_photo(photos / "vacances été" / "red 2.jpg", RED_CIRCLE, seed=5)
     for i, label in enumerate(OTHERS):
         write_photo(photos / f"other-{i}.jpg", label, seed=10 + i)
-    with Library(root / "library", model="tiny-shapes", threads=2) as library:
-        library.add_folder(photos)
-        library.index()
-    return root
+    return indexed_library(root, photos)
 
 
 @pytest.fixture(scope="module")
 def window(space: Path, qapp: QApplication) -> Iterator[MainWindow]:
     threads_before = {t.ident for t in threading.enumerate()}
-    store = QSettings(str(space / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(WorkerSettings(home=str(space / "library"), model="tiny-shapes", threads=2), store)
-    win.show()
-    deadline_ok = wait_for(qapp, lambda: win.status is not None and win.status.photos.indexed >= 10, 120)
-    assert deadline_ok, "the worker did not report the library"
+    win = open_window(space, qapp, indexed=10)
     yield win
     win.close()
     qapp.processEvents()

@@ -16,17 +16,15 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from window_helpers import names, search_as_typed, wait_for, write_photo
+from window_helpers import indexed_library, names, open_window, search_as_typed, write_photo
 
-from photosearch.core.library import Library
 from photosearch.gui.results_model import MEDIA_ROLE
 from photosearch.gui.window import MainWindow
 from photosearch.samples import synthetic
 from photosearch.samples.raw_files import write_dng
 from photosearch.samples.videos import write_video
-from photosearch.worker.protocol import WorkerSettings
 
 pytestmark = pytest.mark.usefixtures("tiny_model")  # these tests run the model
 
@@ -45,18 +43,12 @@ def space(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_photo(media / "DSC_0001.jpg", BLACK_SQUARE, seed=1)
     write_dng(media / "DSC_0001.dng", synthetic.render(BLACK_SQUARE, (800, 600), random.Random(1)))
     write_photo(media / "green.jpg", synthetic.ShapeLabel("green", "triangle"), seed=2)
-    with Library(root / "library", model="tiny-shapes", threads=2) as library:
-        library.add_folder(media)
-        library.index()
-    return root
+    return indexed_library(root, media)
 
 
 @pytest.fixture(scope="module")
 def window(space: Path, qapp: QApplication) -> Iterator[MainWindow]:
-    store = QSettings(str(space / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(WorkerSettings(home=str(space / "library"), model="tiny-shapes", threads=2), store)
-    win.show()
-    assert wait_for(qapp, lambda: win.status is not None and win.status.photos.indexed >= 4, 120)
+    win = open_window(space, qapp, indexed=4)
     yield win
     win.close()
     qapp.processEvents()

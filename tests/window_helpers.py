@@ -24,6 +24,31 @@ def write_photo(path: Path, label: synthetic.Label, orientation: int = 1, seed: 
     return synthetic.write_photo(path, label, (480, 360), random.Random(seed), orientation)
 
 
+def indexed_library(root: Path, photos: Path) -> Path:
+    """`root`, with its library (tiny model) holding `photos` indexed: what a window opens on."""
+    from photosearch.core.library import Library
+
+    with Library(root / "library", model="tiny-shapes", threads=2) as library:
+        library.add_folder(photos)
+        library.index()
+    return root
+
+
+def open_window(root: Path, app: QApplication, indexed: int) -> MainWindow:
+    """A shown window on `root`'s library (settings of its own) once its worker reports `indexed` photos."""
+    from PySide6.QtCore import QSettings
+
+    from photosearch.worker.protocol import WorkerSettings
+
+    store = QSettings(str(root / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(WorkerSettings(home=str(root / "library"), model="tiny-shapes", threads=2), store)
+    window.show()
+    assert wait_for(app, lambda: window.status is not None and window.status.photos.indexed >= indexed, 120), (
+        "the worker did not report the library"
+    )
+    return window
+
+
 def wait_for(app: QApplication, condition: Any, timeout: float) -> bool:
     import time
 
