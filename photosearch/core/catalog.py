@@ -633,29 +633,35 @@ class Catalog:
         frame's time. Sorted lookups in large chunks: 100,000 labels take about a third of a second."""
         out: dict[int, HitRow] = {}
         ordered = sorted(int(x) for x in labels)
+        joined = self._has_joined_files()  # else each vector's file is its own item: one join fewer
         for start in range(0, len(ordered), 5000):
             chunk = ordered[start : start + 5000]
             rows = self._query(
                 f"SELECT e.id, p.id, p.path, CAST(strftime('%s', {_TAKEN}) AS REAL), p.width, p.height, p.size, p.kind,"
-                " CASE WHEN e.at_ms >= 0 AND f.id = p.id THEN e.at_ms END, p.duration"
-                f" FROM embeddings e {_ITEM_OF_VECTOR} WHERE e.id IN ({_marks(chunk)})",
+                f" CASE WHEN e.at_ms >= 0 {'AND f.id = p.id' if joined else ''} THEN e.at_ms END, p.duration"
+                f" FROM embeddings e {_ITEM_OF_VECTOR if joined else _OWN_ITEM} WHERE e.id IN ({_marks(chunk)})",
                 chunk,
             )
-            others = self._companions({int(row[1]) for row in rows})
-            for label, photo, path, taken, width, height, size, kind, at_ms, duration in rows:
-                out[int(label)] = (
-                    int(photo),
+            others = self._companions({int(row[1]) for row in rows}) if joined else {}
+            alone = ()
+            for label, photo, path, taken, width, height, size, kind, at_ms, duration in rows:  # SQLite's ints are ints
+                out[label] = (
+                    photo,
                     from_db(path),
                     taken,
-                    int(width or 0),
-                    int(height or 0),
-                    int(size or 0),
-                    str(kind),
+                    width or 0,
+                    height or 0,
+                    size or 0,
+                    kind,
                     None if at_ms is None else at_ms / 1000,
                     duration if kind == "video" else None,
-                    others.get(int(photo), ()),
+                    others.get(photo, alone),
                 )
         return out
+
+    def _has_joined_files(self) -> bool:
+        """Whether any file belongs to another's item (through the partial index: instant)."""
+        return bool(self._query("SELECT 1 FROM photos WHERE primary_id IS NOT NULL LIMIT 1"))
 
     def _companions(self, ids: set[int]) -> dict[int, tuple[str, ...]]:
         """The other files of these items (RAW files beside their photo, Live Photo clips)."""
@@ -693,10 +699,8 @@ class Catalog:
         if before is not None:
             where.append(f"{_TAKEN} < ?")
             args.append(before)
-        rows = self._query(
-            f"SELECT e.id FROM embeddings e {_ITEM_OF_VECTOR} WHERE {' AND '.join(where)}",
-            args,
-        )
+        join = _ITEM_OF_VECTOR if self._has_joined_files() else _OWN_ITEM
+        rows = self._query(f"SELECT e.id FROM embeddings e {join} WHERE {' AND '.join(where)}", args)
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def vector_for_path(self, model: str, path: str) -> np.ndarray | None:
@@ -806,8 +810,10 @@ class Catalog:
             )
 
 
-# a vector's file (f) and the item it stands for (p): itself, or the photo it belongs to
+# a vector's file (f) and the item it stands for (p): itself, or the photo it belongs to; in a
+# library where no file belongs to another's, the file is the item
 _ITEM_OF_VECTOR = "JOIN photos f ON f.id = e.photo_id JOIN photos p ON p.id = COALESCE(f.primary_id, f.id)"
+_OWN_ITEM = "JOIN photos p ON p.id = e.photo_id"
 
 # a changed file is embedded again, unless it is a RAW whose developed photo stands for it
 _PENDING_UNLESS_JOINED = "CASE WHEN kind = 'raw' AND primary_id IS NOT NULL THEN 'indexed' ELSE 'pending' END"
