@@ -142,6 +142,23 @@ clean QT_QPA_PLATFORM=offscreen photosearch gui --library "$work/home/Pictures/p
 python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).read().splitlines()[-1]); assert r["results"][0] == sys.argv[2], r["results"][:3]' \
     "$work/open-with.out" "$photo" || fail "open with: the opened photo is not the first result"
 
+say "a photo opened from the app reaches the viewer with the user's environment, not the bundle's"
+# A stand-in for the desktop's opener records what it inherits (Qt starts xdg-open with no
+# desktop to ask); the user's own LD_LIBRARY_PATH must come through as it was, and nothing may
+# point the viewer at the bundle's Qt, glib or libstdc++.
+viewer="$work/viewer"
+mkdir -p "$viewer"
+printf '#!/bin/sh\nenv >"%s/env.tmp" && mv "%s/env.tmp" "%s/env"\n' "$viewer" "$viewer" "$viewer" >"$viewer/xdg-open"
+chmod +x "$viewer/xdg-open"
+env -i HOME="$work/home" TMPDIR="$work/tmp" LANG=C.UTF-8 PATH="$viewer:/usr/local/bin:/usr/bin:/bin" \
+    LD_LIBRARY_PATH=/home/user/own-libs QT_QPA_PLATFORM=offscreen \
+    photosearch gui --library "$work/home/Pictures/photosearch-demo/.photosearch" --query "$QUERY" --quit-after-results \
+    --open-first >"$work/open.out" 2>"$work/open.err" || fail "open from the app: $(tail -3 "$work/open.err")"
+for _ in $(seq 50); do [ -s "$viewer/env" ] && break; sleep 0.1; done
+[ -s "$viewer/env" ] || fail "open from the app: the viewer was never started"
+inherited=$(grep -E '^(LD_LIBRARY_PATH|LD_LIBRARY_PATH_ORIG|DYLD_LIBRARY_PATH|QT_PLUGIN_PATH|QML2_IMPORT_PATH)=' "$viewer/env" || true)
+[ "$inherited" = "LD_LIBRARY_PATH=/home/user/own-libs" ] || fail "open from the app: the viewer inherited $(echo "$inherited" | tr '\n' ' ')"
+
 say "uninstall (purge)"
 user_data >"$work/user-data-before.txt"
 apt-get purge -y -qq "$package" >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "purge"; }

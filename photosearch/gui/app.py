@@ -1,7 +1,7 @@
 """`photosearch gui`: open the window, and (for checks, docs and installers) script it.
 
     photosearch gui [--library DIR] [--query TEXT] [--similar IMAGE]
-                    [--screenshot FILE] [--quit-after-results] [--demo] [IMAGE ...]
+                    [--screenshot FILE] [--quit-after-results] [--open-first] [--demo] [IMAGE ...]
 
 Images named on the command line (what a desktop's "Open with photosearch" passes) and files
 macOS hands over in a FileOpen event are searched for as if they had been dropped.
@@ -9,7 +9,9 @@ macOS hands over in a FileOpen event are searched for as if they had been droppe
 With `--quit-after-results` it runs the query (`--similar` through the same code as a drop),
 waits until the visible thumbnails are painted, saves the screenshot, prints one JSON line
 (results in grid order, thumbnails painted, when the window was shown and the first results
-painted, in ms from start) and exits 0; non-zero with a one-line reason on failure.
+painted, in ms from start) and exits 0; non-zero with a one-line reason on failure. With
+`--open-first` it then opens the first result in the system's viewer, as Enter does (the
+installers check what that viewer inherits).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--screenshot", metavar="FILE", help="save a PNG of the window once the results are painted")
     parser.add_argument(
         "--quit-after-results", action="store_true", help="exit after the first results (prints a JSON line; for scripts)"
+    )
+    parser.add_argument(
+        "--open-first", action="store_true", help="with --quit-after-results: open the first result in the system viewer first"
     )
     parser.add_argument("--demo", action="store_true", help="open the demo library (made first if missing; tiny model, offline)")
     return parser
@@ -86,6 +91,9 @@ def _run_window(args: argparse.Namespace) -> int:
     app.setOrganizationName("photosearch")
     app.setApplicationDisplayName("photosearch")
     app.setWindowIcon(app_icon())
+    from .launch_environment import restore_for_programs_started
+
+    restore_for_programs_started()
     opened = FileOpenEvents(app)
     store = QSettings()
     home = args.library
@@ -216,6 +224,10 @@ class _Script:
             "device_pixel_ratio": window.devicePixelRatioF(),
             "thumbnail_px": largest,
         }
+        if self.args.open_first and window.model.rowCount():
+            window.grid.setCurrentIndex(window.model.index(0))
+            window.results_actions.open([0])
+            report["opened"] = window.model.path(0)
         print(json.dumps(report), flush=True)
         if self.args.quit_after_results:
             self._quit(0)

@@ -1,4 +1,5 @@
-"""Handing photos to the desktop: open in the system viewer, reveal in the file manager, copy."""
+"""Handing photos to the desktop: open in the system viewer, reveal in the file manager, copy.
+Every program started here gets the user's environment (launch_environment.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ import sys
 from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 
+from .launch_environment import launching
+
 
 def open_file(path: str) -> bool:
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+    with launching():
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(path))
 
 
 # players that can start a video at a given second, and how they are told (the system's default
@@ -28,7 +32,8 @@ def open_video_at(path: str, seconds: float) -> bool | None:
         if program is None:
             continue
         try:
-            subprocess.Popen([program, option.format(seconds), path], stdin=subprocess.DEVNULL, start_new_session=True)
+            with launching():
+                subprocess.Popen([program, option.format(seconds), path], stdin=subprocess.DEVNULL, start_new_session=True)
             return True
         except OSError:
             continue
@@ -42,7 +47,8 @@ def reveal(path: str) -> bool:
             subprocess.Popen(["open", "-R", path])
             return True
         if sys.platform == "win32":
-            subprocess.Popen(["explorer", "/select,", os.path.normpath(path)])
+            with launching():
+                subprocess.Popen(["explorer", "/select,", os.path.normpath(path)])
             return True
         from PySide6.QtDBus import QDBusConnection, QDBusInterface
 
@@ -57,7 +63,8 @@ def reveal(path: str) -> bool:
                     return True
     except (OSError, ImportError):
         pass
-    return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
+    with launching():
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(path)))
 
 
 def copy_files(paths: list[str]) -> None:
