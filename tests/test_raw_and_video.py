@@ -244,6 +244,22 @@ def test_the_kind_filter_status_counts_and_skips(library: Library, media: Path) 
     }
 
 
+def test_photos_are_embedded_before_a_video_found_earlier(library: Library, tmp_path: Path) -> None:
+    """A video never holds up the photos around it: found first, it is still embedded after them."""
+    folder = tmp_path / "arrivals"
+    _scene_video(folder / "first.mp4")
+    library.add_folder(folder)
+    library.reconcile()  # the video is known (and pending) before any photo
+    rng = random.Random(7)
+    for index in range(6):
+        synthetic.write_photo(folder / f"later-{index}.jpg", ShapeLabel("green", "square"), (640, 480), rng)
+    library.index()
+    rows = library.catalog.read("SELECT p.id, p.kind, e.id FROM embeddings e JOIN photos p ON p.id = e.photo_id")
+    video_id = min(photo for photo, kind, _ in rows if kind == "video")
+    assert all(photo > video_id for photo, kind, _ in rows if kind == "photo")  # the video came first
+    assert max(label for _, kind, label in rows if kind == "photo") < min(label for _, kind, label in rows if kind == "video")
+
+
 def test_a_video_that_goes_takes_its_vectors_and_frames_with_it(library: Library, media: Path) -> None:
     library.add_folder(media)
     library.index()

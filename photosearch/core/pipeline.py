@@ -233,6 +233,7 @@ class Indexer:
             return
         if self.before_batch is not None and batch:
             self.before_batch()
+        batch = sorted(batch, key=lambda b: b.frames is not None)  # photos before videos, here too
         pictures = np.concatenate([b.pixels.reshape(-1, *b.pixels.shape[-3:]) for b in batch]) if batch else None
         vectors, graph = self._encode(pictures) if pictures is not None else (np.zeros((0, 0)), "exact")
         ends = np.cumsum([b.pictures for b in batch])
