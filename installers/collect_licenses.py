@@ -37,6 +37,7 @@ NO_FILE = {  # distributions whose wheels carry no licence text: the texts they 
 # the licence the build as shipped is under
 BUNDLED_NATIVE = {
     "av": (
+        "bundles FFmpeg: GPL-2.0-or-later as built",
         "PyAV's wheel bundles FFmpeg (libavcodec, libavformat, libavutil, libswscale…) built with GPL "
         "components (libx264, libx265) and with libvpx, dav1d, SVT-AV1, opus, LAME and GnuTLS: the FFmpeg "
         "libraries as shipped here are under the GNU GPL version 2 or later. Sources: https://ffmpeg.org "
@@ -44,6 +45,7 @@ BUNDLED_NATIVE = {
         ["GPL-2.0.txt"],
     ),
     "rawpy": (
+        "bundles LibRaw: LGPL-2.1-only or CDDL-1.0",
         "rawpy's wheel bundles LibRaw (its licence, LGPL-2.1 or CDDL-1.0, follows as LICENSE.LibRaw), "
         "with libjpeg, Little CMS, JasPer and libgomp.",
         [],
@@ -96,12 +98,17 @@ def licence_texts(distribution: metadata.Distribution) -> list[tuple[str, str]]:
             except OSError:
                 continue
     key = canonicalize_name(distribution.metadata["Name"])
-    note, bundled = BUNDLED_NATIVE.get(key, ("", []))
+    _, note, bundled = BUNDLED_NATIVE.get(key, ("", "", []))
     if note:
         texts.insert(0, ("bundled native libraries", note))
     for extra in [*NO_FILE.get(key, []), *bundled]:
         texts.append((extra, (HERE / "licenses" / extra).read_text()))
     return texts
+
+
+def _bundles(distribution: metadata.Distribution) -> str:
+    summary = BUNDLED_NATIVE.get(canonicalize_name(distribution.metadata["Name"]), ("", "", []))[0]
+    return f" ({summary})" if summary else ""
 
 
 def python_licence() -> str:
@@ -117,7 +124,7 @@ def main(output: Path) -> None:
     distributions = closure(list(project["project"]["dependencies"]))
     lines = ["Third-party software in this installation of photosearch", "", "Component, version: licence", ""]
     lines.append(f"CPython {sys.version.split()[0]}: PSF-2.0")
-    lines += [f"{d.metadata['Name']} {d.version}: {licence_name(d)}" for d in distributions]
+    lines += [f"{d.metadata['Name']} {d.version}: {licence_name(d)}{_bundles(d)}" for d in distributions]
     lines += ["", "The full licence texts follow, one block per component.", ""]
     lines += [RULE, f"CPython {sys.version.split()[0]}", RULE, python_licence()]
     for distribution in distributions:
