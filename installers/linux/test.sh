@@ -150,10 +150,13 @@ viewer="$work/viewer"
 mkdir -p "$viewer"
 printf '#!/bin/sh\nenv >"%s/env.tmp" && mv "%s/env.tmp" "%s/env"\n' "$viewer" "$viewer" "$viewer" >"$viewer/xdg-open"
 chmod +x "$viewer/xdg-open"
-env -i HOME="$work/home" TMPDIR="$work/tmp" LANG=C.UTF-8 PATH="$viewer:/usr/local/bin:/usr/bin:/bin" \
-    LD_LIBRARY_PATH=/home/user/own-libs QT_QPA_PLATFORM=offscreen \
-    photosearch gui --library "$work/home/Pictures/photosearch-demo/.photosearch" --query "$QUERY" --quit-after-results \
-    --open-first >"$work/open.out" 2>"$work/open.err" || fail "open from the app: $(tail -3 "$work/open.err")"
+# (a real X11 window: Qt's offscreen platform has no desktop services to open anything with)
+# shellcheck disable=SC2016 # expanded by the inner shell, which xvfb-run gives DISPLAY and XAUTHORITY
+xvfb-run -a -s "-screen 0 1280x900x24" sh -c \
+    'exec env -i HOME="$0" LANG=C.UTF-8 PATH="$1:/usr/local/bin:/usr/bin:/bin" LD_LIBRARY_PATH=/home/user/own-libs \
+        DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY" photosearch gui --library "$2" --query "$3" --quit-after-results --open-first' \
+    "$work/home" "$viewer" "$work/home/Pictures/photosearch-demo/.photosearch" "$QUERY" \
+    >"$work/open.out" 2>"$work/open.err" || fail "open from the app: $(tail -3 "$work/open.err")"
 for _ in $(seq 50); do [ -s "$viewer/env" ] && break; sleep 0.1; done
 [ -s "$viewer/env" ] || fail "open from the app: the viewer was never started"
 inherited=$(grep -E '^(LD_LIBRARY_PATH|LD_LIBRARY_PATH_ORIG|DYLD_LIBRARY_PATH|QT_PLUGIN_PATH|QML2_IMPORT_PATH)=' "$viewer/env" || true)
