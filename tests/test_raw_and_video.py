@@ -321,6 +321,29 @@ def test_a_catalog_from_before_videos_keeps_its_labels_and_never_issues_one_twic
     catalog.close()
 
 
+def test_the_upgrade_gives_back_the_space_of_the_copied_vectors(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    db = sqlite3.connect(path)
+    for version in range(1, 8):
+        db.executescript(f"{MIGRATIONS[version]};PRAGMA user_version={version};")
+    db.execute("INSERT INTO folders(path, added_at) VALUES('/p', 0)")
+    db.executemany(
+        "INSERT INTO photos(folder_id, path, size, mtime_ns, status, updated_at) VALUES(1, ?, 1, 1, 'indexed', 0)",
+        [(f"/p/{index}.jpg",) for index in range(2000)],
+    )
+    vector = np.ones(512, np.float32).tobytes()
+    db.executemany("INSERT INTO embeddings(photo_id, model, vector) VALUES(?, 'm', ?)", [(i + 1, vector) for i in range(2000)])
+    db.commit()
+    db.close()
+    before = path.stat().st_size
+    from photosearch.core.catalog import Catalog
+
+    catalog = Catalog(path)
+    assert catalog.embedding_count("m") == 2000 and catalog.read("PRAGMA freelist_count") == [(0,)]
+    catalog.close()
+    assert path.stat().st_size < before * 1.2  # not the old table's copy beside the new one
+
+
 def test_a_photo_is_decoded_the_same_whatever_the_pipeline_reads_beside_it(tmp_path: Path) -> None:
     """Stills keep the decoder they always had (the kind dispatch changes nothing for them)."""
     photo = synthetic.write_photo(tmp_path / "p.jpg", RED_CIRCLE, (640, 480), random.Random(2))
