@@ -23,6 +23,7 @@ sys.path.insert(0, str(INSTALLERS))
 
 import bundle_contents  # noqa: E402
 import check_bundle  # noqa: E402
+import release_version  # noqa: E402
 
 
 def _tool(name: str) -> str:
@@ -94,7 +95,11 @@ def test_the_windows_installer_compiles_as_the_release_workflow_runs_makensis(tm
     )
     command = script.replace("\\\n", " ").split("\n")
     makensis = next(line for line in command if "makensis.exe" in line).strip()
-    makensis = makensis.replace('"/c/Program Files (x86)/NSIS/makensis.exe"', _tool("makensis")).replace("$version", "0.1.0")
+    # a pre-release, as a tag may name one: Windows' version resource takes four numbers only
+    version, numeric = "0.2.0rc1", release_version.windows_numbers("0.2.0rc1")
+    assert numeric == "0.2.0.0"
+    makensis = makensis.replace('"/c/Program Files (x86)/NSIS/makensis.exe"', _tool("makensis"))
+    makensis = makensis.replace("$version", version).replace("$numeric", numeric)
     checkout = tmp_path / "checkout"
     payload = checkout / "build" / "pyinstaller" / "dist" / "photosearch"
     notices = payload / "_internal" / "photosearch" / "resources" / "licenses"
@@ -109,7 +114,25 @@ def test_the_windows_installer_compiles_as_the_release_workflow_runs_makensis(tm
     (checkout / "dist").mkdir()
     result = subprocess.run(["bash", "-c", makensis], cwd=checkout, capture_output=True, text=True)
     assert result.returncode == 0, makensis + "\n" + result.stdout + result.stderr
-    assert (checkout / "dist" / "photosearch-0.1.0-setup.exe").read_bytes()[:2] == b"MZ"
+    assert (checkout / "dist" / "photosearch-0.2.0rc1-setup.exe").read_bytes()[:2] == b"MZ"
+
+
+def test_a_release_is_made_only_from_a_tag_that_names_the_apps_version() -> None:
+    check = [sys.executable, str(INSTALLERS / "release_version.py"), "--tag"]
+    assert subprocess.run([*check, f"v{bundle_contents.version()}"], capture_output=True).returncode == 0
+    wrong = subprocess.run([*check, "v9.9.9"], capture_output=True, text=True)
+    assert wrong.returncode == 1 and "is not the app's version" in wrong.stderr
+    assert release_version.windows_numbers("1.2") == "1.2.0.0" and release_version.windows_numbers("3.0.1.dev4") == "3.0.1.0"
+    with pytest.raises(SystemExit):
+        release_version.windows_numbers("70000.0.0")
+    from ruamel.yaml import YAML
+
+    workflow = YAML(typ="safe").load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+    steps = [step.get("run", "") for step in workflow["jobs"]["publish"]["steps"]]
+    assert any("release_version.py --tag" in run for run in steps)  # before anything is published
+    assert steps.index(next(r for r in steps if "release_version.py --tag" in r)) < steps.index(
+        next(r for r in steps if "gh release create" in r)
+    )
 
 
 @pytest.mark.parametrize("name", ["release.yml", "ci.yml"])

@@ -49,7 +49,10 @@ BrandingText "${APP} ${VERSION}"
 !insertmacro MUI_UNPAGE_INSTFILES
 !insertmacro MUI_LANGUAGE "English"
 
-VIProductVersion "${VERSION}.0"
+!ifndef NUMERIC_VERSION  ; four numbers only (installers/release_version.py --windows)
+  !define NUMERIC_VERSION "${VERSION}.0"
+!endif
+VIProductVersion "${NUMERIC_VERSION}"
 VIAddVersionKey "ProductName" "${APP}"
 VIAddVersionKey "ProductVersion" "${VERSION}"
 VIAddVersionKey "FileVersion" "${VERSION}"
