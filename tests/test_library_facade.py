@@ -197,3 +197,34 @@ def test_cached_weights_reads_the_hub_cache_as_huggingface_hub_does(tmp_path: Pa
     (snapshot / "open_clip_model.safetensors").write_bytes(b"weights")
     theirs = try_to_load_from_cache(spec.hub_repo, "open_clip_model.safetensors", cache_dir=str(tmp_path))
     assert cached_weights(spec) == Path(str(theirs))
+
+
+def test_a_waiting_lock_waits_for_another_process_but_not_for_ever(tmp_path: Path) -> None:
+    """A model export waits while another process makes the same one, and gives up with a
+    reason on a holder that never lets go (the same polling on every system)."""
+    from photosearch.core.writer_lock import LockWaitTooLong, waiting_lock
+
+    path = tmp_path / "export.lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from photosearch.core.writer_lock import waiting_lock\n"
+            "with waiting_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(float(sys.argv[2]))",
+            str(path),
+            "2.0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        held_at = time.monotonic()
+        with pytest.raises(LockWaitTooLong, match="has held"), waiting_lock(path, timeout_s=0.5):
+            pass
+        assert time.monotonic() - held_at >= 0.5  # it waited before giving up
+        with waiting_lock(path, timeout_s=30):  # it waits for the holder to let go, then holds it
+            assert time.monotonic() - held_at >= 1.5
+    finally:
+        holder.kill()
+        holder.wait()

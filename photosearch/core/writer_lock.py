@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -51,29 +52,43 @@ class WriterLock:
             self._handle = None
 
 
+class LockWaitTooLong(UserError):
+    """Another process held a lock for longer than anything of ours takes with it."""
+
+
+WAIT_S = 600.0  # far beyond a model export (the longest thing done under a waiting lock)
+
+
 @contextlib.contextmanager
-def waiting_lock(path: Path) -> Iterator[None]:
+def waiting_lock(path: Path, timeout_s: float = WAIT_S) -> Iterator[None]:
     """Hold an exclusive lock on `path`, waiting while another process holds it (two processes
-    making the same model export must not write over each other)."""
+    making the same model export must not write over each other), for at most `timeout_s`:
+    a process stuck while holding it must not hang this one for ever. The same polling on
+    every system (Windows' blocking LK_LOCK gives up after ten tries of its own)."""
     with open(path, "a+", encoding="utf-8") as handle:
-        _lock(handle, wait=True)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                _lock(handle)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    raise LockWaitTooLong(
+                        f"another photosearch process has held {path} for over {timeout_s:g} s "
+                        "(is one stuck?): stop it, or try again later"
+                    ) from None
+                time.sleep(0.1)
         yield
 
 
-def _lock(handle: IO[str], wait: bool = False) -> None:
+def _lock(handle: IO[str]) -> None:
+    """Lock the file's first byte now, or raise OSError when another process holds it."""
     if sys.platform == "win32":
         import msvcrt
 
         handle.seek(0)
-        # LK_LOCK retries for about 10 s, then raises: a waiting caller retries until it holds it
-        while True:
-            try:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
-                return
-            except OSError:
-                if not wait:
-                    raise
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
     else:
         import fcntl
 
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
