@@ -54,6 +54,7 @@ def test_every_module_belongs_to_a_room_or_is_shared() -> None:
         "photosearch.durations",
         "photosearch.privacy",
         "photosearch.trash",
+        "photosearch.running",
         "photosearch.launcher",
     }
     for name in _modules():

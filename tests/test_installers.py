@@ -243,3 +243,20 @@ def test_a_windowed_build_without_stdout_writes_what_it_prints_to_the_log_folder
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
     assert result.returncode == 0 and result.stdout == ""
     assert (tmp_path / "log" / "console.log").read_text().startswith("photosearch ")
+
+
+def test_the_windows_uninstaller_keeps_the_users_data_unless_asked_and_neither_runs_beside_the_app() -> None:
+    """Read from the script (no Windows here; the release workflow installs and uninstalls it):
+    the only section that removes settings or data is unticked by default, and both the setup and
+    the uninstaller refuse to run while the app's mutex (photosearch/running.py) exists."""
+    from photosearch import running
+
+    script = (INSTALLERS / "windows" / "photosearch.nsi").read_text()
+    sections = script.split("\nSection ")[1:]
+    removing = [s for s in sections if 'DeleteRegKey HKCU "Software\\${APP}"' in s or "$LOCALAPPDATA\\${APP}" in s]
+    assert len(removing) == 1 and removing[0].startswith("/o "), removing
+    assert f'!define RUNNING_MUTEX "{running.MUTEX_NAME}"' in script
+    for function in ("Function .onInit", "Function un.onInit"):
+        assert script.split(function, 1)[1].split("FunctionEnd", 1)[0].strip() == "!insertmacro RefuseWhileRunning"
+    entry = (INSTALLERS / "entry.py").read_text()
+    assert entry.index("announce()") < entry.index("multiprocessing.freeze_support()")  # the worker holds it too

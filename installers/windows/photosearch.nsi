@@ -6,7 +6,9 @@
 ; PAYLOAD is the frozen folder (installers/freeze.py): photosearchw.exe (the window, no console),
 ; photosearch.exe (the command line) and _internal\. Silent: setup.exe /S [/D=folder];
 ; uninstall.exe /S. The user's library, settings and downloaded models (under
-; %LOCALAPPDATA%\photosearch) are never removed.
+; %LOCALAPPDATA%\photosearch, and the window's settings in HKCU\Software\photosearch) stay,
+; unless the uninstaller's unticked box says otherwise; photos are never touched. Neither the
+; setup nor the uninstaller runs while photosearch does (its mutex: photosearch/running.py).
 
 Unicode true
 ManifestDPIAware true
@@ -35,6 +37,7 @@ BrandingText "${APP} ${VERSION}"
 
 !include "MUI2.nsh"
 !include "FileFunc.nsh"
+!include "LogicLib.nsh"
 !ifdef ICON
   !define MUI_ICON "${ICON}"
   !define MUI_UNICON "${ICON}"
@@ -46,6 +49,7 @@ BrandingText "${APP} ${VERSION}"
 !insertmacro MUI_PAGE_INSTFILES
 !insertmacro MUI_PAGE_FINISH
 !insertmacro MUI_UNPAGE_CONFIRM
+!insertmacro MUI_UNPAGE_COMPONENTS
 !insertmacro MUI_UNPAGE_INSTFILES
 !insertmacro MUI_LANGUAGE "English"
 
@@ -58,6 +62,27 @@ VIAddVersionKey "ProductVersion" "${VERSION}"
 VIAddVersionKey "FileVersion" "${VERSION}"
 VIAddVersionKey "FileDescription" "${APP} installer"
 VIAddVersionKey "LegalCopyright" "MIT licence; third-party notices inside"
+
+; Every process of the installed app holds this named mutex (photosearch/running.py): replacing or
+; removing its files while it runs would leave a broken mix of two versions.
+!define RUNNING_MUTEX "photosearch-running"
+!macro RefuseWhileRunning
+  System::Call 'kernel32::OpenMutex(i 0x00100000, i 0, t "${RUNNING_MUTEX}") p .r1'
+  ${IfNot} $1 == 0
+    System::Call 'kernel32::CloseHandle(p r1)'
+    MessageBox MB_OK|MB_ICONEXCLAMATION "photosearch is running. Close its window (it finishes the photos it is indexing first), then run this again." /SD IDOK
+    SetErrorLevel 2
+    Abort
+  ${EndIf}
+!macroend
+
+Function .onInit
+  !insertmacro RefuseWhileRunning
+FunctionEnd
+
+Function un.onInit
+  !insertmacro RefuseWhileRunning
+FunctionEnd
 
 Section "photosearch" SectionApp
   SectionIn RO
@@ -119,7 +144,8 @@ Section "photosearch" SectionApp
   WriteRegDWORD HKCU "${UNINSTALL_KEY}" "EstimatedSize" "$0"
 SectionEnd
 
-Section "Uninstall"
+Section "un.photosearch (the program)" SectionUninstallApp
+  SectionIn RO
   ; Only what the installer put there: a folder the user chose may hold other files.
   Delete "$SMPROGRAMS\${APP}.lnk"
   RMDir /r "$INSTDIR\_internal"
@@ -129,5 +155,12 @@ Section "Uninstall"
   RMDir "$INSTDIR"
   DeleteRegKey HKCU "${OPEN_WITH_KEY}"
   DeleteRegKey HKCU "${UNINSTALL_KEY}"
+  ; the installer's own value; the window's settings live beside it and stay
+  DeleteRegValue HKCU "Software\${APP}" "InstallDir"
+  DeleteRegKey /ifempty HKCU "Software\${APP}"
+SectionEnd
+
+Section /o "un.Also my settings, library index, thumbnails and downloaded models (never my photos)" SectionUninstallData
   DeleteRegKey HKCU "Software\${APP}"
+  RMDir /r "$LOCALAPPDATA\${APP}"
 SectionEnd
