@@ -228,3 +228,26 @@ def test_a_waiting_lock_waits_for_another_process_but_not_for_ever(tmp_path: Pat
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_indexing_threads_run_below_searches_on_every_system() -> None:
+    """Linux: a thread's nice value; Windows: a lower thread priority; macOS: the utility QoS
+    class (each on the thread itself, never the whole process: searches stay at normal)."""
+    import threading
+
+    from photosearch.core.cpu import DECODE_NICE, make_current_thread_background
+
+    done: dict[str, object] = {}
+
+    def lowered() -> None:
+        done["ok"] = make_current_thread_background(DECODE_NICE)
+        if sys.platform.startswith("linux"):
+            done["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    thread = threading.Thread(target=lowered)
+    thread.start()
+    thread.join()
+    assert done["ok"] is True
+    if sys.platform.startswith("linux"):
+        assert done["nice"] == min(19, os.getpriority(os.PRIO_PROCESS, 0) + DECODE_NICE)
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == os.getpriority(os.PRIO_PROCESS, 0)

@@ -4,8 +4,11 @@ Background work (decoding, batch inference) yields the CPU to queries.
 
 On Linux a thread's nice value is its own (setpriority with the thread id), and threads it
 starts inherit it; so lowering the indexing thread and the decode pool lets a search thread at
-normal priority take a core at once, while indexing still uses every idle cycle. Elsewhere this
-is a no-op and the worker's cooperative yielding (between batches) is what remains.
+normal priority take a core at once, while indexing still uses every idle cycle. Windows has
+thread priorities to the same end (below normal, and lowest for decoders); macOS has quality of
+service classes instead (utility: the scheduler's class for long work the user is not waiting
+on; "background" would keep it to the efficiency cores). The worker's cooperative yielding
+between batches works everywhere besides.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ def decode_threads() -> int:
 
 def make_current_thread_background(nice: int = BACKGROUND_NICE) -> bool:
     """Lower the calling thread's priority by `nice` (irreversible for it); True if it worked."""
+    if sys.platform == "win32":
+        return _windows_priority(nice)
+    if sys.platform == "darwin":
+        return _macos_utility_class()
     if not sys.platform.startswith("linux") or not hasattr(os, "setpriority"):
         return False
     tid = threading.get_native_id()
@@ -42,3 +49,28 @@ def make_current_thread_background(nice: int = BACKGROUND_NICE) -> bool:
     except OSError:
         return False
     return True
+
+
+_THREAD_PRIORITY_BELOW_NORMAL, _THREAD_PRIORITY_LOWEST = -1, -2
+_QOS_CLASS_UTILITY = 0x11
+
+
+def _windows_priority(nice: int) -> bool:
+    try:
+        import ctypes
+
+        kernel32 = getattr(ctypes, "windll").kernel32  # noqa: B009 - Windows only
+        level = _THREAD_PRIORITY_LOWEST if nice >= DECODE_NICE else _THREAD_PRIORITY_BELOW_NORMAL
+        return bool(kernel32.SetThreadPriority(kernel32.GetCurrentThread(), level))
+    except (OSError, AttributeError):
+        return False
+
+
+def _macos_utility_class() -> bool:
+    try:
+        import ctypes
+
+        system = ctypes.CDLL("/usr/lib/libSystem.dylib")
+        return system.pthread_set_qos_class_self_np(ctypes.c_uint(_QOS_CLASS_UTILITY), ctypes.c_int(0)) == 0
+    except (OSError, AttributeError):
+        return False
