@@ -2,7 +2,9 @@
 # An AppImage from the same frozen folder, for distributions without dpkg (release workflow).
 #   APPIMAGETOOL=/path/to/appimagetool installers/linux/appimage.sh
 # Unlike the .deb, the folder keeps the libraries PyInstaller found on the build machine (an
-# AppImage cannot declare dependencies); build on the oldest distribution you support.
+# AppImage cannot declare dependencies); build on the oldest distribution you support: the
+# release builds on Ubuntu 22.04, so it runs where glibc is 2.35 or newer, and proves it on
+# several such distributions (.github/workflows/release.yml, appimage-distributions).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PYTHON=${PYTHON:-python3}

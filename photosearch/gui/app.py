@@ -70,6 +70,15 @@ def main(argv: Sequence[str] = ()) -> int:
         return 1
     from photosearch.logs import setup_logging
 
+    from .platform_choice import NoUsableDisplay, bundled_platform, platform_for
+
+    try:
+        platform = platform_for(os.environ, bundled_platform)
+    except NoUsableDisplay as exc:
+        print(f"photosearch: {exc}", file=sys.stderr)
+        return 1
+    if platform is not None:
+        os.environ["QT_QPA_PLATFORM"] = platform
     setup_logging("photosearch")
     return _run_window(args)
 
