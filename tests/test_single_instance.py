@@ -71,3 +71,25 @@ def test_a_live_window_is_never_taken_over_and_a_switched_window_listens_for_its
         open_window.close()
         later.close()
     QCoreApplication.processEvents()
+
+
+def test_a_closing_window_takes_no_launches_and_never_shows_again(qtbot: Any, tmp_path: Path) -> None:
+    """A launch while the window closes (its worker finishing a batch) would reach a window about
+    to go and be lost, or show it again with no worker: it opens a window of its own instead."""
+    from PySide6.QtCore import QSettings
+
+    from photosearch.gui.window import MainWindow
+    from photosearch.worker.protocol import WorkerSettings
+
+    settings = WorkerSettings(home=str(tmp_path / "library"), model="tiny-shapes", threads=1)
+    window = MainWindow(settings, QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), start_worker=False)
+    name = server_name(settings.home)
+    server = InstanceServer(name, window.take_over_launch, window)
+    window.show()
+    assert server.listening and _launch(qtbot, name, [], "while open")
+    window.close()
+    assert not server.listening
+    assert not _launch(qtbot, name, ["/photos/a.jpg"], "while closing"), "it reached the closing window"
+    window.take_over_launch(["/photos/b.jpg"], None)  # one that arrived just before
+    QCoreApplication.processEvents()
+    assert not window.isVisible()

@@ -313,6 +313,8 @@ class MainWindow(QMainWindow):
     def take_over_launch(self, images: list[str], query: str | None) -> None:
         """A second launch on this library ("Open with", the icon again): its photos and words
         become the search here, and this window comes to the front."""
+        if self._closing:
+            return
         if images:
             self.search.set_query(query or "", tuple(images))
         elif query:
@@ -468,6 +470,12 @@ class MainWindow(QMainWindow):
             event.accept()
             return
         self._closing = True
+        # later launches no longer come here (they would be lost with this window): the next one
+        # opens its own, whose worker searches until this one's has finished and then indexes
+        from .single_instance import InstanceServer
+
+        for server in self.findChildren(InstanceServer):
+            server.close()
         window_geometry.save(self, self.store)
         self.preferences.save(self.store)
         self._status_timer.stop()
