@@ -180,3 +180,24 @@ def test_without_huge_pages_the_index_still_works(monkeypatch: pytest.MonkeyPatc
     index.add(np.arange(len(data)), data)
     assert index.huge_page_bytes() == 0
     assert index.search(data[3], 1)[0][0] == 3
+
+
+def test_an_index_under_a_non_ascii_folder_saves_and_loads_on_every_system(tmp_path: Path) -> None:
+    """hnswlib opens files by narrow names: Windows reads those in its ANSI code page, so a
+    library under C:\\Users\\José\\ failed to save (core/index/native_path.py). Run on every CI
+    system: a folder with accents and one with characters no Western code page has."""
+    from photosearch.core.index.native_path import native_path
+
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((50, 16)).astype(np.float32)
+    for name in ("José", "写真 アルバム"):
+        folder = tmp_path / name / "library" / "index"
+        folder.mkdir(parents=True)
+        index = VectorIndex(16)
+        index.add(np.arange(1, 51), vectors)
+        size, sha = index.save(folder / "model.hnsw")
+        assert size > 0 and (folder / "model.hnsw").is_file()
+        again = VectorIndex.load(folder / "model.hnsw", 16, size, sha, np.arange(1, 51), expected_deleted=0)
+        assert again.search(vectors[7], 1)[0].tolist() == [8]
+    # what Windows gets: the ANSI code page's bytes, not UTF-8's
+    assert native_path(Path("C:\\Users\\José\\index.bin"), "linux") == "C:\\Users\\José\\index.bin".encode()

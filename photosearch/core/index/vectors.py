@@ -26,6 +26,7 @@ import numpy as np
 
 from .huge_pages import advised_bytes_in, huge_bytes_in, huge_pages_for_new_memory
 from .mirror import ExactMirror, MirrorSource, top_k
+from .native_path import native_path
 
 EXACT_SEARCH_LIMIT = 4096  # below this many live vectors, brute force is as fast and exact
 # Above this many results a search is exact: a graph asked for most of the library walks most
@@ -341,7 +342,7 @@ class VectorIndex:
         """Write the index to `path` (a new file), verify its size, fsync; returns (size, sha256)."""
         with self._lock:
             expected = int(self._index.index_file_size())
-            self._index.save_index(os.fsencode(path))  # bytes: any file name; reports no errors itself
+            self._index.save_index(native_path(path))  # bytes: any file name; reports no errors itself
         try:
             size = path.stat().st_size
         except FileNotFoundError:
@@ -382,7 +383,7 @@ class VectorIndex:
         self._set_up(dim, ef, threads, huge_pages)
         try:
             with huge_pages_for_new_memory(collapse=True, enabled=huge_pages) as self._huge_spans:  # filled by the load
-                self._index.load_index(os.fsencode(path), allow_replace_deleted=False)
+                self._index.load_index(native_path(path), allow_replace_deleted=False)
         except (RuntimeError, MemoryError, ValueError) as exc:
             raise IndexCorrupt(f"index file {path} cannot be read ({exc})") from None
         if self._index.dim != dim:
