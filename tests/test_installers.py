@@ -260,3 +260,11 @@ def test_the_windows_uninstaller_keeps_the_users_data_unless_asked_and_neither_r
         assert script.split(function, 1)[1].split("FunctionEnd", 1)[0].strip() == "!insertmacro RefuseWhileRunning"
     entry = (INSTALLERS / "entry.py").read_text()
     assert entry.index("announce()") < entry.index("multiprocessing.freeze_support()")  # the worker holds it too
+    # "Open with" through a ProgID per type, each taken back on uninstall, and only types the app reads
+    import re
+
+    from photosearch.records import MEDIA_SUFFIXES
+
+    offered = set(re.findall(r'!insertmacro SupportedType "(\.\w+)"', script))
+    assert offered == set(re.findall(r'!insertmacro ForgetType "(\.\w+)"', script)) and offered <= MEDIA_SUFFIXES
+    assert script.count("SHChangeNotify") == 2  # Explorer is told after install and uninstall

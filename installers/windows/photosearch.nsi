@@ -27,6 +27,7 @@ SetCompressor /SOLID lzma
 !define APP "photosearch"
 !define UNINSTALL_KEY "Software\Microsoft\Windows\CurrentVersion\Uninstall\${APP}"
 !define OPEN_WITH_KEY "Software\Classes\Applications\photosearchw.exe"
+!define PROGID "photosearch.media"  ; what Explorer's "Open with" lists for each type it names
 
 Name "${APP} ${VERSION}"
 OutFile "${OUTFILE}"
@@ -98,8 +99,14 @@ Section "photosearch" SectionApp
   ; "Open with photosearch" for photos, RAW files and videos: the window searches for others like them.
   WriteRegStr HKCU "${OPEN_WITH_KEY}" "FriendlyAppName" "photosearch (find similar photos)"
   WriteRegStr HKCU "${OPEN_WITH_KEY}\shell\open\command" "" '"$INSTDIR\photosearchw.exe" gui "%1"'
+  WriteRegStr HKCU "Software\Classes\${PROGID}" "" "Photo or video (photosearch)"
+  WriteRegStr HKCU "Software\Classes\${PROGID}\DefaultIcon" "" '"$INSTDIR\photosearchw.exe",0'
+  WriteRegStr HKCU "Software\Classes\${PROGID}\shell\open" "FriendlyAppName" "photosearch (find similar photos)"
+  WriteRegStr HKCU "Software\Classes\${PROGID}\shell\open\command" "" '"$INSTDIR\photosearchw.exe" gui "%1"'
   !macro SupportedType EXT
     WriteRegStr HKCU "${OPEN_WITH_KEY}\SupportedTypes" "${EXT}" ""
+    ; offered in "Open with" for the type, never taking its default program
+    WriteRegStr HKCU "Software\Classes\${EXT}\OpenWithProgids" "${PROGID}" ""
   !macroend
   !insertmacro SupportedType ".jpg"
   !insertmacro SupportedType ".jpeg"
@@ -128,6 +135,8 @@ Section "photosearch" SectionApp
   !insertmacro SupportedType ".webm"
   !insertmacro SupportedType ".avi"
   !insertmacro SupportedType ".3gp"
+  ; Explorer reads the associations again now, not at the next sign-in
+  System::Call 'shell32::SHChangeNotify(i 0x08000000, i 0, p 0, p 0)'
 
   ; Apps & features: name, version, size, and a quiet uninstall for scripts.
   WriteRegStr HKCU "${UNINSTALL_KEY}" "DisplayName" "${APP}"
@@ -144,6 +153,12 @@ Section "photosearch" SectionApp
   WriteRegDWORD HKCU "${UNINSTALL_KEY}" "EstimatedSize" "$0"
 SectionEnd
 
+!macro ForgetType EXT
+  DeleteRegValue HKCU "Software\Classes\${EXT}\OpenWithProgids" "${PROGID}"
+  DeleteRegKey /ifempty HKCU "Software\Classes\${EXT}\OpenWithProgids"
+  DeleteRegKey /ifempty HKCU "Software\Classes\${EXT}"
+!macroend
+
 Section "un.photosearch (the program)" SectionUninstallApp
   SectionIn RO
   ; Only what the installer put there: a folder the user chose may hold other files.
@@ -154,6 +169,35 @@ Section "un.photosearch (the program)" SectionUninstallApp
   Delete "$INSTDIR\uninstall.exe"
   RMDir "$INSTDIR"
   DeleteRegKey HKCU "${OPEN_WITH_KEY}"
+  DeleteRegKey HKCU "Software\Classes\${PROGID}"
+  !insertmacro ForgetType ".jpg"
+  !insertmacro ForgetType ".jpeg"
+  !insertmacro ForgetType ".png"
+  !insertmacro ForgetType ".heic"
+  !insertmacro ForgetType ".heif"
+  !insertmacro ForgetType ".avif"
+  !insertmacro ForgetType ".webp"
+  !insertmacro ForgetType ".tif"
+  !insertmacro ForgetType ".tiff"
+  !insertmacro ForgetType ".gif"
+  !insertmacro ForgetType ".bmp"
+  !insertmacro ForgetType ".dng"
+  !insertmacro ForgetType ".nef"
+  !insertmacro ForgetType ".cr2"
+  !insertmacro ForgetType ".cr3"
+  !insertmacro ForgetType ".arw"
+  !insertmacro ForgetType ".raf"
+  !insertmacro ForgetType ".rw2"
+  !insertmacro ForgetType ".orf"
+  !insertmacro ForgetType ".pef"
+  !insertmacro ForgetType ".mp4"
+  !insertmacro ForgetType ".mov"
+  !insertmacro ForgetType ".m4v"
+  !insertmacro ForgetType ".mkv"
+  !insertmacro ForgetType ".webm"
+  !insertmacro ForgetType ".avi"
+  !insertmacro ForgetType ".3gp"
+  System::Call 'shell32::SHChangeNotify(i 0x08000000, i 0, p 0, p 0)'
   DeleteRegKey HKCU "${UNINSTALL_KEY}"
   ; the installer's own value; the window's settings live beside it and stay
   DeleteRegValue HKCU "Software\${APP}" "InstallDir"
