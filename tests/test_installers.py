@@ -82,11 +82,8 @@ def test_the_nsis_script_compiles_against_a_stand_in_payload(tmp_path: Path) -> 
     assert output.read_bytes()[:2] == b"MZ" and output.stat().st_size > 50_000
 
 
-def test_the_windows_installer_compiles_as_the_release_workflow_runs_makensis(tmp_path: Path) -> None:
-    """The release workflow's own makensis command, run from a checkout's root with its relative
-    payload and icon (makensis changes into the script's folder unless told not to, and the
-    relative paths then miss: issue 29)."""
-    from PIL import Image
+def _workflow_makensis(version: str, numeric: str) -> str:
+    """The release workflow's own makensis command, with Linux's makensis and these versions."""
     from ruamel.yaml import YAML
 
     workflow = YAML(typ="safe").load((ROOT / ".github" / "workflows" / "release.yml").read_text())
@@ -95,12 +92,15 @@ def test_the_windows_installer_compiles_as_the_release_workflow_runs_makensis(tm
     )
     command = script.replace("\\\n", " ").split("\n")
     makensis = next(line for line in command if "makensis.exe" in line).strip()
-    # a pre-release, as a tag may name one: Windows' version resource takes four numbers only
-    version, numeric = "0.2.0rc1", release_version.windows_numbers("0.2.0rc1")
-    assert numeric == "0.2.0.0"
     makensis = makensis.replace('"/c/Program Files (x86)/NSIS/makensis.exe"', _tool("makensis"))
-    makensis = makensis.replace("$version", version).replace("$numeric", numeric)
-    checkout = tmp_path / "checkout"
+    return makensis.replace("$version", version).replace("$numeric", numeric)
+
+
+def _stand_in_checkout(root: Path) -> Path:
+    """A checkout's root with a stand-in frozen payload, an icon and the script, as the workflow has them."""
+    from PIL import Image
+
+    checkout = root / "checkout"
     payload = checkout / "build" / "pyinstaller" / "dist" / "photosearch"
     notices = payload / "_internal" / "photosearch" / "resources" / "licenses"
     notices.mkdir(parents=True)
@@ -112,9 +112,37 @@ def test_the_windows_installer_compiles_as_the_release_workflow_runs_makensis(tm
     (checkout / "installers" / "windows").mkdir(parents=True)
     shutil.copy(INSTALLERS / "windows" / "photosearch.nsi", checkout / "installers" / "windows")
     (checkout / "dist").mkdir()
+    return checkout
+
+
+def test_the_windows_installer_compiles_as_the_release_workflow_runs_makensis(tmp_path: Path) -> None:
+    """The release workflow's own makensis command, run from a checkout's root with its relative
+    payload and icon (makensis changes into the script's folder unless told not to, and the
+    relative paths then miss: issue 29)."""
+    # a pre-release, as a tag may name one: Windows' version resource takes four numbers only
+    version, numeric = "0.2.0rc1", release_version.windows_numbers("0.2.0rc1")
+    assert numeric == "0.2.0.0"
+    makensis = _workflow_makensis(version, numeric)
+    checkout = _stand_in_checkout(tmp_path)
     result = subprocess.run(["bash", "-c", makensis], cwd=checkout, capture_output=True, text=True)
     assert result.returncode == 0, makensis + "\n" + result.stdout + result.stderr
     assert (checkout / "dist" / "photosearch-0.2.0rc1-setup.exe").read_bytes()[:2] == b"MZ"
+
+
+def test_a_signing_command_signs_the_installer_and_the_uninstaller_it_writes(tmp_path: Path) -> None:
+    """With a certificate the workflow passes SIGN_COMMAND (installers/windows/sign.cmd); here a
+    stand-in records what makensis hands it: the finished setup and the uninstaller inside it."""
+    checkout = _stand_in_checkout(tmp_path)
+    signed = tmp_path / "signed.txt"
+    signer = tmp_path / "sign.sh"
+    signer.write_text(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{signed}"\n')
+    signer.chmod(0o755)
+    makensis = _workflow_makensis("0.1.0", "0.1.0.0").replace('"${signing[@]}"', f"-DSIGN_COMMAND={signer}")
+    result = subprocess.run(["bash", "-c", makensis], cwd=checkout, capture_output=True, text=True)
+    assert result.returncode == 0, makensis + "\n" + result.stdout + result.stderr
+    files = signed.read_text().splitlines()
+    assert len(files) == 2 and any(f.endswith("photosearch-0.1.0-setup.exe") for f in files), files
+    assert (INSTALLERS / "windows" / "sign.cmd").read_text().count("%1") == 2  # its comment, and signtool's argument
 
 
 def test_a_release_is_made_only_from_a_tag_that_names_the_apps_version() -> None:

@@ -54,6 +54,14 @@ BrandingText "${APP} ${VERSION}"
 !insertmacro MUI_UNPAGE_INSTFILES
 !insertmacro MUI_LANGUAGE "English"
 
+; Signed when given a command that signs the file it is handed (the release workflow passes
+; installers\windows\sign.cmd when it has a certificate): the installer, and the uninstaller it
+; writes at install time (signed here, as it is made).
+!ifdef SIGN_COMMAND
+  !finalize '${SIGN_COMMAND} "%1"'
+  !uninstfinalize '${SIGN_COMMAND} "%1"'
+!endif
+
 !ifndef NUMERIC_VERSION  ; four numbers only (installers/release_version.py --windows)
   !define NUMERIC_VERSION "${VERSION}.0"
 !endif
