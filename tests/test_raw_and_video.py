@@ -292,20 +292,24 @@ def test_a_video_can_be_a_query_and_the_command_line_names_the_moment(library: L
         assert Path(similar[0].path).name in {"IMG_0001.jpg", "triangle.jpg"}
 
 
-def test_a_catalog_from_before_videos_keeps_its_labels_and_never_issues_one_twice(tmp_path: Path) -> None:
-    path = tmp_path / "catalog.sqlite3"
+def _schema_7_catalog(path: Path, photos: int, dim: int) -> sqlite3.Connection:
+    """A catalog as the release before videos wrote it: `photos` indexed photos, a vector each."""
     db = sqlite3.connect(path)
     for version in range(1, 8):
         db.executescript(f"{MIGRATIONS[version]};PRAGMA user_version={version};")
     db.execute("INSERT INTO folders(path, added_at) VALUES('/p', 0)")
-    for index in range(3):
-        db.execute(
-            "INSERT INTO photos(folder_id, path, size, mtime_ns, status, updated_at) VALUES(1, ?, 1, 1, 'indexed', 0)",
-            (f"/p/{index}.jpg",),
-        )
-        db.execute(
-            "INSERT INTO embeddings(photo_id, model, vector) VALUES(?, 'm', ?)", (index + 1, np.ones(4, np.float32).tobytes())
-        )
+    db.executemany(
+        "INSERT INTO photos(folder_id, path, size, mtime_ns, status, updated_at) VALUES(1, ?, 1, 1, 'indexed', 0)",
+        [(f"/p/{index}.jpg",) for index in range(photos)],
+    )
+    vector = np.ones(dim, np.float32).tobytes()
+    db.executemany("INSERT INTO embeddings(photo_id, model, vector) VALUES(?, 'm', ?)", [(i + 1, vector) for i in range(photos)])
+    return db
+
+
+def test_a_catalog_from_before_videos_keeps_its_labels_and_never_issues_one_twice(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    db = _schema_7_catalog(path, photos=3, dim=4)
     db.execute("DELETE FROM embeddings WHERE id = 3")  # label 3 was issued once: never again
     db.commit()
     db.close()
@@ -323,16 +327,7 @@ def test_a_catalog_from_before_videos_keeps_its_labels_and_never_issues_one_twic
 
 def test_the_upgrade_gives_back_the_space_of_the_copied_vectors(tmp_path: Path) -> None:
     path = tmp_path / "catalog.sqlite3"
-    db = sqlite3.connect(path)
-    for version in range(1, 8):
-        db.executescript(f"{MIGRATIONS[version]};PRAGMA user_version={version};")
-    db.execute("INSERT INTO folders(path, added_at) VALUES('/p', 0)")
-    db.executemany(
-        "INSERT INTO photos(folder_id, path, size, mtime_ns, status, updated_at) VALUES(1, ?, 1, 1, 'indexed', 0)",
-        [(f"/p/{index}.jpg",) for index in range(2000)],
-    )
-    vector = np.ones(512, np.float32).tobytes()
-    db.executemany("INSERT INTO embeddings(photo_id, model, vector) VALUES(?, 'm', ?)", [(i + 1, vector) for i in range(2000)])
+    db = _schema_7_catalog(path, photos=2000, dim=512)
     db.commit()
     db.close()
     before = path.stat().st_size

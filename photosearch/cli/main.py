@@ -248,9 +248,13 @@ def _print_results(results: Sequence[SearchHit], as_json: bool) -> None:
     if not results:
         print("no results (is the library indexed? see `photosearch status`)", file=sys.stderr)
     for r in results:
-        at = f"  at {duration_text(r.at)}" if r.at is not None else ""
         extra = "".join(f"  + {printable(os.path.basename(c))}" for c in r.companions)
-        print(f"{r.score:.3f}  {printable(r.path)}{at}{extra}")
+        print(f"{r.score:.3f}  {printable(r.path)}{_moment(r)}{extra}")
+
+
+def _moment(hit: SearchHit) -> str:
+    """A video hit's matching second, for a terminal line ("" for a still)."""
+    return f"  at {duration_text(hit.at)}" if hit.at is not None else ""
 
 
 def _hit_json(hit: SearchHit) -> dict[str, Any]:
@@ -446,8 +450,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for query in DEMO_QUERIES:
             print(f'search "{query}":')
             for result in library.search(query, k=5):
-                at = f"  at {duration_text(result.at)}" if result.at is not None else ""
-                print(f"  {result.score:.3f}  {printable(os.path.relpath(result.path, folder))}{at}")
+                print(f"  {result.score:.3f}  {printable(os.path.relpath(result.path, folder))}{_moment(result)}")
     print(
         f"\ndone in {time.monotonic() - started:.0f} s. Try: photosearch --library {printable(str(home))} search 'white square'"
     )

@@ -559,11 +559,8 @@ class Library:
             if cancel is not None and cancel.is_set():
                 break
             try:
-                decoded = decode_media(photo.path, 16, thumbnail=THUMBNAIL_SIZE)
-                assert decoded.info.thumbnail is not None
-                self.thumbnails.write(photo.id, decoded.info.thumbnail)
-                if decoded.frames is not None:
-                    self.thumbnails.write_frames(photo.id, zip(decoded.frames, decoded.frame_thumbnails, strict=True))
+                written = decode_media(photo.path, 16, thumbnail=THUMBNAIL_SIZE).write_thumbnails(self.thumbnails, photo.id)
+                assert written
                 made.append(photo)
             except (DecodeError, OSError) as exc:
                 log.info("no thumbnail for %s: %s", photo.path, exc)
@@ -693,6 +690,7 @@ class Library:
         else:
             health = recorded_health(self.catalog, self.layout.index, self.spec.name, self.spec.dim)
         repair = maintenance.last_index_repair(self.catalog)
+        kinds = self.catalog.kind_counts()  # every kind adds up to the library's counts
         if repair:
             health = dataclasses.replace(health, note=f"{health.note}; last repair {repair}")
         return LibraryStatus(
@@ -700,8 +698,8 @@ class Library:
             model=self.spec.name,
             model_weights="present" if weights_present(self.spec) else "not downloaded",
             folders=tuple(self.folders()),
-            photos=_photo_counts(self.catalog.counts()),
-            kinds={kind: _photo_counts(counts) for kind, counts in self.catalog.kind_counts().items()},
+            photos=_photo_counts({status: sum(counts.get(status, 0) for counts in kinds.values()) for status in _STATUSES}),
+            kinds={kind: _photo_counts(counts) for kind, counts in kinds.items()},
             index=health,
             catalog=catalog_health,
             skipped=tuple(SkippedFile(p, r) for p, r in self.catalog.skipped()),
@@ -729,6 +727,9 @@ class Library:
 def _below_any(path: Path, folders: list[Path]) -> bool:
     """Whether `path` lies inside one of `folders` (below it, not the folder itself)."""
     return any(folder in path.parents for folder in folders)
+
+
+_STATUSES = ("indexed", "skipped", "pending")
 
 
 def _photo_counts(counts: dict[str, int]) -> PhotoCounts:

@@ -14,6 +14,7 @@ from photosearch.records import kind_of_path
 from .images import PhotoInfo, load_for_model
 from .memory_budget import MemoryBudget
 from .raw import load_raw
+from .thumbnails import ThumbnailStore
 from .video import load_video
 
 
@@ -31,6 +32,16 @@ class Decoded:
         """(n, size, size, 3): every picture the model embeds for this file."""
         return self.pixels.reshape(-1, *self.pixels.shape[-3:])
 
+    def write_thumbnails(self, store: ThumbnailStore, photo_id: int) -> bool:
+        """Its thumbnail, and a video's frames' too, into `store`; False when it has none.
+        Raises OSError (a full disk)."""
+        if self.info.thumbnail is None:
+            return False
+        store.write(photo_id, self.info.thumbnail)
+        if self.frames is not None:
+            store.write_frames(photo_id, zip(self.frames, self.frame_thumbnails, strict=True))
+        return True
+
 
 def decode_media(
     path: Path | str, size: int, budget: MemoryBudget | None = None, thumbnail: int = 0, opened: BinaryIO | None = None
@@ -39,7 +50,7 @@ def decode_media(
     RAW or a video is read by its own library from the path). Raises DecodeError."""
     kind = kind_of_path(str(path))
     if kind == "raw":
-        return Decoded(*load_raw(path, size, budget, thumbnail=thumbnail))
+        return Decoded(*load_raw(path, size, budget, thumbnail=thumbnail, opened=opened))
     if kind == "video":
         video = load_video(path, size, budget, thumbnail=thumbnail)
         return Decoded(video.pixels, video.info, video.times, video.thumbnails)

@@ -73,17 +73,13 @@ def _decode(
             guarded = guard is not None and kind_of_path(photo.path) in ("raw", "video")
             with guard.decoding(photo.id) if guarded else contextlib.nullcontext():  # type: ignore[union-attr]
                 decoded = decode_media(photo.path, size, budget, THUMBNAIL_SIZE if thumbnails else 0, opened=handle)
-        info = decoded.info
         written = False
-        if thumbnails is not None and info.thumbnail is not None:
+        if thumbnails is not None:
             try:
-                thumbnails.write(photo.id, info.thumbnail)
-                if decoded.frames is not None:
-                    thumbnails.write_frames(photo.id, zip(decoded.frames, decoded.frame_thumbnails, strict=True))
-                written = True
+                written = decoded.write_thumbnails(thumbnails, photo.id)
             except OSError as exc:  # a full disk costs the thumbnail, never the photo's place in search
                 log.warning("cannot write the thumbnail of %s: %s", photo.path, exc)
-        return _Decoded(photo, decoded.pixels, info, print_, written, decoded.frames)
+        return _Decoded(photo, decoded.pixels, decoded.info, print_, written, decoded.frames)
     except DecodeError as exc:
         return _Failed(photo, str(exc), exc.retry)
     except OSError as exc:  # opening or fingerprinting failed: the file went away or became unreadable

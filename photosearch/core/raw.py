@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -31,9 +32,12 @@ _HEAD_BYTES = 512 * 1024  # where TIFF-based RAW files keep their first IFDs and
 _WORKSPACE = 16 * 1024**2
 
 
-def load_raw(path: Path | str, size: int, budget: MemoryBudget | None = None, thumbnail: int = 0) -> tuple[np.ndarray, PhotoInfo]:
+def load_raw(
+    path: Path | str, size: int, budget: MemoryBudget | None = None, thumbnail: int = 0, opened: BinaryIO | None = None
+) -> tuple[np.ndarray, PhotoInfo]:
     """A RAW file as `images.load_for_model` gives a photo: (size, size, 3) uint8, upright,
-    with its info (the sensor's developed size, capture time, thumbnail and look)."""
+    with its info (the sensor's developed size, capture time, thumbnail and look). `opened`:
+    the file already open (its EXIF head is read from it rather than opened again)."""
     try:
         import rawpy
     except ImportError:
@@ -47,7 +51,7 @@ def load_raw(path: Path | str, size: int, budget: MemoryBudget | None = None, th
             if sizes.width <= 0 or sizes.height <= 0:
                 raise DecodeError("RAW file holds no picture")
             orientation = _FLIP_TO_ORIENTATION.get(int(sizes.flip), 1)
-            taken = _taken_from_head(path)
+            taken = _taken_from_head(opened if opened is not None else path)
             least = max(size, thumbnail * 3 // 4)
             preview = _preview_jpeg(raw, rawpy, least)
             if preview is not None:
@@ -117,12 +121,16 @@ def _half_size(
     return pixels, thumb, look
 
 
-def _taken_from_head(path: Path | str) -> str | None:
+def _taken_from_head(source: Path | str | BinaryIO) -> str | None:
     """The capture time from a TIFF-based RAW's own EXIF (DNG, NEF, CR2, ARW, PEF, ORF…);
     None for the others (CR3, RAF), whose preview's EXIF is read instead."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(_HEAD_BYTES)
+        if isinstance(source, str | Path):
+            with open(source, "rb") as handle:
+                head = handle.read(_HEAD_BYTES)
+        else:
+            source.seek(0)
+            head = source.read(_HEAD_BYTES)
     except OSError:
         return None
     if head[:4] not in (b"II*\x00", b"MM\x00*"):
