@@ -22,7 +22,8 @@ from photosearch.core.duplicates.kinds import DEFAULT_STRICTNESS, STRICTNESS
 from photosearch.core.images import load_for_model
 from photosearch.core.library import Library
 from photosearch.core.look import look_distance
-from photosearch.samples.duplicate_sets import can_write_heic, save, write_burst, write_forms
+from photosearch.samples.duplicate_sets import save, write_burst, write_forms
+from photosearch.samples.heic import can_write_heic
 from photosearch.samples.scenes import Scene, scenes
 from photosearch.samples.synthetic import shape_labels
 

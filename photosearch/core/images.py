@@ -38,7 +38,7 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 
 # The decoders a file may reach, whatever its name says: those of these that this Pillow has
-# (HEIF: pillow-heif's, which reads AVIF too; AVIF: Pillow's own, where it is built with it).
+# (HEIF: libheif's, through pi-heif or pillow-heif; AVIF: Pillow's own, where it is built with it).
 # JPEG's opener also opens MPO, the JPEG with a second picture that many cameras write.
 PHOTO_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF", "HEIF", "AVIF")
 _JPEG_FAMILY = ("JPEG", "MPO")  # decoded at a reduced DCT scale
@@ -49,7 +49,7 @@ _decoders_lock = threading.Lock()
 
 def _photo_decoders() -> tuple[str, ...]:
     """The photo formats this Pillow opens, HEIC/HEIF/AVIF taught to it on first use
-    (pillow-heif is optional at import time). Decode threads start together: one settles them."""
+    (libheif's bindings are optional at import time). Decode threads start together: one settles them."""
     global _decoders
     if _decoders:
         return _decoders
@@ -62,17 +62,26 @@ def _photo_decoders() -> tuple[str, ...]:
 
 
 def _add_heif_openers() -> None:
+    """HEIC/HEIF through libheif: pi-heif (decoder only, what the installers ship: no GPL x265
+    encoder) where installed, else pillow-heif (the same decoder beside an encoder). Imported
+    by name, not by a string, so that the installers' analysis finds the module."""
     try:
-        import pillow_heif
+        import pi_heif
 
-        pillow_heif.register_heif_opener()
-        if hasattr(pillow_heif, "register_avif_opener"):
-            try:
-                pillow_heif.register_avif_opener()
-            except Exception:  # newer Pillow decodes AVIF itself
-                pass
+        heif: Any = pi_heif
     except ImportError:
-        pass
+        try:
+            import pillow_heif
+
+            heif = pillow_heif
+        except ImportError:
+            return
+    heif.register_heif_opener()
+    if hasattr(heif, "register_avif_opener"):  # older releases: AVIF too, where Pillow lacks it
+        try:
+            heif.register_avif_opener()
+        except Exception:  # newer Pillow decodes AVIF itself
+            pass
 
 
 class DecodeError(Exception):

@@ -10,6 +10,7 @@ six colours, three shapes and two-colour layouts.
 from __future__ import annotations
 
 import random
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,32 +31,66 @@ class DemoPhoto:
 
 
 DEMO_START = datetime(2024, 6, 1, 9, 0)  # each sample photo has a capture time of its own, hours apart
+DEMO_HEIC = Path(__file__).resolve().parents[1] / "resources" / "demo"  # the HEICs, made once
+DEMO_HEIC_SIZE = (640, 480)  # a few small ones prove support
+DEMO_HEIC_COUNT = 3
 
 
 def generate_library(
-    folder: Path, count: int = 240, seed: int = 7, big_every: int = 40, heic: int = 3, media: bool = True
+    folder: Path, count: int = 240, seed: int = 7, big_every: int = 40, heic: int = DEMO_HEIC_COUNT, media: bool = True
 ) -> list[DemoPhoto]:
     """Write `count` sample photos into `folder` (idempotent: existing files are kept), and with
-    `media` the RAW files, videos and Live Photo."""
+    `media` the RAW files, videos and Live Photo. The first `heic` are HEICs made beforehand
+    (the installed app has no HEVC encoder)."""
     rng = random.Random(seed)
-    labels = synthetic.all_labels()
     photos: list[DemoPhoto] = []
     for i in range(count):
-        label = labels[i % len(labels)]
+        label = _label(i)
         size = (4032, 3024) if big_every and i % big_every == 0 else rng.choice(_SIZES)
         orientation = rng.choice((1, 1, 1, 1, 3, 6, 8))
-        suffix = ".heic" if i < heic else (".png" if i % 17 == 5 else ".jpg")
-        if suffix == ".heic":
-            size, orientation = (640, 480), 1  # HEIC encoding is slow; a few small ones prove support
+        if i < heic:
+            path = folder / f"{i // 60:02d}" / demo_heic_name(i)
+            if not path.exists():
+                _copy_demo_heic(i, path)
+            photos.append(DemoPhoto(path, label.key))
+            continue
+        suffix = ".png" if i % 17 == 5 else ".jpg"
         if suffix == ".png":
             orientation = 1
         slug = label.key.replace(" ", "-")
         path = folder / f"{i // 60:02d}" / f"IMG_{i:04d}_{slug}{suffix}"
-        taken = (DEMO_START + timedelta(hours=7 * i, minutes=13 * (i % 5))).strftime("%Y:%m:%d %H:%M:%S")  # a summer of photos
         if not path.exists():
-            synthetic.write_photo(path, label, size, rng, orientation=orientation, taken=taken)
+            synthetic.write_photo(path, label, size, rng, orientation=orientation, taken=demo_taken(i))
         photos.append(DemoPhoto(path, label.key))
     return photos + (_raw_and_video(folder, rng) if media else [])
+
+
+def demo_taken(i: int) -> str:
+    """The capture time of the demo's photo number `i`: a summer of photos."""
+    return (DEMO_START + timedelta(hours=7 * i, minutes=13 * (i % 5))).strftime("%Y:%m:%d %H:%M:%S")
+
+
+def _label(i: int) -> synthetic.Label:
+    labels = synthetic.all_labels()
+    return labels[i % len(labels)]
+
+
+def demo_heic_name(i: int) -> str:
+    return f"IMG_{i:04d}_{_label(i).key.replace(' ', '-')}.heic"
+
+
+def write_demo_heic(i: int, path: Path) -> Path:
+    """The demo's HEIC number `i`, encoded (needs pillow-heif's encoder: `tools/make_demo_heic.py`)."""
+    return synthetic.write_photo(path, _label(i), DEMO_HEIC_SIZE, random.Random(i), taken=demo_taken(i))
+
+
+def _copy_demo_heic(i: int, path: Path) -> None:
+    made = DEMO_HEIC / demo_heic_name(i)
+    if made.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(made, path)
+    else:  # more HEICs asked for than were made beforehand
+        write_demo_heic(i, path)
 
 
 def _raw_and_video(folder: Path, rng: random.Random) -> list[DemoPhoto]:

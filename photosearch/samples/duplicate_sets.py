@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageEnhance
 
+from .heic import can_write_heic, save_heic
 from .scenes import Scene, Shot
 from .synthetic import stored_pixels
 
@@ -55,24 +56,14 @@ def save(image: Image.Image, path: Path, taken: datetime, quality: int = 92, ori
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = {".jpg": "JPEG", ".jpeg": "JPEG", **{f".{k}": v for k, v in FORMATS.items()}}[path.suffix.lower()]
     pixels = stored_pixels(image, orientation)
-    options: dict[str, object] = {"exif": exif_bytes(taken, orientation)}
-    if fmt in ("JPEG", "WEBP", "HEIF"):
-        options["quality"] = quality
+    exif = exif_bytes(taken, orientation)
     if fmt == "HEIF":
-        from pillow_heif import register_heif_opener
-
-        register_heif_opener()
+        return save_heic(pixels, path, quality, exif)
+    options: dict[str, object] = {"exif": exif}
+    if fmt in ("JPEG", "WEBP"):
+        options["quality"] = quality
     pixels.save(path, fmt, **options)
     return path
-
-
-def can_write_heic() -> bool:
-    try:
-        from pillow_heif import libheif_info
-
-        return bool(libheif_info().get("encoders"))
-    except Exception:  # no pillow-heif, or one without an encoder
-        return False
 
 
 def write_forms(scene: Scene, folder: Path, stem: str, taken: datetime) -> dict[str, Path]:

@@ -7,6 +7,7 @@ Installers run it against the frozen app; users can run it when something looks 
 from __future__ import annotations
 
 import random
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from photosearch.core.library import Library
 from photosearch.core.models.registry import TINY_MODEL_NAME
 
 from . import synthetic
+from .demo import DEMO_HEIC, demo_heic_name
 
 
 def run_selftest(say: Callable[[str], None] = print) -> bool:
@@ -43,6 +45,11 @@ def run_selftest(say: Callable[[str], None] = print) -> bool:
                 name = f"{layout.key.replace(' ', '-')}-o{orientation}.jpg"
                 truth[str(synthetic.write_photo(folder / name, layout, (1024, 768), rng, orientation))] = layout.key
         (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a photo")
+        # a phone's HEIC (made beforehand: the app decodes HEIC but has no encoder)
+        heic = folder / "phone.heic"
+        shutil.copyfile(DEMO_HEIC / demo_heic_name(0), heic)
+        heic_label = synthetic.all_labels()[0]
+        truth[str(heic)] = heic_label.key
         # a RAW stored sideways with no preview (LibRaw develops it) and a video whose second
         # scene is the one asked for: the bundled LibRaw and FFmpeg at work
         from .raw_files import write_dng
@@ -69,6 +76,8 @@ def run_selftest(say: Callable[[str], None] = print) -> bool:
             check("EXIF orientation applied", found == ["red above blue"] * 4, ", ".join(found))
             similar = library.similar(Path(next(iter(truth))), k=1)
             check("similar-photo search", bool(similar) and truth[similar[0].path] == next(iter(truth.values())))
+            top_heic = library.search(f"a {heic_label.key}", k=3)
+            check("HEIC photo (libheif)", any(hit.path == str(heic) for hit in top_heic))
             top_raw = library.search(raw_label.key, k=1)
             check("RAW file (LibRaw)", bool(top_raw) and top_raw[0].path == str(raw) and top_raw[0].kind == "raw")
             top_clip = library.search(clip_label.key, k=1)

@@ -25,6 +25,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from photosearch.core.images import UPRIGHT_TRANSPOSE
 
+from .heic import save_heic
+
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (215, 35, 35),
     "green": (35, 165, 60),
@@ -269,10 +271,7 @@ def write_photo(
     if suffix in (".jpg", ".jpeg"):
         pixels.save(path, "JPEG", quality=90, exif=exif.tobytes())
     elif suffix in (".heic", ".heif"):
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-        pixels.save(path, "HEIF", quality=85, exif=exif.tobytes())
+        save_heic(pixels, path, quality=85, exif=exif.tobytes())
     elif suffix == ".png":
         pixels.save(path, "PNG", exif=exif.tobytes(), compress_level=1)
     else:
