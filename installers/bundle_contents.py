@@ -15,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "photosearch"
 
+MACOS_MINIMUM = "14.0"  # the oldest macOS the app (and every library inside it) runs on
+
 # (file in the checkout, folder inside the bundle): every data file the app reads at run time.
 APP_DATA = [
     ("photosearch/resources/models/tiny-shapes.json", "photosearch/resources/models"),
@@ -22,6 +24,10 @@ APP_DATA = [
     ("photosearch/resources/models/tiny-shapes.metrics.txt", "photosearch/resources/models"),
     ("photosearch/resources/icons/photosearch.svg", "photosearch/resources/icons"),
     ("photosearch/resources/licenses/THIRD_PARTY_NOTICES.md", "photosearch/resources/licenses"),
+    # the demo's HEICs, made beforehand (tools/make_demo_heic.py): the app has no HEVC encoder
+    ("photosearch/resources/demo/IMG_0000_red-circle.heic", "photosearch/resources/demo"),
+    ("photosearch/resources/demo/IMG_0001_red-square.heic", "photosearch/resources/demo"),
+    ("photosearch/resources/demo/IMG_0002_red-triangle.heic", "photosearch/resources/demo"),
 ]
 
 # open_clip's files the app reads: the tokenizer vocabulary and the architectures it offers.
@@ -117,6 +123,9 @@ REQUIRED = [
     "torch/lib/*torch_cpu*",
     "onnxruntime/capi/onnxruntime_pybind11_state*",
     "hnswlib*",
+    "_pi_heif*",  # HEIC (found only through an import inside a function)
+    "av/_core*",  # videos
+    "rawpy/_rawpy*",  # camera RAW files
     "PySide6/*plugins/platforms/*qoffscreen*",
     "PySide6/*plugins/imageformats/*qjpeg*",
     "PySide6/*plugins/imageformats/*qsvg*",
@@ -127,6 +136,15 @@ REQUIRED_ON = {
     "win32": ["PySide6/*plugins/platforms/qwindows.dll"],
     "darwin": ["PySide6/*plugins/platforms/libqcocoa.dylib"],
 }
+
+
+# Copyleft that would bind the whole app (GPL), by library name, whatever the system calls it:
+# the H.264/HEVC encoders PyPI's PyAV and pillow-heif wheels carry, FFmpeg's GPL-only part,
+# readline. The installers ship decoders only (pi-heif; FFmpeg built by ffmpeg/build.sh).
+GPL_LIBRARIES = ("*x264*", "*x265*", "*postproc*", "*readline*")
+# FFmpeg writes its configure line into every library: a GPL or non-free build says so there
+FFMPEG_LIBRARIES = ("libavcodec*", "avcodec*")
+FFMPEG_COPYLEFT = (b"--enable-gpl", b"--enable-nonfree", b"--enable-libx264", b"--enable-libx265")
 
 
 def required_here() -> list[str]:

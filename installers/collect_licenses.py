@@ -2,9 +2,9 @@
 
 Run with the build environment's Python (it reads that environment's metadata). It walks the
 requirements from photosearch's own pyproject.toml down, leaves out what the bundle excludes,
-and copies each distribution's licence files (torch's, numpy's, pillow's and pillow-heif's
-include the native libraries bundled in their wheels; PyAV's FFmpeg and rawpy's LibRaw are named
-by BUNDLED_NATIVE). Qt (through PySide6) ships no licence
+and copies each distribution's licence files (torch's, numpy's and pillow's include the native
+libraries bundled in their wheels; PyAV's FFmpeg and pi-heif's libheif are read from the
+libraries themselves, rawpy's LibRaw is named by BUNDLED_NATIVE). Qt (through PySide6) ships no licence
 file of its own, so the LGPL and GPL texts come from `installers/licenses/`, and CPython's from
 the interpreter the app is frozen with.
 
@@ -14,6 +14,7 @@ the interpreter the app is frozen with.
 from __future__ import annotations
 
 import importlib.metadata as metadata
+import re
 import sys
 import sysconfig
 import tomllib
@@ -33,17 +34,9 @@ NO_FILE = {  # distributions whose wheels carry no licence text: the texts they 
     "shiboken6": ["LGPL-3.0.txt", "GPL-3.0.txt"],
     "flatbuffers": ["Apache-2.0.txt"],
 }
-# native libraries inside a wheel whose own licence files do not name them: what they are, and
-# the licence the build as shipped is under
+# native libraries inside a wheel whose own licence files do not name them (or name other
+# versions): what they are, and the licence the build as shipped is under
 BUNDLED_NATIVE = {
-    "av": (
-        "bundles FFmpeg: GPL-2.0-or-later as built",
-        "PyAV's wheel bundles FFmpeg (libavcodec, libavformat, libavutil, libswscale…) built with GPL "
-        "components (libx264, libx265) and with libvpx, dav1d, SVT-AV1, opus, LAME and GnuTLS: the FFmpeg "
-        "libraries as shipped here are under the GNU GPL version 2 or later. Sources: https://ffmpeg.org "
-        "and https://github.com/PyAV-Org/pyav-ffmpeg (the build scripts of these libraries).",
-        ["GPL-2.0.txt"],
-    ),
     "rawpy": (
         "bundles LibRaw: LGPL-2.1-only or CDDL-1.0",
         "rawpy's wheel bundles LibRaw (its licence, LGPL-2.1 or CDDL-1.0, follows as LICENSE.LibRaw), "
@@ -51,6 +44,62 @@ BUNDLED_NATIVE = {
         [],
     ),
 }
+FFMPEG_BUILD = HERE / "ffmpeg" / "build.sh"
+GPL_FFMPEG = ("--enable-gpl", "--enable-nonfree", "--enable-libx264", "--enable-libx265")
+
+
+def _ffmpeg_entry() -> tuple[str, str, list[str]]:
+    """What this environment's PyAV carries, read from its FFmpeg (our LGPL build in the
+    installers; PyPI's wheel, with GPL parts, in a development environment)."""
+    import av._core as ffmpeg
+
+    version = ffmpeg.ffmpeg_version_info
+    configuration = ffmpeg.library_meta["libavcodec"]["configuration"]
+    if any(flag in configuration for flag in GPL_FFMPEG):
+        return (
+            f"bundles FFmpeg {version}: GPL-2.0-or-later as built",
+            f"PyAV's wheel bundles FFmpeg {version} built with GPL parts (libx264, libx265): as shipped, the "
+            f"FFmpeg libraries are under the GNU GPL version 2 or later. Configuration: {configuration}",
+            ["GPL-2.0.txt"],
+        )
+    build = FFMPEG_BUILD.read_text()
+    sha256 = re.search(r"^SHA256=(\w+)", build, re.MULTILINE)
+    return (
+        f"bundles FFmpeg {version}: LGPL-2.1-or-later",
+        f"PyAV is built against FFmpeg {version} ({ffmpeg.library_meta['libavcodec']['license']}), compiled by "
+        f"photosearch's installers/ffmpeg/build.sh from the release tarball ffmpeg-{version}.tar.xz (sha256 "
+        f"{sha256.group(1) if sha256 else 'in build.sh'}), unmodified: decoders, the MPEG-4 part 2 encoder, no GPL "
+        f"or non-free parts. That tarball is published with every release beside the installers, and at "
+        f"https://ffmpeg.org/releases/. The libraries are shared (replaceable). Configuration: {configuration}",
+        ["LGPL-2.1.txt"],
+    )
+
+
+def _heif_entry() -> tuple[str, str, list[str]]:
+    """pi-heif's libheif and libde265, at the versions they report (its bundled notice names older ones)."""
+    import pi_heif
+
+    info = pi_heif.libheif_info()
+    decoders = ", ".join(info.get("decoders", {}).values())
+    return (
+        f"bundles libheif {info['libheif']} and libde265: LGPL-3.0-or-later",
+        f"pi-heif's wheel bundles libheif {info['libheif']} ({decoders}), both LGPL-3.0-or-later, and no "
+        "HEVC encoder. Sources: https://github.com/strukturag/libheif, https://github.com/strukturag/libde265.",
+        ["LGPL-3.0.txt"],
+    )
+
+
+def bundled_native(key: str) -> tuple[str, str, list[str]]:
+    """(summary, note, licence texts) for a distribution carrying native libraries, or empty."""
+    readers = {"av": _ffmpeg_entry, "pi-heif": _heif_entry}
+    if key in readers:
+        try:
+            return readers[key]()
+        except Exception as exc:  # an environment without it: say so rather than guess
+            return ("", f"(could not read what {key} bundles: {exc})", [])
+    return BUNDLED_NATIVE.get(key, ("", "", []))
+
+
 RULE = "=" * 100
 
 
@@ -98,7 +147,7 @@ def licence_texts(distribution: metadata.Distribution) -> list[tuple[str, str]]:
             except OSError:
                 continue
     key = canonicalize_name(distribution.metadata["Name"])
-    _, note, bundled = BUNDLED_NATIVE.get(key, ("", "", []))
+    _, note, bundled = bundled_native(key)
     if note:
         texts.insert(0, ("bundled native libraries", note))
     for extra in [*NO_FILE.get(key, []), *bundled]:
@@ -107,7 +156,7 @@ def licence_texts(distribution: metadata.Distribution) -> list[tuple[str, str]]:
 
 
 def _bundles(distribution: metadata.Distribution) -> str:
-    summary = BUNDLED_NATIVE.get(canonicalize_name(distribution.metadata["Name"]), ("", "", []))[0]
+    summary = bundled_native(canonicalize_name(distribution.metadata["Name"]))[0]
     return f" ({summary})" if summary else ""
 
 

@@ -1,17 +1,19 @@
 """Freeze the app into one folder, the payload of every installer (Linux, Windows, macOS).
 
-    python3 installers/freeze.py [--env DIR] [--system-libs] [--torch-index URL]
+    python3 installers/freeze.py [--env DIR] [--system-libs] [--torch-index URL] [--ffmpeg PREFIX]
 
 1. A build environment of its own (default `build/installer-env`), made once per version of
    `installers/requirements.txt` and `constraints.txt` (every other package's version): the
-   CPU build of torch, and hnswlib compiled for any CPU of the architecture
-   (HNSWLIB_NO_NATIVE=1, never a cached wheel).
+   CPU build of torch, hnswlib compiled for any CPU of the architecture
+   (HNSWLIB_NO_NATIVE=1, never a cached wheel), and PyAV built against our LGPL FFmpeg
+   (`lgpl_av.py`, which builds FFmpeg with `ffmpeg/build.sh` the first time).
 2. THIRD_PARTY_LICENSES.txt from that environment.
 3. PyInstaller with `installers/photosearch.spec` into `build/pyinstaller/dist/photosearch`.
 4. Linux: strip torch's own libraries (only those: stripping manylinux libraries breaks them).
 5. `check_bundle.py`: the build fails on a missing file, a CUDA library or a native hnswlib.
 
-Needs Python 3.11 (the version the app is tested with) and, on Linux, a C++ compiler.
+Needs Python 3.11 (the version the app is tested with), a C compiler, make, nasm (x86) and,
+on Linux, pkg-config and a C++ compiler.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import argparse
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import time
 import venv
@@ -33,30 +34,32 @@ DIST = BUILD / "pyinstaller" / "dist" / "photosearch"
 REQUIREMENTS = HERE / "requirements.txt"
 CONSTRAINTS = HERE / "constraints.txt"
 
-
-def run(*command: str | Path, env: dict[str, str] | None = None) -> None:
-    print("+", " ".join(str(part) for part in command), flush=True)
-    subprocess.run([str(part) for part in command], check=True, env=env)
+sys.path.insert(0, str(HERE))
+from bundle_contents import MACOS_MINIMUM  # noqa: E402
+from lgpl_av import lgpl_av_wheel, run  # noqa: E402
 
 
 def env_python(env_dir: Path) -> Path:
     return env_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
 
 
-def build_environment(env_dir: Path, torch_index: str | None) -> Path:
-    """The build venv, (re)installed when the requirements changed since it was made."""
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + CONSTRAINTS.read_bytes() + (torch_index or "").encode()).hexdigest()
-    stamp = env_dir / ".requirements-sha256"
+def build_environment(env_dir: Path, torch_index: str | None, ffmpeg: Path | None) -> Path:
+    """The build venv, (re)installed when the requirements or our PyAV wheel changed since."""
     python = env_python(env_dir)
-    if python.exists() and stamp.is_file() and stamp.read_text() == digest:
+    if not python.exists():
+        venv.EnvBuilder(with_pip=True).create(env_dir)
+    av_wheel = lgpl_av_wheel(python, ffmpeg, MACOS_MINIMUM if sys.platform == "darwin" else None)
+    made_of = REQUIREMENTS.read_bytes() + CONSTRAINTS.read_bytes() + (torch_index or "").encode() + str(av_wheel).encode()
+    digest = hashlib.sha256(made_of).hexdigest()
+    stamp = env_dir / ".requirements-sha256"
+    if stamp.is_file() and stamp.read_text() == digest:
         return python
-    if env_dir.exists():
-        shutil.rmtree(env_dir)
+    shutil.rmtree(env_dir)
     venv.EnvBuilder(with_pip=True).create(env_dir)
     environment = {**os.environ, "HNSWLIB_NO_NATIVE": "1"}
     extra = ["--extra-index-url", torch_index] if torch_index else []
     pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-cache-dir", "--no-binary", "hnswlib"]
-    run(*pip, *extra, "-r", REQUIREMENTS, "-c", CONSTRAINTS, env=environment)
+    run(*pip, *extra, av_wheel, "-r", REQUIREMENTS, "-c", CONSTRAINTS, env=environment)
     stamp.write_text(digest)
     return python
 
@@ -77,9 +80,10 @@ def main() -> int:
         "--system-libs", action="store_true", help="leave the system's own libraries out (a .deb depends on them)"
     )
     parser.add_argument("--torch-index", help="package index with the CPU build of torch (https://download.pytorch.org/whl/cpu)")
+    parser.add_argument("--ffmpeg", type=Path, help="an FFmpeg built by ffmpeg/build.sh (Windows; elsewhere it is built here)")
     args = parser.parse_args()
     started = time.monotonic()
-    python = build_environment(args.env.resolve(), args.torch_index)
+    python = build_environment(args.env.resolve(), args.torch_index, args.ffmpeg)
     licenses = BUILD / "licenses" / "THIRD_PARTY_LICENSES.txt"
     run(python, HERE / "collect_licenses.py", licenses)
     icons = BUILD / "icons"

@@ -10,6 +10,7 @@ followed by `installers/linux/test.sh`; see docs/installers.md.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -296,3 +297,63 @@ def test_the_windows_uninstaller_keeps_the_users_data_unless_asked_and_neither_r
     offered = set(re.findall(r'!insertmacro SupportedType "(\.\w+)"', script))
     assert offered == set(re.findall(r'!insertmacro ForgetType "(\.\w+)"', script)) and offered <= MEDIA_SUFFIXES
     assert script.count("SHChangeNotify") == 2  # Explorer is told after install and uninstall
+
+
+# -- licences: decoders only, no GPL (issue 29, item 8) ------------------------------------------
+
+
+def _ffmpeg_build_setting(name: str) -> set[str]:
+    script = (INSTALLERS / "ffmpeg" / "build.sh").read_text()
+    match = re.search(rf"^{name}=([\w,]+)", script, re.MULTILINE)
+    assert match, name
+    return set(match.group(1).split(","))
+
+
+def test_the_installers_ffmpeg_opens_what_the_app_opens_and_carries_nothing_gpl() -> None:
+    from photosearch.core.video import _DEMUXERS
+    from photosearch.samples.videos import encoder_for
+
+    assert _ffmpeg_build_setting("DEMUXERS") == set(_DEMUXERS.values())
+    # the demo's and the self-test's videos (.mp4, .mov) are written with FFmpeg's own encoder
+    assert {encoder_for(suffix) for suffix in (".mp4", ".mov")} <= _ffmpeg_build_setting("ENCODERS")
+    assert {"mov", "mp4"} <= _ffmpeg_build_setting("MUXERS")
+    assert {"h264", "hevc", "mpeg4", "vp9", "mjpeg"} <= _ffmpeg_build_setting("DECODERS")
+    script = (INSTALLERS / "ffmpeg" / "build.sh").read_text()
+    configure = script[script.index("configure=(") : script.index("sha256()")]
+    for needed in ("--disable-everything", "--disable-autodetect", "--disable-network", "--enable-protocol=file"):
+        assert needed in configure
+    for never in ("--enable-gpl", "--enable-nonfree", "--enable-version3", "--enable-lib"):
+        assert never not in configure.replace("never --enable-gpl, --enable-nonfree or --enable-version3", "")
+    assert "grep -q '^License: LGPL'" in script  # configure's own verdict, checked after it runs
+
+
+def test_the_installers_take_heif_without_an_encoder_and_pyav_from_source() -> None:
+    import lgpl_av
+
+    pins = {line.split("==")[0].lower() for line in (INSTALLERS / "requirements.txt").read_text().splitlines() if "==" in line}
+    assert "pi-heif" in pins and "pillow-heif" not in pins
+    constrained = (INSTALLERS / "constraints.txt").read_text()
+    assert f"\nav=={lgpl_av.pinned_av_version()}\n" in constrained and "pillow_heif" not in constrained
+    assert "lgpl_av_wheel(" in (INSTALLERS / "freeze.py").read_text()
+
+
+def test_the_bundle_check_finds_gpl_libraries_and_an_ffmpeg_built_with_gpl_parts(tmp_path: Path) -> None:
+    dist = _stand_in_bundle(tmp_path)
+    libs = dist / "_internal" / "av.libs"
+    libs.mkdir(parents=True)
+    lgpl = b"\0--prefix=/x --enable-shared --disable-everything\0LGPL version 2.1 or later\0"
+    (libs / "libavcodec-1a2b3c4d.so.62.28.102").write_bytes(lgpl)
+    assert check_bundle.check(dist)[0] == []
+    (libs / "libavformat-5e6f.so.62").write_bytes(b"--enable-gpl")  # only avcodec's line is read
+    (dist / "_internal" / "pillow_heif.libs").mkdir()
+    (dist / "_internal" / "pillow_heif.libs" / "libx265-4883ecb5.so.217").write_bytes(b"x265")
+    (dist / "_internal" / "avcodec-62.dll").write_bytes(b"\0--enable-shared --enable-libx264 --enable-gpl\0")
+    problems, _ = check_bundle.check(dist)
+    assert problems == [
+        "copyleft the app cannot carry: _internal/avcodec-62.dll (FFmpeg built --enable-gpl)",
+        "copyleft the app cannot carry: _internal/avcodec-62.dll (FFmpeg built --enable-libx264)",
+        "copyleft the app cannot carry: _internal/pillow_heif.libs/libx265-4883ecb5.so.217 (GPL)",
+    ]
+    command = [sys.executable, str(INSTALLERS / "check_bundle.py"), "--copyleft-only", str(dist)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.count("copyleft") == 3

@@ -104,6 +104,9 @@ grep -qx /opt/photosearch/photosearch "$work/installed.txt" || fail "dpkg -L doe
 figure installed_kib "$(dpkg-query -W -f='${Installed-Size}' "$package")"
 figure deb_bytes "$(stat -c %s "$deb")"
 
+say "no GPL library inside: the app is MIT, its libraries LGPL at most (decoders only)"
+python3 installers/check_bundle.py --copyleft-only /opt/photosearch || fail "copyleft in the package (above)"
+
 say "--version"
 started=$(now_ms)
 out=$(clean photosearch --version 2>"$work/version.err")

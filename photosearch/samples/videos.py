@@ -21,6 +21,11 @@ from .synthetic import Label, render
 _CODECS = {".webm": "libvpx"}  # every other container takes MPEG-4 part 2 (LGPL, in every FFmpeg build)
 
 
+def encoder_for(suffix: str) -> str:
+    """The FFmpeg encoder a video named with `suffix` is written with."""
+    return _CODECS.get(suffix.lower(), "mpeg4")
+
+
 def write_video(
     path: Path,
     scenes: Sequence[tuple[Label | Image.Image, float]],
@@ -43,7 +48,7 @@ def write_video(
     with av.open(str(path), "w") as container:
         if created is not None:
             container.metadata["creation_time"] = created
-        stream: Any = container.add_stream(_CODECS.get(path.suffix.lower(), "mpeg4"), rate=fps)
+        stream: Any = container.add_stream(encoder_for(path.suffix), rate=fps)
         stream.width, stream.height = stored_size
         stream.pix_fmt = "yuv420p"
         stream.codec_context.gop_size = max(1, round(fps * keyframe_seconds))
