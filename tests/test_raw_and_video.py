@@ -153,6 +153,17 @@ def test_a_video_gives_a_picture_per_distinct_keyframe_upright_with_its_time(tmp
     assert circle[32, 32, 0] > 150 and circle[32, 32, 1] < 90  # the red circle, in the middle
 
 
+def test_a_video_in_a_codec_this_ffmpeg_cannot_decode_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    """The installers' FFmpeg has decoders for what phones and cameras record, not every codec
+    (AV1, say): such a file names what is missing instead of an error from inside PyAV."""
+    clip = write_video(tmp_path / "a.mp4", [(RED_CIRCLE, 1.0)]).read_bytes()
+    assert clip.count(b"mp4v") == 1 and clip.count(b"esds") == 1  # the sample entry: MPEG-4 part 2, its decoder setup
+    unknown = tmp_path / "unknown.mp4"
+    unknown.write_bytes(clip.replace(b"mp4v", b"zzzz").replace(b"esds", b"zzzz"))  # a codec no FFmpeg has
+    with pytest.raises(DecodeError, match="no decoder in this installation for this video's codec"):
+        load_video(unknown, 64)
+
+
 def test_a_video_with_no_length_is_read_in_order(tmp_path: Path) -> None:
     path = write_video(tmp_path / "a.webm", [(RED_CIRCLE, 2.0), (RED_ABOVE_BLUE, 2.0)])
     assert load_video(path, 64).times[:2] == (0.0, 2.0)
