@@ -60,9 +60,7 @@ def test_the_software_centre_entry_is_valid_and_names_this_version() -> None:
 
 
 def test_the_installer_scripts_pass_shellcheck() -> None:
-    scripts = sorted(str(p) for p in (INSTALLERS / "linux").glob("*.sh")) + sorted(
-        str(p) for p in (INSTALLERS / "macos").glob("*.sh")
-    )
+    scripts = [str(p) for folder in ("linux", "macos", "ffmpeg") for p in sorted((INSTALLERS / folder).glob("*.sh"))]
     result = subprocess.run(
         [_tool("shellcheck"), *scripts, str(ROOT / "tools" / "install_system_deps.sh")], capture_output=True, text=True
     )

@@ -9,7 +9,6 @@
 # MINGW64 shell (MinGW-w64 gcc; the import libraries let MSVC build PyAV against it).
 # FFMPEG_SOURCE: a copy of the release tarball already here (checked against the same hash).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 1 ] || { echo "usage: installers/ffmpeg/build.sh PREFIX" >&2; exit 2; }
 mkdir -p "$1"
 prefix=$(cd "$1" && pwd)
@@ -55,7 +54,10 @@ else
         echo "ffmpeg/build.sh: $url failed" >&2
     done
 fi
-[ -f "$tarball" ] && [ "$(sha256 "$tarball")" = "$SHA256" ] || { echo "ffmpeg/build.sh: no FFmpeg $VERSION tarball with sha256 $SHA256" >&2; exit 1; }
+if [ ! -f "$tarball" ] || [ "$(sha256 "$tarball")" != "$SHA256" ]; then
+    echo "ffmpeg/build.sh: no FFmpeg $VERSION tarball with sha256 $SHA256" >&2
+    exit 1
+fi
 tar -xJf "$tarball" -C "$work"
 cd "$work/ffmpeg-$VERSION"
 ./configure "${configure[@]}" >"$work/configure.log" 2>&1 || { tail -40 "$work/configure.log" >&2; exit 1; }
