@@ -4,9 +4,9 @@
 
 Fails (exit 1, one line per problem) when a required file is missing, when a left-out file
 came back, when CUDA libraries slipped in, when a GPL library or a GPL build of FFmpeg is
-inside (the app ships under MIT with LGPL libraries beside it), or when hnswlib was compiled for the build
-machine's CPU (AVX-512 instructions: it would crash on older CPUs). Prints the sizes that
-dominate the folder.
+inside (the app is MIT, its libraries LGPL at most), or when hnswlib was compiled for the
+build machine's CPU (AVX-512 instructions: it would crash on older CPUs). Prints the sizes
+that dominate the folder.
 """
 
 from __future__ import annotations

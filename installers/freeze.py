@@ -10,7 +10,8 @@
 2. THIRD_PARTY_LICENSES.txt from that environment.
 3. PyInstaller with `installers/photosearch.spec` into `build/pyinstaller/dist/photosearch`.
 4. Linux: strip torch's own libraries (only those: stripping manylinux libraries breaks them).
-5. `check_bundle.py`: the build fails on a missing file, a CUDA library or a native hnswlib.
+5. `check_bundle.py`: the build fails on a missing file, a CUDA library, a GPL library or a
+   native hnswlib.
 
 Needs Python 3.11 (the version the app is tested with), a C compiler, make, nasm (x86) and,
 on Linux, pkg-config and a C++ compiler.

@@ -105,7 +105,7 @@ def _repair(python: Path, wheel: Path, prefix: Path, out: Path) -> Path:
 
 def lgpl_av_wheel(python: Path, prefix: Path | None = None, macos_minimum: str | None = None) -> Path:
     """PyAV's pinned release built against our LGPL FFmpeg, as a self-contained wheel."""
-    prefix = prefix or ffmpeg_prefix(macos_minimum)
+    prefix = (prefix or ffmpeg_prefix(macos_minimum)).resolve()  # pip builds PyAV in a folder of its own
     version = pinned_av_version()
     configuration = (prefix / "configuration.txt").read_bytes()
     made_by = (configuration, Path(__file__).read_bytes(), BUILD_CONSTRAINTS.read_bytes(), str(python).encode())
