@@ -125,6 +125,7 @@ REQUIRED = [
     "hnswlib*",
     "_pi_heif*",  # HEIC (found only through an import inside a function)
     "av/_core*",  # videos
+    "*dav1d*",  # AV1, inside our FFmpeg (installers/ffmpeg/build.sh)
     "rawpy/_rawpy*",  # camera RAW files
     "PySide6/*plugins/platforms/*qoffscreen*",
     "PySide6/*plugins/imageformats/*qjpeg*",

@@ -36,7 +36,7 @@ NO_FILE = {  # distributions whose wheels carry no licence text: the texts they 
 }
 # native libraries inside a wheel whose own licence files do not name them (or name other
 # versions): what they are, and the licence the build as shipped is under
-BUNDLED_NATIVE = {
+BUNDLED_NATIVE: dict[str, tuple[str, str, list[str]]] = {
     "rawpy": (
         "bundles LibRaw: LGPL-2.1-only or CDDL-1.0",
         "rawpy's wheel bundles LibRaw (its licence, LGPL-2.1 or CDDL-1.0, follows as LICENSE.LibRaw), "
@@ -63,15 +63,23 @@ def _ffmpeg_entry() -> tuple[str, str, list[str]]:
             ["GPL-2.0.txt"],
         )
     build = FFMPEG_BUILD.read_text()
-    sha256 = re.search(r"^SHA256=(\w+)", build, re.MULTILINE)
+
+    def setting(name: str) -> str:
+        match = re.search(rf"^{name}=(\S+)", build, re.MULTILINE)
+        return match.group(1) if match else f"(see {FFMPEG_BUILD.name})"
+
+    dav1d = "--enable-libdav1d" in configuration
     return (
-        f"bundles FFmpeg {version}: LGPL-2.1-or-later",
+        f"bundles FFmpeg {version}: LGPL-2.1-or-later"
+        + (f", with dav1d {setting('DAV1D_VERSION')}: BSD-2-Clause" if dav1d else ""),
         f"PyAV is built against FFmpeg {version} ({ffmpeg.library_meta['libavcodec']['license']}), compiled by "
         f"photosearch's installers/ffmpeg/build.sh from the release tarball ffmpeg-{version}.tar.xz (sha256 "
-        f"{sha256.group(1) if sha256 else 'in build.sh'}), unmodified: decoders, the MPEG-4 part 2 encoder, no GPL "
-        f"or non-free parts. That tarball is published with every release beside the installers, and at "
-        f"https://ffmpeg.org/releases/. The libraries are shared (replaceable). Configuration: {configuration}",
-        ["LGPL-2.1.txt"],
+        f"{setting('SHA256')}), unmodified: decoders, the MPEG-4 part 2 encoder, no GPL or non-free parts"
+        + (f"; AV1 through dav1d {setting('DAV1D_VERSION')} (sha256 {setting('DAV1D_SHA256')}), BSD-2-Clause" if dav1d else "")
+        + ". Those tarballs are published with every release beside the installers (and at https://ffmpeg.org/releases/"
+        " and https://downloads.videolan.org/pub/videolan/dav1d/). The libraries are shared (replaceable). "
+        f"Configuration: {configuration}",
+        ["LGPL-2.1.txt", *(["dav1d-BSD-2-Clause.txt"] if dav1d else [])],
     )
 
 

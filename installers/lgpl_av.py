@@ -53,6 +53,14 @@ def _key(*parts: bytes) -> str:
     return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
 
 
+def _keep_only(kept: Path) -> None:
+    """Earlier builds of the same kind (ffmpeg-*, av-*) go once a new one is made."""
+    kind = kept.name.split("-")[0]
+    for old in BUILD.glob(f"{kind}-*"):
+        if old != kept and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def run(*command: str | Path, env: dict[str, str] | None = None) -> None:
     print("+", " ".join(str(part) for part in command), flush=True)
     subprocess.run([str(part) for part in command], check=True, env=env)
@@ -67,6 +75,7 @@ def ffmpeg_prefix(macos_minimum: str | None = None) -> Path:
         shutil.rmtree(prefix)
     env = {**os.environ, **({"MACOSX_DEPLOYMENT_TARGET": macos_minimum} if macos_minimum else {})}
     run("bash", FFMPEG_SCRIPT, prefix, env=env)
+    _keep_only(prefix)
     return prefix
 
 
@@ -117,9 +126,11 @@ def lgpl_av_wheel(python: Path, prefix: Path | None = None, macos_minimum: str |
         shutil.rmtree(folder)
     run(python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", "-c", CONSTRAINTS, *REPAIR_TOOLS[_system()])
     built = folder / "built"
-    pip_wheel = [python, "-m", "pip", "wheel", "--disable-pip-version-check", "--no-deps", "--no-cache-dir"]
+    pip_wheel: list[str | Path] = [python, "-m", "pip", "wheel", "--disable-pip-version-check", "--no-deps", "--no-cache-dir"]
     run(*pip_wheel, "--no-binary", "av", "--wheel-dir", built, f"av=={version}", env=_build_env(prefix, macos_minimum))
-    return _repair(python, next(built.glob("av-*.whl")), prefix, folder / "repaired")
+    wheel = _repair(python, next(built.glob("av-*.whl")), prefix, folder / "repaired")
+    _keep_only(folder)
+    return wheel
 
 
 def main() -> int:

@@ -315,13 +315,15 @@ def test_the_installers_ffmpeg_opens_what_the_app_opens_and_carries_nothing_gpl(
     # the demo's and the self-test's videos (.mp4, .mov) are written with FFmpeg's own encoder
     assert {encoder_for(suffix) for suffix in (".mp4", ".mov")} <= _ffmpeg_build_setting("ENCODERS")
     assert {"mov", "mp4"} <= _ffmpeg_build_setting("MUXERS")
-    assert {"h264", "hevc", "mpeg4", "vp9", "mjpeg"} <= _ffmpeg_build_setting("DECODERS")
+    assert {"h264", "hevc", "libdav1d", "mpeg4", "vp9", "mjpeg"} <= _ffmpeg_build_setting("DECODERS")
     script = (INSTALLERS / "ffmpeg" / "build.sh").read_text()
     configure = script[script.index("configure=(") : script.index("sha256()")]
     for needed in ("--disable-everything", "--disable-autodetect", "--disable-network", "--enable-protocol=file"):
         assert needed in configure
-    for never in ("--enable-gpl", "--enable-nonfree", "--enable-version3", "--enable-lib"):
-        assert never not in configure.replace("never --enable-gpl, --enable-nonfree or --enable-version3", "")
+    options = re.findall(r"--enable-[\w-]+", configure.replace("never --enable-gpl, --enable-nonfree or --enable-version3", ""))
+    for never in ("--enable-gpl", "--enable-nonfree", "--enable-version3"):
+        assert never not in options
+    assert [option for option in options if option.startswith("--enable-lib")] == ["--enable-libdav1d"]  # BSD-2-Clause
     assert "grep -q '^License: LGPL'" in script  # configure's own verdict, checked after it runs
 
 

@@ -154,8 +154,8 @@ def test_a_video_gives_a_picture_per_distinct_keyframe_upright_with_its_time(tmp
 
 
 def test_a_video_in_a_codec_this_ffmpeg_cannot_decode_is_skipped_with_a_reason(tmp_path: Path) -> None:
-    """The installers' FFmpeg has decoders for what phones and cameras record, not every codec
-    (AV1, say): such a file names what is missing instead of an error from inside PyAV."""
+    """The installers' FFmpeg has decoders for what phones and cameras record, not every codec:
+    such a file names what is missing instead of an error from inside PyAV."""
     clip = write_video(tmp_path / "a.mp4", [(RED_CIRCLE, 1.0)]).read_bytes()
     assert clip.count(b"mp4v") == 1 and clip.count(b"esds") == 1  # the sample entry: MPEG-4 part 2, its decoder setup
     unknown = tmp_path / "unknown.mp4"

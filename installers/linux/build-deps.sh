@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # What building the .deb needs from Debian: dpkg-shlibdeps (dpkg-dev), objdump and strip
 # (binutils), desktop-file-validate, a C++ compiler for hnswlib, the Python venv module, and what
-# building FFmpeg and PyAV needs (make, curl, xz, nasm, pkg-config: installers/ffmpeg/build.sh).
+# building FFmpeg, dav1d and PyAV needs (make, curl, xz, nasm, pkg-config, meson, ninja:
+# installers/ffmpeg/build.sh).
 # Installs only what is missing, as root, with apt-get; elsewhere it names what is missing.
 set -euo pipefail
-packages=(dpkg-dev binutils desktop-file-utils g++ python3-venv make curl xz-utils nasm pkg-config)
+packages=(dpkg-dev binutils desktop-file-utils g++ python3-venv make curl xz-utils nasm pkg-config meson ninja-build)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

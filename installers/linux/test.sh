@@ -125,6 +125,18 @@ started=$(now_ms)
 clean photosearch demo >"$work/demo.out" 2>"$work/demo.err" || { tail "$work/demo.out" "$work/demo.err"; fail "demo"; }
 figure demo_ms $(($(now_ms) - started))
 
+say "an AV1 video (dav1d, inside our FFmpeg) indexed and found by the installed app"
+# installers/linux/av1-red-circle.mp4: 2 s of a red circle at 320x240, made once with the
+# development environment's PyAV (its SVT-AV1 encoder; the installed app has none)
+mkdir -p "$work/av1"
+cp installers/linux/av1-red-circle.mp4 "$work/av1/clip.mp4"
+av1=(photosearch --library "$work/av1-library" --model tiny-shapes)
+clean "${av1[@]}" index "$work/av1" >"$work/av1.out" 2>&1 || { cat "$work/av1.out"; fail "indexing an AV1 video"; }
+grep -q "indexed 1, skipped 0" "$work/av1.out" || { cat "$work/av1.out"; fail "the AV1 video was not indexed"; }
+clean "${av1[@]}" search "a red circle" --json >"$work/av1.json" 2>/dev/null || fail "searching the AV1 video"
+python3 -c 'import json, sys; hit = json.load(open(sys.argv[1]))[0]; assert hit["kind"] == "video" and hit["path"].endswith("clip.mp4"), hit' \
+    "$work/av1.json" || fail "the AV1 video is not found"
+
 say "Qt platform plugins: every library found"
 for plugin in /opt/photosearch/_internal/PySide6/Qt/plugins/platforms/*.so; do
     if ldd "$plugin" | grep "not found"; then fail "ldd $plugin: libraries not found (above)"; fi

@@ -88,7 +88,7 @@ def load_video(
             if not streams:
                 raise DecodeError("no video in this file")
             stream = streams[0]
-            if stream.codec_context is None:  # FFmpeg knows the container, not the codec (AV1 in the installers)
+            if stream.codec_context is None:  # FFmpeg read the container but has no decoder for its codec
                 raise DecodeError("no decoder in this installation for this video's codec")
             stream.thread_count = 1  # the decode pool's threads are the parallelism
             stream.codec_context.skip_frame = "NONKEY"
