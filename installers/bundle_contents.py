@@ -148,9 +148,13 @@ FFMPEG_LIBRARIES = ("libavcodec*", "avcodec*")
 FFMPEG_COPYLEFT = (b"--enable-gpl", b"--enable-nonfree", b"--enable-libx264", b"--enable-libx265")
 
 
+def build_system() -> str:
+    """ "linux", "win32" or "darwin": the system this build runs on."""
+    return "linux" if sys.platform.startswith("linux") else sys.platform
+
+
 def required_here() -> list[str]:
-    platform = "linux" if sys.platform.startswith("linux") else sys.platform
-    return [*REQUIRED, *REQUIRED_ON.get(platform, [])]
+    return [*REQUIRED, *REQUIRED_ON.get(build_system(), [])]
 
 
 # Where a build machine's own libraries live. PyInstaller copies what the bundle links from

@@ -25,7 +25,7 @@ from packaging.utils import canonicalize_name
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bundle_contents import EXCLUDED_MODULES, ROOT  # noqa: E402
+from bundle_contents import EXCLUDED_MODULES, FFMPEG_COPYLEFT, ROOT  # noqa: E402
 
 EXCLUDED = {canonicalize_name(name) for name in [*EXCLUDED_MODULES, "hf-xet", "setuptools", "pip"]}
 LICENCE_WORDS = ("licen", "copying", "notice", "copyright", "authors")
@@ -45,7 +45,6 @@ BUNDLED_NATIVE: dict[str, tuple[str, str, list[str]]] = {
     ),
 }
 FFMPEG_BUILD = HERE / "ffmpeg" / "build.sh"
-GPL_FFMPEG = ("--enable-gpl", "--enable-nonfree", "--enable-libx264", "--enable-libx265")
 
 
 def _ffmpeg_entry() -> tuple[str, str, list[str]]:
@@ -55,7 +54,7 @@ def _ffmpeg_entry() -> tuple[str, str, list[str]]:
 
     version = ffmpeg.ffmpeg_version_info
     configuration = ffmpeg.library_meta["libavcodec"]["configuration"]
-    if any(flag in configuration for flag in GPL_FFMPEG):
+    if any(flag.decode() in configuration for flag in FFMPEG_COPYLEFT):  # the same test as check_bundle
         return (
             f"bundles FFmpeg {version}: GPL-2.0-or-later as built",
             f"PyAV's wheel bundles FFmpeg {version} built with GPL parts (libx264, libx265): as shipped, the "

